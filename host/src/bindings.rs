@@ -1,0 +1,10 @@
+//! Host-side bindings of the `fusion:task` world (`wit/task.wit`).
+
+wasmtime::component::bindgen!({
+    path: "../wit",
+    world: "task",
+    imports: { default: async },
+    exports: { default: async },
+});
+
+pub use fusion::task::invoke::{CallError as WitCallError, ErrorKind as WitErrorKind, Mode, Request};

@@ -1,0 +1,67 @@
+//! A call of a task as it travels between functions.
+
+use serde::{Deserialize, Serialize};
+
+use crate::bindings::Mode;
+
+/// Sync: the caller waits for the result. Async: fire and forget.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CallMode {
+    Sync,
+    Async,
+}
+
+impl CallMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CallMode::Sync => "sync",
+            CallMode::Async => "async",
+        }
+    }
+}
+
+impl From<Mode> for CallMode {
+    fn from(mode: Mode) -> Self {
+        match mode {
+            Mode::Sync => CallMode::Sync,
+            Mode::Async => CallMode::Async,
+        }
+    }
+}
+
+/// Everything a function needs to run a task for someone else.
+#[derive(Debug, Clone)]
+pub struct Call {
+    pub task: String,
+    pub payload: Vec<u8>,
+    pub mode: CallMode,
+    pub trace: TraceContext,
+}
+
+/// Where a call sits in its request's call tree.
+#[derive(Debug, Clone)]
+pub struct TraceContext {
+    pub trace_id: String,
+    /// The span of the calling task; `None` for an external request.
+    pub parent_span: Option<String>,
+    /// The calling task; `None` for an external request.
+    pub caller: Option<String>,
+    /// Nesting depth of the call, to stop runaway recursion.
+    pub depth: u32,
+}
+
+impl TraceContext {
+    /// The context of a request from outside the application.
+    pub fn new_request() -> TraceContext {
+        TraceContext { trace_id: new_trace_id(), parent_span: None, caller: None, depth: 0 }
+    }
+}
+
+pub fn new_trace_id() -> String {
+    format!("{:032x}", fastrand::u128(..))
+}
+
+pub fn new_span_id() -> String {
+    format!("{:016x}", fastrand::u64(..))
+}

@@ -1,0 +1,100 @@
+//! Loading task components: content digests, and precompiled artifacts cached on disk so each
+//! component is compiled once per engine configuration.
+
+use std::hash::Hasher;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+use sha2::{Digest, Sha256};
+use wasmtime::Engine;
+use wasmtime::component::Component;
+
+/// A compiled component and the digest of the bytes it came from.
+pub struct LoadedComponent {
+    /// `sha256:<hex>` of the component's bytes.
+    pub digest: String,
+    pub component: Component,
+    /// True when a precompiled artifact was used instead of compiling.
+    pub from_artifact: bool,
+}
+
+/// `sha256:<hex>` of a component's bytes: its identity everywhere in Fusion.
+pub fn digest_of(bytes: &[u8]) -> String {
+    format!("sha256:{}", hex::encode(Sha256::digest(bytes)))
+}
+
+/// Compiles components, keeping precompiled artifacts in `dir/<engine fingerprint>/`.
+///
+/// Artifacts are only ever read from this directory and are named by the digest of the source
+/// bytes, so only artifacts Fusion wrote itself for exactly that component are deserialized.
+pub struct ArtifactCache {
+    engine: Engine,
+    dir: PathBuf,
+}
+
+impl ArtifactCache {
+    pub fn new(engine: &Engine, root: &Path) -> ArtifactCache {
+        ArtifactCache { engine: engine.clone(), dir: root.join(engine_fingerprint(engine)) }
+    }
+
+    /// Loads and compiles the component at `path`, naming the file in every error.
+    pub fn load_file(&self, path: &Path) -> Result<LoadedComponent> {
+        let bytes = std::fs::read(path).with_context(|| format!("cannot read component {}", path.display()))?;
+        self.load_bytes(&bytes).with_context(|| format!("{} was refused", path.display()))
+    }
+
+    pub fn load_bytes(&self, bytes: &[u8]) -> Result<LoadedComponent> {
+        check_component_header(bytes)?;
+        let digest = digest_of(bytes);
+        let artifact = self.dir.join(format!("{}.cwasm", digest.trim_start_matches("sha256:")));
+        if artifact.exists() {
+            // SAFETY: the artifact was written by `store_artifact` below for these exact bytes
+            // (its name is their digest) under this engine's fingerprint.
+            match unsafe { Component::deserialize_file(&self.engine, &artifact) } {
+                Ok(component) => return Ok(LoadedComponent { digest, component, from_artifact: true }),
+                Err(err) => tracing::warn!("ignoring unusable artifact {}: {err:#}", artifact.display()),
+            }
+        }
+        let component = Component::new(&self.engine, bytes).map_err(anyhow::Error::from).context("not a valid component")?;
+        if let Err(err) = self.store_artifact(&component, &artifact) {
+            tracing::warn!("could not cache artifact {}: {err:#}", artifact.display());
+        }
+        Ok(LoadedComponent { digest, component, from_artifact: false })
+    }
+
+    fn store_artifact(&self, component: &Component, artifact: &Path) -> Result<()> {
+        std::fs::create_dir_all(&self.dir)?;
+        let tmp = artifact.with_extension(format!("tmp{}", std::process::id()));
+        std::fs::write(&tmp, component.serialize()?)?;
+        std::fs::rename(&tmp, artifact)?;
+        Ok(())
+    }
+}
+
+/// Names the engine configuration that precompiled artifacts are valid for.
+pub fn engine_fingerprint(engine: &Engine) -> String {
+    struct Sha(Sha256);
+    impl Hasher for Sha {
+        fn finish(&self) -> u64 {
+            0
+        }
+        fn write(&mut self, bytes: &[u8]) {
+            self.0.update(bytes);
+        }
+    }
+    let mut hasher = Sha(Sha256::new());
+    std::hash::Hash::hash(&engine.precompile_compatibility_hash(), &mut hasher);
+    hex::encode(&hasher.0.finalize()[..12])
+}
+
+/// Gives a precise reason for the common mistakes before the parser's generic one.
+fn check_component_header(bytes: &[u8]) -> Result<()> {
+    if bytes.len() < 8 || &bytes[..4] != b"\0asm" {
+        bail!("not a WebAssembly file (no \\0asm header)");
+    }
+    // Core modules have layer 0 in bytes 6..8; components have layer 1.
+    if bytes[6..8] == [0, 0] {
+        bail!("a core WebAssembly module, not a component (build tasks for wasm32-wasip2)");
+    }
+    Ok(())
+}

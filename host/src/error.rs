@@ -1,0 +1,58 @@
+//! The typed error of a task call, shared by the runtime, the router and the transports.
+
+use serde::{Deserialize, Serialize};
+
+use crate::bindings::{WitCallError, WitErrorKind};
+
+/// Why a call failed; mirrors `error-kind` in `wit/task.wit`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ErrorKind {
+    NotFound,
+    Trapped,
+    Timeout,
+    Unavailable,
+    Rejected,
+    Application,
+}
+
+impl ErrorKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorKind::NotFound => "not-found",
+            ErrorKind::Trapped => "trapped",
+            ErrorKind::Timeout => "timeout",
+            ErrorKind::Unavailable => "unavailable",
+            ErrorKind::Rejected => "rejected",
+            ErrorKind::Application => "application",
+        }
+    }
+}
+
+/// A failed call: a kind the caller can act on and a message for people.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+#[error("{kind}: {message}", kind = kind.as_str())]
+pub struct CallError {
+    pub kind: ErrorKind,
+    pub message: String,
+}
+
+impl CallError {
+    pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
+        CallError { kind, message: message.into() }
+    }
+}
+
+impl From<CallError> for WitCallError {
+    fn from(e: CallError) -> Self {
+        let kind = match e.kind {
+            ErrorKind::NotFound => WitErrorKind::NotFound,
+            ErrorKind::Trapped => WitErrorKind::Trapped,
+            ErrorKind::Timeout => WitErrorKind::Timeout,
+            ErrorKind::Unavailable => WitErrorKind::Unavailable,
+            ErrorKind::Rejected => WitErrorKind::Rejected,
+            ErrorKind::Application => WitErrorKind::Application,
+        };
+        WitCallError { kind, message: e.message }
+    }
+}

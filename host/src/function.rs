@@ -1,0 +1,181 @@
+//! A function: the unit a fusion setup deploys (a Lambda, or one host process). It serves
+//! invocations; inside one, fused calls run in-process and the rest go through the router.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, RwLock};
+use std::time::{Instant, SystemTime};
+
+use tokio::task::JoinHandle;
+use tokio_util::task::TaskTracker;
+
+use crate::call::{Call, CallMode, TraceContext, new_span_id};
+use crate::error::{CallError, ErrorKind};
+use crate::router::{Route, Router};
+use crate::runtime::{BoxFuture, Dispatch, Frame, Runtime};
+use crate::telemetry::{InvocationRecord, Record, RecordSink, Span, billed_ms, unix_micros};
+
+pub struct FunctionHost {
+    pub name: String,
+    runtime: Arc<Runtime>,
+    router: RwLock<Arc<Router>>,
+    sink: Arc<dyn RecordSink>,
+    /// Every invocation's work, including what runs after its response was sent.
+    work: TaskTracker,
+    /// Set by the first invocation: the one that pays the cold start.
+    warm: AtomicBool,
+}
+
+/// The outcome of one invocation.
+pub struct Invoked {
+    pub response: Result<Vec<u8>, CallError>,
+    /// Resolves when the invocation's last local work has ended and its record was written.
+    pub completion: JoinHandle<()>,
+}
+
+impl FunctionHost {
+    /// `work` may be shared between functions of one process so that one wait drains them all.
+    pub fn new(runtime: Arc<Runtime>, router: Router, sink: Arc<dyn RecordSink>, work: TaskTracker) -> Arc<FunctionHost> {
+        Arc::new(FunctionHost {
+            name: router.function.clone(),
+            runtime,
+            router: RwLock::new(Arc::new(router)),
+            sink,
+            work,
+            warm: AtomicBool::new(false),
+        })
+    }
+
+    pub fn router(&self) -> Arc<Router> {
+        self.router.read().unwrap().clone()
+    }
+
+    /// Tracks background work of this function (remote async calls it accepted).
+    pub fn work(&self) -> &TaskTracker {
+        &self.work
+    }
+
+    /// Serves one invocation: returns when the called task has returned; fused async work may go
+    /// on, tracked by [`Invoked::completion`].
+    pub async fn invoke(&self, call: Call) -> Invoked {
+        let cold_start = !self.warm.swap(true, Ordering::AcqRel);
+        let router = self.router();
+        let memory_mb = router.memory_mb();
+        let invocation = Arc::new(Invocation {
+            function: self.name.clone(),
+            runtime: self.runtime.clone(),
+            router,
+            sink: self.sink.clone(),
+            tracker: TaskTracker::new(),
+            memory_mb,
+            cold_start,
+        });
+        let started = Instant::now();
+        let start_us = unix_micros(SystemTime::now());
+        let root_span = new_span_id();
+        let remote = call.trace.parent_span.is_some();
+        let response = invocation.clone().run_task(call.task, call.payload, call.mode, call.trace.clone(), remote, root_span.clone()).await;
+        let response_us = started.elapsed().as_micros() as u64;
+        invocation.tracker.close();
+        let completion = self.work.spawn(async move {
+            invocation.tracker.wait().await;
+            let duration_us = started.elapsed().as_micros() as u64;
+            invocation.sink.record(Record::Invocation(InvocationRecord {
+                trace_id: call.trace.trace_id,
+                function: invocation.function.clone(),
+                root_span,
+                start_us,
+                response_us,
+                duration_us,
+                billed_ms: billed_ms(duration_us),
+                memory_mb,
+                cold_start,
+            }));
+        });
+        Invoked { response, completion }
+    }
+}
+
+/// One invocation of a function: the router it started with and its local work in flight.
+struct Invocation {
+    function: String,
+    runtime: Arc<Runtime>,
+    router: Arc<Router>,
+    sink: Arc<dyn RecordSink>,
+    tracker: TaskTracker,
+    memory_mb: u32,
+    cold_start: bool,
+}
+
+impl Invocation {
+    /// Runs a task of this function's group and records its span.
+    fn run_task(
+        self: Arc<Self>,
+        task: String,
+        payload: Vec<u8>,
+        mode: CallMode,
+        trace: TraceContext,
+        remote: bool,
+        span_id: String,
+    ) -> BoxFuture<Result<Vec<u8>, CallError>> {
+        Box::pin(async move {
+            let started = Instant::now();
+            let start_us = unix_micros(SystemTime::now());
+            let result = match self.router.route(&task) {
+                Route::Local(code) => {
+                    let frame = Frame { trace_id: trace.trace_id.clone(), task: task.clone(), span_id: span_id.clone(), depth: trace.depth };
+                    let memory = (self.memory_mb as usize) << 20;
+                    self.runtime.execute(code, frame, self.clone(), memory, &payload).await
+                }
+                _ => Err(CallError::new(ErrorKind::NotFound, format!("function '{}' does not run task '{task}'", self.function))),
+            };
+            self.sink.record(Record::Span(Span {
+                trace_id: trace.trace_id,
+                span_id,
+                parent_span: trace.parent_span,
+                function: self.function.clone(),
+                task,
+                caller: trace.caller,
+                mode,
+                remote,
+                start_us,
+                duration_us: started.elapsed().as_micros() as u64,
+                memory_mb: self.memory_mb,
+                cold_start: self.cold_start,
+                error: result.as_ref().err().map(|e| e.kind),
+            }));
+            result
+        })
+    }
+}
+
+impl Dispatch for Invocation {
+    fn dispatch(self: Arc<Self>, from: &Frame, task: String, payload: Vec<u8>, mode: CallMode) -> BoxFuture<Result<Vec<u8>, CallError>> {
+        let trace = TraceContext {
+            trace_id: from.trace_id.clone(),
+            parent_span: Some(from.span_id.clone()),
+            caller: Some(from.task.clone()),
+            depth: from.depth + 1,
+        };
+        let max_depth = self.runtime.limits.max_call_depth;
+        if trace.depth > max_depth {
+            let error = CallError::new(ErrorKind::Rejected, format!("call of '{task}' nests deeper than {max_depth} calls"));
+            return Box::pin(async move { Err(error) });
+        }
+        match (self.router.route(&task), mode) {
+            (Route::Unknown, _) => {
+                let error = CallError::new(ErrorKind::NotFound, format!("no task '{task}' in app '{}'", self.router.setup.app));
+                Box::pin(async move { Err(error) })
+            }
+            (Route::Local(_), CallMode::Sync) => self.run_task(task, payload, mode, trace, false, new_span_id()),
+            (Route::Local(_), CallMode::Async) => {
+                let tracker = self.tracker.clone();
+                tracker.spawn(self.run_task(task, payload, mode, trace, false, new_span_id()));
+                Box::pin(async { Ok(Vec::new()) })
+            }
+            (Route::Remote, _) => {
+                let call = Call { task: task.clone(), payload, mode, trace };
+                self.router.remote.send(&task, call)
+            }
+        }
+    }
+}

@@ -1,0 +1,23 @@
+//! The Fusion host: runs the tasks of one fusion group as WebAssembly components, calls fused
+//! tasks in-process and routes every other call to the function that hosts it.
+
+pub mod app;
+pub mod bindings;
+pub mod call;
+pub mod components;
+pub mod engine;
+pub mod error;
+pub mod function;
+pub mod in_process;
+pub mod router;
+pub mod runtime;
+pub mod setup;
+pub mod telemetry;
+
+pub use app::AppManifest;
+pub use call::{Call, CallMode, TraceContext};
+pub use error::{CallError, ErrorKind};
+pub use function::FunctionHost;
+pub use in_process::InProcessCluster;
+pub use runtime::{Limits, Runtime};
+pub use setup::{FusionSetup, Preset};

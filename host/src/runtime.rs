@@ -1,0 +1,207 @@
+//! The task runtime: one engine per process, each component compiled once and pre-linked, and a
+//! fresh, limited store for every task execution.
+
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::path::Path;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result};
+use wasmtime::component::{HasSelf, Linker, ResourceTable};
+use wasmtime::{Store, StoreLimits, StoreLimitsBuilder, Trap, UpdateDeadline};
+use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+
+use crate::app::AppManifest;
+use crate::bindings::{self, Mode, Request, Task, TaskPre, WitCallError};
+use crate::call::CallMode;
+use crate::components::ArtifactCache;
+use crate::engine::{FusionEngine, MAX_TASK_MEMORY};
+use crate::error::{CallError, ErrorKind};
+
+pub type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
+
+/// Bounds on every task execution.
+#[derive(Debug, Clone)]
+pub struct Limits {
+    /// Wall-clock time one task execution may take, including the calls it waits on.
+    pub deadline: Duration,
+    /// Linear memory one task may use (also capped by its function's memory size).
+    pub memory_bytes: usize,
+    /// How deep calls may nest before a call is rejected (stops runaway recursion).
+    pub max_call_depth: u32,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits { deadline: Duration::from_secs(60), memory_bytes: 256 << 20, max_call_depth: 32 }
+    }
+}
+
+/// A task's component, compiled and pre-linked against the host's imports.
+pub struct TaskCode {
+    pub task: String,
+    pub digest: String,
+    /// True when it was loaded from a precompiled artifact.
+    pub from_artifact: bool,
+    pre: TaskPre<TaskState>,
+}
+
+/// Where a task's outgoing calls go; implemented by the function that runs it.
+pub trait Dispatch: Send + Sync + 'static {
+    fn dispatch(self: Arc<Self>, from: &Frame, task: String, payload: Vec<u8>, mode: CallMode) -> BoxFuture<Result<Vec<u8>, CallError>>;
+}
+
+/// The running task a call comes from.
+#[derive(Debug, Clone)]
+pub struct Frame {
+    pub trace_id: String,
+    pub task: String,
+    pub span_id: String,
+    pub depth: u32,
+}
+
+/// The data of one store: deny-by-default WASI, memory limits, and the way out to other tasks.
+pub struct TaskState {
+    wasi: WasiCtx,
+    table: ResourceTable,
+    limits: StoreLimits,
+    frame: Frame,
+    dispatch: Arc<dyn Dispatch>,
+}
+
+impl WasiView for TaskState {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView { ctx: &mut self.wasi, table: &mut self.table }
+    }
+}
+
+impl bindings::fusion::task::invoke::Host for TaskState {
+    async fn invoke(&mut self, task: String, payload: Vec<u8>, mode: Mode) -> Result<Vec<u8>, WitCallError> {
+        self.dispatch.clone().dispatch(&self.frame, task, payload, mode.into()).await.map_err(Into::into)
+    }
+
+    async fn invoke_all(&mut self, requests: Vec<Request>) -> Vec<Result<Vec<u8>, WitCallError>> {
+        // Spawned, so CPU-bound callees run in parallel on the runtime's worker threads.
+        let handles: Vec<_> = requests
+            .into_iter()
+            .map(|r| tokio::spawn(self.dispatch.clone().dispatch(&self.frame, r.task, r.payload, CallMode::Sync)))
+            .collect();
+        let mut results = Vec::with_capacity(handles.len());
+        for handle in handles {
+            let result = handle
+                .await
+                .unwrap_or_else(|e| Err(CallError::new(ErrorKind::Trapped, format!("call aborted: {e}"))));
+            results.push(result.map_err(Into::into));
+        }
+        results
+    }
+}
+
+/// One per process: the engine, the linker with the host's imports, and the artifact cache.
+pub struct Runtime {
+    pub engine: FusionEngine,
+    linker: Linker<TaskState>,
+    artifacts: ArtifactCache,
+    pub limits: Limits,
+}
+
+impl Runtime {
+    /// `artifact_dir` keeps precompiled components between runs.
+    pub fn new(artifact_dir: &Path, limits: Limits) -> Result<Arc<Runtime>> {
+        let engine = FusionEngine::new()?;
+        let mut linker = Linker::new(&engine.engine);
+        // Rust's std imports wasi:cli/io/clocks/random/filesystem even when unused; the WasiCtx
+        // below grants nothing (no preopened dirs, no env, no sockets), so linking them is safe.
+        wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
+        Task::add_to_linker::<_, HasSelf<TaskState>>(&mut linker, |state| state)?;
+        let artifacts = ArtifactCache::new(&engine.engine, artifact_dir);
+        Ok(Arc::new(Runtime { engine, linker, artifacts, limits }))
+    }
+
+    /// Compiles (or loads the artifact of) the component at `path` and checks that it is a task.
+    pub fn load(&self, task: &str, path: &Path) -> Result<Arc<TaskCode>> {
+        let loaded = self.artifacts.load_file(path).with_context(|| format!("loading task '{task}'"))?;
+        let pre = self
+            .linker
+            .instantiate_pre(&loaded.component)
+            .and_then(TaskPre::new)
+            .map_err(anyhow::Error::from)
+            .with_context(|| format!("{} does not implement the fusion:task world", path.display()))
+            .with_context(|| format!("loading task '{task}'"))?;
+        Ok(Arc::new(TaskCode { task: task.to_string(), digest: loaded.digest, from_artifact: loaded.from_artifact, pre }))
+    }
+
+    /// Loads the components of `tasks` of an application from `dir`.
+    pub fn load_tasks<'a>(
+        &self,
+        manifest: &AppManifest,
+        dir: &Path,
+        tasks: impl IntoIterator<Item = &'a str>,
+    ) -> Result<BTreeMap<String, Arc<TaskCode>>> {
+        tasks
+            .into_iter()
+            .map(|task| {
+                let path = manifest
+                    .component_path(dir, task)
+                    .with_context(|| format!("app '{}' has no task '{task}'", manifest.app))?;
+                anyhow::ensure!(path.exists(), "component of task '{task}' is missing: {} (run `fusion build`)", path.display());
+                Ok((task.to_string(), self.load(task, &path)?))
+            })
+            .collect()
+    }
+
+    /// Runs one task in a fresh store: instantiate, call `handle`, drop everything.
+    pub async fn execute(
+        &self,
+        code: &TaskCode,
+        frame: Frame,
+        dispatch: Arc<dyn Dispatch>,
+        memory_bytes: usize,
+        payload: &[u8],
+    ) -> Result<Vec<u8>, CallError> {
+        let memory_bytes = memory_bytes.min(self.limits.memory_bytes).min(MAX_TASK_MEMORY);
+        let state = TaskState {
+            wasi: WasiCtx::builder().build(),
+            table: ResourceTable::new(),
+            limits: StoreLimitsBuilder::new().memory_size(memory_bytes).trap_on_grow_failure(true).build(),
+            frame,
+            dispatch,
+        };
+        let mut store = Store::new(&self.engine.engine, state);
+        store.limiter(|state| &mut state.limits);
+        let deadline = Instant::now() + self.limits.deadline;
+        store.set_epoch_deadline(1);
+        // Every tick: stop a guest past its deadline, otherwise let other work on this thread run.
+        store.epoch_deadline_callback(move |_| {
+            Ok(if Instant::now() >= deadline { UpdateDeadline::Interrupt } else { UpdateDeadline::Yield(1) })
+        });
+        let run = async {
+            let instance = code.pre.instantiate_async(&mut store).await?;
+            instance.call_handle(&mut store, payload).await
+        };
+        // The timeout also covers time a guest spends blocked in the host (sleeps, calls).
+        match tokio::time::timeout_at(deadline.into(), run).await {
+            Err(_) => Err(deadline_error(&code.task, self.limits.deadline)),
+            Ok(Err(err)) => Err(trap_error(&code.task, err, self.limits.deadline)),
+            Ok(Ok(Err(message))) => Err(CallError::new(ErrorKind::Application, message)),
+            Ok(Ok(Ok(output))) => Ok(output),
+        }
+    }
+}
+
+fn deadline_error(task: &str, deadline: Duration) -> CallError {
+    CallError::new(ErrorKind::Timeout, format!("task '{task}' exceeded its deadline of {deadline:?}"))
+}
+
+fn trap_error(task: &str, err: wasmtime::Error, deadline: Duration) -> CallError {
+    if let Some(Trap::Interrupt) = err.downcast_ref::<Trap>() {
+        return deadline_error(task, deadline);
+    }
+    let reason = match err.downcast_ref::<Trap>() {
+        Some(trap) => trap.to_string(),
+        None => format!("{:#}", err.root_cause()),
+    };
+    CallError::new(ErrorKind::Trapped, format!("task '{task}' trapped: {reason}"))
+}

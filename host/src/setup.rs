@@ -1,0 +1,149 @@
+//! Fusion setups (DESIGN.md §4): which tasks each function runs in-process, and its memory size.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use anyhow::{Context, Result, bail, ensure};
+use serde::{Deserialize, Serialize};
+
+/// Lambda's memory range; the CPU share of a function follows its memory size.
+pub const MEMORY_MB_RANGE: std::ops::RangeInclusive<u32> = 128..=10_240;
+pub const DEFAULT_MEMORY_MB: u32 = 128;
+
+/// One immutable, versioned fusion setup.
+///
+/// Every task `T` has a function `F(T)`. Inside `F(T)`, a call to `U` runs in-process iff `U` is
+/// `T` or listed in `F(T)`'s `inline`; otherwise it goes to `F(U)`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FusionSetup {
+    pub app: String,
+    #[serde(default)]
+    pub version: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parent: Option<u64>,
+    #[serde(default)]
+    pub created_by: String,
+    /// Task → component digest (`sha256:…`); filled in when components are pushed to a store.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub components: BTreeMap<String, String>,
+    /// Function (named after its task) → its configuration. A task without an entry gets a
+    /// function with nothing inlined and the default memory size.
+    pub functions: BTreeMap<String, FunctionConfig>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FunctionConfig {
+    #[serde(default)]
+    pub inline: BTreeSet<String>,
+    #[serde(default = "default_memory")]
+    pub memory_mb: u32,
+}
+
+fn default_memory() -> u32 {
+    DEFAULT_MEMORY_MB
+}
+
+impl Default for FunctionConfig {
+    fn default() -> Self {
+        FunctionConfig { inline: BTreeSet::new(), memory_mb: DEFAULT_MEMORY_MB }
+    }
+}
+
+/// The named setups every application has.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Preset {
+    /// One function per task: every call crosses a function boundary.
+    AllRemote,
+    /// One function runs the whole application in-process.
+    AllLocal,
+}
+
+impl FusionSetup {
+    /// Parses a setup document; the error says what is wrong and where.
+    pub fn from_json(text: &str) -> Result<FusionSetup> {
+        serde_json::from_str(text).context("malformed fusion setup JSON")
+    }
+
+    pub fn load(path: &std::path::Path) -> Result<FusionSetup> {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read setup {}", path.display()))?;
+        Self::from_json(&text).with_context(|| format!("in setup {}", path.display()))
+    }
+
+    pub fn preset(preset: Preset, app: &str, tasks: &BTreeSet<String>, entry: &str) -> FusionSetup {
+        let mut functions: BTreeMap<String, FunctionConfig> =
+            tasks.iter().map(|t| (t.clone(), FunctionConfig::default())).collect();
+        if preset == Preset::AllLocal {
+            let all_but_entry = tasks.iter().filter(|t| *t != entry).cloned().collect();
+            functions.insert(entry.to_string(), FunctionConfig { inline: all_but_entry, ..Default::default() });
+        }
+        let created_by = match preset {
+            Preset::AllRemote => "preset/all-remote",
+            Preset::AllLocal => "preset/all-local",
+        };
+        FusionSetup {
+            app: app.to_string(),
+            version: 0,
+            parent: None,
+            created_by: created_by.to_string(),
+            components: BTreeMap::new(),
+            functions,
+        }
+    }
+
+    /// Checks the setup against the application's tasks before anything runs.
+    pub fn validate(&self, app: &str, tasks: &BTreeSet<String>) -> Result<()> {
+        ensure!(self.app == app, "setup is for app '{}', not '{app}'", self.app);
+        let known = |t: &str| tasks.contains(t);
+        for (function, config) in &self.functions {
+            if !known(function) {
+                bail!("setup names function '{function}', but app '{app}' has no task of that name (tasks: {})", list(tasks));
+            }
+            for task in &config.inline {
+                if !known(task) {
+                    bail!("function '{function}' inlines unknown task '{task}' (tasks: {})", list(tasks));
+                }
+            }
+            ensure!(
+                MEMORY_MB_RANGE.contains(&config.memory_mb),
+                "function '{function}': memory_mb {} is outside {}..={} MB",
+                config.memory_mb,
+                MEMORY_MB_RANGE.start(),
+                MEMORY_MB_RANGE.end()
+            );
+        }
+        for task in self.components.keys() {
+            ensure!(known(task), "setup pins a component for unknown task '{task}'");
+        }
+        Ok(())
+    }
+
+    /// The configuration of `F(task)`.
+    pub fn function(&self, task: &str) -> FunctionConfig {
+        self.functions.get(task).cloned().unwrap_or_default()
+    }
+
+    /// Whether a call to `callee` made inside function `function` runs in-process.
+    pub fn is_local(&self, function: &str, callee: &str) -> bool {
+        function == callee || self.functions.get(function).is_some_and(|f| f.inline.contains(callee))
+    }
+
+    /// The groups of tasks that share a function, as reached from `entry` (for display).
+    pub fn describe(&self) -> String {
+        let groups: Vec<String> = self
+            .functions
+            .iter()
+            .filter(|(_, f)| !f.inline.is_empty())
+            .map(|(name, f)| {
+                let members: Vec<&str> = std::iter::once(name.as_str()).chain(f.inline.iter().map(String::as_str)).collect();
+                format!("{{{}}}", members.join(","))
+            })
+            .collect();
+        if groups.is_empty() { "one function per task".to_string() } else { groups.join(" ") }
+    }
+}
+
+fn list(tasks: &BTreeSet<String>) -> String {
+    tasks.iter().map(String::as_str).collect::<Vec<_>>().join(", ")
+}
