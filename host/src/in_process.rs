@@ -60,8 +60,8 @@ impl InProcessCluster {
     }
 
     /// Sends one external request to the entry task and returns its response.
-    pub async fn request(&self, payload: Vec<u8>) -> Result<Vec<u8>, CallError> {
-        let call = Call { task: self.entry.clone(), payload, mode: CallMode::Sync, trace: TraceContext::new_request() };
+    pub async fn request(&self, trace: TraceContext, payload: Vec<u8>) -> Result<Vec<u8>, CallError> {
+        let call = Call { task: self.entry.clone(), payload, mode: CallMode::Sync, trace };
         self.functions[&self.entry].invoke(call).await.response
     }
 

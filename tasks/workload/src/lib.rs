@@ -28,6 +28,26 @@ impl Default for Work {
     }
 }
 
+/// The payload every reference task takes: the work sizes, passed on to callees, and who called.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Payload {
+    #[serde(default)]
+    pub work: Work,
+    /// The calling task, for tasks whose work depends on it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from: Option<String>,
+    /// The operation, for entry tasks that serve several.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub op: Option<String>,
+}
+
+impl Payload {
+    /// The payload for a callee of `caller`: same work sizes, no operation.
+    pub fn for_callee(&self, caller: &str) -> Payload {
+        Payload { work: self.work, from: Some(caller.to_string()), op: None }
+    }
+}
+
 /// The paper's CPU loop: from n^7 down to 0, summing atan(i)·tan(i).
 pub fn burn(n: f64) -> f64 {
     let iterations = n.powi(7) as u64;

@@ -1,0 +1,9 @@
+//! The Fusion control plane: builds task components, runs applications, renders what happened.
+
+pub mod builder;
+pub mod calltree;
+pub mod runner;
+pub mod stats;
+pub mod workspace;
+
+pub use workspace::Workspace;

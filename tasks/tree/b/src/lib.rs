@@ -1,0 +1,13 @@
+//! Tree B: calls D synchronously, then sleeps.
+
+use fusion_guest::{Error, call};
+use serde_json::{Value, json};
+use workload::{Payload, sleep_ms};
+
+fn handle(input: Payload) -> Result<Value, Error> {
+    let below: Value = call("D", &input.for_callee("B"))?;
+    sleep_ms(input.work.sleep_ms);
+    Ok(json!({ "task": "B", "below": below }))
+}
+
+fusion_guest::export_task!(handle);
