@@ -103,6 +103,11 @@ fn print_report(report: &runner::RunReport) {
     for err in report.errors.iter().take(3) {
         println!("  error: {err}");
     }
+    if let Some(response) = &report.last_response {
+        let text = String::from_utf8_lossy(response);
+        let cut: String = text.chars().take(400).collect();
+        println!("response: {cut}{}", if cut.len() < text.len() { "…" } else { "" });
+    }
     if let Some(trace) = report.trace_ids.last() {
         println!("\ncall tree of the last request (trace {trace}):");
         print!("{}", calltree::render(&report.records, trace));

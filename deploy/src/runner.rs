@@ -37,6 +37,8 @@ pub struct RunReport {
     pub errors: Vec<CallError>,
     pub records: Vec<Record>,
     pub trace_ids: Vec<String>,
+    /// The response to the last request, if it succeeded.
+    pub last_response: Option<Vec<u8>>,
 }
 
 /// Loads the app and its setup, then sends `requests` requests one after the other, each one
@@ -46,15 +48,16 @@ pub async fn run(ws: &Workspace, app: &str, setup: FusionSetup, requests: usize,
     let runtime = Runtime::new(&ws.artifacts_dir(), Limits::default())?;
     let sink = Arc::new(MemorySink::default());
     let cluster = InProcessCluster::start(&runtime, &manifest, &ws.components_dir(), setup, sink.clone())?;
-    let mut report = RunReport { latencies: Vec::new(), errors: Vec::new(), records: Vec::new(), trace_ids: Vec::new() };
+    let mut report = RunReport { latencies: Vec::new(), errors: Vec::new(), records: Vec::new(), trace_ids: Vec::new(), last_response: None };
     for _ in 0..requests {
         let trace = TraceContext::new_request();
         report.trace_ids.push(trace.trace_id.clone());
         let started = Instant::now();
         let result = cluster.request(trace, payload.to_vec()).await;
         report.latencies.push(started.elapsed());
-        if let Err(err) = result {
-            report.errors.push(err);
+        match result {
+            Ok(response) => report.last_response = Some(response),
+            Err(err) => report.errors.push(err),
         }
         cluster.drain().await;
     }

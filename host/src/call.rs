@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use crate::bindings::Mode;
 
 /// Sync: the caller waits for the result. Async: fire and forget.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum CallMode {
     Sync,

@@ -61,8 +61,16 @@ impl InProcessCluster {
 
     /// Sends one external request to the entry task and returns its response.
     pub async fn request(&self, trace: TraceContext, payload: Vec<u8>) -> Result<Vec<u8>, CallError> {
-        let call = Call { task: self.entry.clone(), payload, mode: CallMode::Sync, trace };
-        self.functions[&self.entry].invoke(call).await.response
+        self.call(&self.entry, trace, payload).await
+    }
+
+    /// Sends an external request to `F(task)`, as a client of that function would.
+    pub async fn call(&self, task: &str, trace: TraceContext, payload: Vec<u8>) -> Result<Vec<u8>, CallError> {
+        let Some(function) = self.functions.get(task) else {
+            return Err(CallError::new(ErrorKind::NotFound, format!("no function '{task}'")));
+        };
+        let call = Call { task: task.to_string(), payload, mode: CallMode::Sync, trace };
+        function.invoke(call).await.response
     }
 
     /// Waits until every function has finished all work, including async calls still running.

@@ -8,6 +8,7 @@ pub mod components;
 pub mod engine;
 pub mod error;
 pub mod function;
+mod guest_log;
 pub mod in_process;
 pub mod router;
 pub mod runtime;

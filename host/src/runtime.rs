@@ -19,6 +19,7 @@ use crate::call::CallMode;
 use crate::components::ArtifactCache;
 use crate::engine::{FusionEngine, MAX_TASK_MEMORY};
 use crate::error::{CallError, ErrorKind};
+use crate::guest_log::GuestLog;
 
 pub type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
 
@@ -162,8 +163,9 @@ impl Runtime {
         payload: &[u8],
     ) -> Result<Vec<u8>, CallError> {
         let memory_bytes = memory_bytes.min(self.limits.memory_bytes).min(MAX_TASK_MEMORY);
+        let stderr = GuestLog::default();
         let state = TaskState {
-            wasi: WasiCtx::builder().build(),
+            wasi: WasiCtx::builder().stderr(stderr.clone()).build(),
             table: ResourceTable::new(),
             limits: StoreLimitsBuilder::new().memory_size(memory_bytes).trap_on_grow_failure(true).build(),
             frame,
@@ -184,7 +186,7 @@ impl Runtime {
         // The timeout also covers time a guest spends blocked in the host (sleeps, calls).
         match tokio::time::timeout_at(deadline.into(), run).await {
             Err(_) => Err(deadline_error(&code.task, self.limits.deadline)),
-            Ok(Err(err)) => Err(trap_error(&code.task, err, self.limits.deadline)),
+            Ok(Err(err)) => Err(trap_error(&code.task, err, stderr.last_words(), self.limits.deadline)),
             Ok(Ok(Err(message))) => Err(CallError::new(ErrorKind::Application, message)),
             Ok(Ok(Ok(output))) => Ok(output),
         }
@@ -195,7 +197,7 @@ fn deadline_error(task: &str, deadline: Duration) -> CallError {
     CallError::new(ErrorKind::Timeout, format!("task '{task}' exceeded its deadline of {deadline:?}"))
 }
 
-fn trap_error(task: &str, err: wasmtime::Error, deadline: Duration) -> CallError {
+fn trap_error(task: &str, err: wasmtime::Error, stderr: Option<String>, deadline: Duration) -> CallError {
     if let Some(Trap::Interrupt) = err.downcast_ref::<Trap>() {
         return deadline_error(task, deadline);
     }
@@ -203,5 +205,6 @@ fn trap_error(task: &str, err: wasmtime::Error, deadline: Duration) -> CallError
         Some(trap) => trap.to_string(),
         None => format!("{:#}", err.root_cause()),
     };
-    CallError::new(ErrorKind::Trapped, format!("task '{task}' trapped: {reason}"))
+    let said = stderr.map(|line| format!(" (its last words: {line})")).unwrap_or_default();
+    CallError::new(ErrorKind::Trapped, format!("task '{task}' trapped: {reason}{said}"))
 }
