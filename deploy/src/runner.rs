@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 use fusion_host::telemetry::{MemorySink, Record};
-use fusion_host::{AppManifest, CallError, FusionSetup, InProcessCluster, Limits, Preset, Runtime, TraceContext};
+use fusion_host::{AppManifest, CallError, FusionSetup, InProcessCluster, RuntimeConfig, Preset, Runtime, TraceContext};
 
 use crate::workspace::Workspace;
 
@@ -45,7 +45,7 @@ pub struct RunReport {
 /// drained (async work finished) before the next.
 pub async fn run(ws: &Workspace, app: &str, setup: FusionSetup, requests: usize, payload: &[u8]) -> Result<RunReport> {
     let manifest = AppManifest::load(&ws.app_manifest(app))?;
-    let runtime = Runtime::new(&ws.artifacts_dir(), Limits::default())?;
+    let runtime = Runtime::new(&ws.artifacts_dir(), RuntimeConfig::default())?;
     let sink = Arc::new(MemorySink::default());
     let cluster = InProcessCluster::start(&runtime, &manifest, &ws.components_dir(), setup, sink.clone())?;
     let mut report = RunReport { latencies: Vec::new(), errors: Vec::new(), records: Vec::new(), trace_ids: Vec::new(), last_response: None };

@@ -6,7 +6,7 @@ mod common;
 use common::*;
 use fusion_deploy::{Workspace, runner};
 use fusion_host::telemetry::Record;
-use fusion_host::{CallMode, FusionSetup, Limits, TraceContext};
+use fusion_host::{CallMode, FusionSetup, RuntimeConfig, TraceContext};
 use CallMode::{Async, Sync};
 
 const REQUESTS: usize = 3;
@@ -18,7 +18,7 @@ fn setup(app: &str, name: &str) -> FusionSetup {
 
 /// Runs `REQUESTS` requests and returns the records, checking every response is a success.
 async fn run(app: &str, setup: &FusionSetup) -> Vec<Record> {
-    let app = start(app, setup.clone(), Limits::default());
+    let app = start(app, setup.clone(), RuntimeConfig::default());
     for _ in 0..REQUESTS {
         let out = app.cluster.request(TraceContext::new_request(), SMALL_WORK.as_bytes().to_vec()).await;
         let out: serde_json::Value = serde_json::from_slice(&out.expect("request succeeds")).unwrap();
@@ -102,8 +102,8 @@ async fn fused_async_work_finishes_after_the_response_but_inside_the_invocation(
     // Tree all-local: A answers once B's chain is done; C, F and G keep burning afterwards, and
     // the invocation (what Lambda bills) lasts until they end.
     let setup = setup("tree", "all-local");
-    let app = start("tree", setup, Limits::default());
-    let payload = br#"{"work":{"burn":9.0,"burn_reps":1,"sleep_ms":0}}"#.to_vec();
+    let app = start("tree", setup, RuntimeConfig::default());
+    let payload = br#"{"work":{"burn":6.0,"burn_reps":1,"sleep_ms":0}}"#.to_vec();
     app.cluster.request(TraceContext::new_request(), payload).await.expect("request succeeds");
     app.cluster.drain().await;
     let records = app.sink.take();

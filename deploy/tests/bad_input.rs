@@ -5,13 +5,13 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::*;
-use fusion_host::{ErrorKind, FusionSetup, Limits, Preset, Runtime, TraceContext};
+use fusion_host::{ErrorKind, FusionSetup, RuntimeConfig, Preset, Runtime, TraceContext};
 use serde_json::{Value, json};
 
-fn testkit(limits: Limits) -> App {
+fn testkit(config: RuntimeConfig) -> App {
     let manifest = manifest("testkit");
     let setup = FusionSetup::preset(Preset::AllLocal, "testkit", &manifest.task_names(), &manifest.entry);
-    start("testkit", setup, limits)
+    start("testkit", setup, config)
 }
 
 /// Asks the relay task to call `task` and returns what the relay saw.
@@ -27,7 +27,7 @@ async fn assert_still_serving(app: &App) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_panicking_task_reaches_its_caller_as_trapped() {
-    let app = testkit(Limits::default());
+    let app = testkit(RuntimeConfig::default());
     let seen = relay(&app, "panic").await;
     assert_eq!(seen["error"]["kind"], "trapped", "{seen}");
     assert!(seen["error"]["message"].as_str().unwrap().contains("this task always panics"), "the panic message reaches the caller: {seen}");
@@ -36,7 +36,7 @@ async fn a_panicking_task_reaches_its_caller_as_trapped() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_allocation_without_bound_stops_at_the_memory_limit() {
-    let app = testkit(Limits { memory_bytes: 64 << 20, ..Limits::default() });
+    let app = testkit(RuntimeConfig { memory_bytes: 64 << 20, ..RuntimeConfig::default() });
     let seen = relay(&app, "hog").await;
     assert_eq!(seen["error"]["kind"], "trapped", "{seen}");
     assert_still_serving(&app).await;
@@ -45,7 +45,7 @@ async fn an_allocation_without_bound_stops_at_the_memory_limit() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_runaway_loop_is_stopped_at_its_deadline() {
     let deadline = Duration::from_millis(300);
-    let app = testkit(Limits { deadline, ..Limits::default() });
+    let app = testkit(RuntimeConfig { deadline, ..RuntimeConfig::default() });
     let started = Instant::now();
     let err = app.cluster.call("spin", TraceContext::new_request(), b"{}".to_vec()).await.expect_err("spin never ends");
     assert_eq!(err.kind, ErrorKind::Timeout, "{err}");
@@ -56,14 +56,14 @@ async fn a_runaway_loop_is_stopped_at_its_deadline() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn calls_to_unknown_tasks_are_not_found() {
-    let app = testkit(Limits::default());
+    let app = testkit(RuntimeConfig::default());
     let seen = relay(&app, "no-such-task").await;
     assert_eq!(seen["error"]["kind"], "not-found", "{seen}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn guests_see_no_files_environment_or_network() {
-    let app = testkit(Limits::default());
+    let app = testkit(RuntimeConfig::default());
     let seen = relay(&app, "snoop").await;
     assert_eq!(
         seen["ok"],
@@ -74,7 +74,7 @@ async fn guests_see_no_files_environment_or_network() {
 
 fn runtime() -> std::sync::Arc<Runtime> {
     let dir = tempfile::tempdir().unwrap();
-    Runtime::new(&dir.keep(), Limits::default()).unwrap()
+    Runtime::new(&dir.keep(), RuntimeConfig::default()).unwrap()
 }
 
 fn load_error(bytes: &[u8]) -> String {

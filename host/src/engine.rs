@@ -10,7 +10,7 @@ use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConf
 /// on its thread and to be stopped at its deadline.
 pub const EPOCH_TICK: Duration = Duration::from_millis(1);
 
-/// Upper bound of one task's linear memory; [`crate::Limits::memory_bytes`] may only lower it.
+/// Upper bound of one task's linear memory; [`crate::RuntimeConfig::memory_bytes`] may only lower it.
 pub const MAX_TASK_MEMORY: usize = 1 << 30;
 
 /// Concurrent task instances a process can hold with the pooling allocator.

@@ -156,7 +156,7 @@ impl Dispatch for Invocation {
             caller: Some(from.task.clone()),
             depth: from.depth + 1,
         };
-        let max_depth = self.runtime.limits.max_call_depth;
+        let max_depth = self.runtime.config.max_call_depth;
         if trace.depth > max_depth {
             let error = CallError::new(ErrorKind::Rejected, format!("call of '{task}' nests deeper than {max_depth} calls"));
             return Box::pin(async move { Err(error) });

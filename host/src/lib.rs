@@ -20,5 +20,5 @@ pub use call::{Call, CallMode, TraceContext};
 pub use error::{CallError, ErrorKind};
 pub use function::FunctionHost;
 pub use in_process::InProcessCluster;
-pub use runtime::{Limits, Runtime};
+pub use runtime::{RuntimeConfig, Runtime};
 pub use setup::{FusionSetup, Preset};

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::future::Future;
 use std::path::Path;
 use std::pin::Pin;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
@@ -23,20 +23,23 @@ use crate::guest_log::GuestLog;
 
 pub type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
 
-/// Bounds on every task execution.
+/// How the runtime runs tasks.
 #[derive(Debug, Clone)]
-pub struct Limits {
+pub struct RuntimeConfig {
     /// Wall-clock time one task execution may take, including the calls it waits on.
     pub deadline: Duration,
     /// Linear memory one task may use (also capped by its function's memory size).
     pub memory_bytes: usize,
     /// How deep calls may nest before a call is rejected (stops runaway recursion).
     pub max_call_depth: u32,
+    /// Fresh instances kept ready per task, so instantiation happens off the request's path.
+    /// Each is used for one execution and then dropped. 0 instantiates on the request's path.
+    pub warm_instances: usize,
 }
 
-impl Default for Limits {
+impl Default for RuntimeConfig {
     fn default() -> Self {
-        Limits { deadline: Duration::from_secs(60), memory_bytes: 256 << 20, max_call_depth: 32 }
+        RuntimeConfig { deadline: Duration::from_secs(60), memory_bytes: 256 << 20, max_call_depth: 32, warm_instances: 2 }
     }
 }
 
@@ -47,6 +50,15 @@ pub struct TaskCode {
     /// True when it was loaded from a precompiled artifact.
     pub from_artifact: bool,
     pre: TaskPre<TaskState>,
+    /// Instantiated, never-called instances, each in its own store.
+    warm: Mutex<Vec<Ready>>,
+}
+
+/// A fresh instance waiting for its one execution.
+struct Ready {
+    store: Store<TaskState>,
+    instance: Task,
+    stderr: GuestLog,
 }
 
 /// Where a task's outgoing calls go; implemented by the function that runs it.
@@ -70,6 +82,15 @@ pub struct TaskState {
     limits: StoreLimits,
     frame: Frame,
     dispatch: Arc<dyn Dispatch>,
+}
+
+/// The dispatcher of a store not yet handed to a request.
+struct Unassigned;
+
+impl Dispatch for Unassigned {
+    fn dispatch(self: Arc<Self>, _: &Frame, task: String, _: Vec<u8>, _: CallMode) -> BoxFuture<Result<Vec<u8>, CallError>> {
+        Box::pin(async move { Err(CallError::new(ErrorKind::Rejected, format!("call of '{task}' outside a request"))) })
+    }
 }
 
 impl WasiView for TaskState {
@@ -105,12 +126,12 @@ pub struct Runtime {
     pub engine: FusionEngine,
     linker: Linker<TaskState>,
     artifacts: ArtifactCache,
-    pub limits: Limits,
+    pub config: RuntimeConfig,
 }
 
 impl Runtime {
     /// `artifact_dir` keeps precompiled components between runs.
-    pub fn new(artifact_dir: &Path, limits: Limits) -> Result<Arc<Runtime>> {
+    pub fn new(artifact_dir: &Path, config: RuntimeConfig) -> Result<Arc<Runtime>> {
         let engine = FusionEngine::new()?;
         let mut linker = Linker::new(&engine.engine);
         // Rust's std imports wasi:cli/io/clocks/random/filesystem even when unused; the WasiCtx
@@ -118,7 +139,7 @@ impl Runtime {
         wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
         Task::add_to_linker::<_, HasSelf<TaskState>>(&mut linker, |state| state)?;
         let artifacts = ArtifactCache::new(&engine.engine, artifact_dir);
-        Ok(Arc::new(Runtime { engine, linker, artifacts, limits }))
+        Ok(Arc::new(Runtime { engine, linker, artifacts, config }))
     }
 
     /// Compiles (or loads the artifact of) the component at `path` and checks that it is a task.
@@ -131,7 +152,13 @@ impl Runtime {
             .map_err(anyhow::Error::from)
             .with_context(|| format!("{} does not implement the fusion:task world", path.display()))
             .with_context(|| format!("loading task '{task}'"))?;
-        Ok(Arc::new(TaskCode { task: task.to_string(), digest: loaded.digest, from_artifact: loaded.from_artifact, pre }))
+        Ok(Arc::new(TaskCode {
+            task: task.to_string(),
+            digest: loaded.digest,
+            from_artifact: loaded.from_artifact,
+            pre,
+            warm: Mutex::new(Vec::new()),
+        }))
     }
 
     /// Loads the components of `tasks` of an application from `dir`.
@@ -153,44 +180,88 @@ impl Runtime {
             .collect()
     }
 
-    /// Runs one task in a fresh store: instantiate, call `handle`, drop everything.
+    /// Runs one task in a fresh store: take a ready instance (or instantiate one), call
+    /// `handle`, drop the store.
     pub async fn execute(
-        &self,
-        code: &TaskCode,
+        self: &Arc<Self>,
+        code: &Arc<TaskCode>,
         frame: Frame,
         dispatch: Arc<dyn Dispatch>,
         memory_bytes: usize,
         payload: &[u8],
     ) -> Result<Vec<u8>, CallError> {
-        let memory_bytes = memory_bytes.min(self.limits.memory_bytes).min(MAX_TASK_MEMORY);
-        let stderr = GuestLog::default();
-        let state = TaskState {
-            wasi: WasiCtx::builder().stderr(stderr.clone()).build(),
-            table: ResourceTable::new(),
-            limits: StoreLimitsBuilder::new().memory_size(memory_bytes).trap_on_grow_failure(true).build(),
-            frame,
-            dispatch,
-        };
-        let mut store = Store::new(&self.engine.engine, state);
-        store.limiter(|state| &mut state.limits);
-        let deadline = Instant::now() + self.limits.deadline;
-        store.set_epoch_deadline(1);
-        // Every tick: stop a guest past its deadline, otherwise let other work on this thread run.
-        store.epoch_deadline_callback(move |_| {
-            Ok(if Instant::now() >= deadline { UpdateDeadline::Interrupt } else { UpdateDeadline::Yield(1) })
-        });
+        let memory_bytes = memory_bytes.min(self.config.memory_bytes).min(MAX_TASK_MEMORY);
+        let deadline = Instant::now() + self.config.deadline;
+        let warm = code.warm.lock().unwrap().pop();
+        if self.config.warm_instances > 0 {
+            self.refill(code.clone());
+        }
         let run = async {
-            let instance = code.pre.instantiate_async(&mut store).await?;
-            instance.call_handle(&mut store, payload).await
+            let Ready { mut store, instance, stderr } = match warm {
+                Some(ready) => ready,
+                None => self.instantiate(code).await.map_err(|e| trap_error(&code.task, e, None, self.config.deadline))?,
+            };
+            let state = store.data_mut();
+            state.frame = frame;
+            state.dispatch = dispatch;
+            state.limits = store_limits(memory_bytes);
+            arm_deadline(&mut store, deadline);
+            instance
+                .call_handle(&mut store, payload)
+                .await
+                .map_err(|e| trap_error(&code.task, e, stderr.last_words(), self.config.deadline))
         };
         // The timeout also covers time a guest spends blocked in the host (sleeps, calls).
         match tokio::time::timeout_at(deadline.into(), run).await {
-            Err(_) => Err(deadline_error(&code.task, self.limits.deadline)),
-            Ok(Err(err)) => Err(trap_error(&code.task, err, stderr.last_words(), self.limits.deadline)),
+            Err(_) => Err(deadline_error(&code.task, self.config.deadline)),
+            Ok(Err(err)) => Err(err),
             Ok(Ok(Err(message))) => Err(CallError::new(ErrorKind::Application, message)),
             Ok(Ok(Ok(output))) => Ok(output),
         }
     }
+
+    /// Tops up the task's ready instances in the background.
+    fn refill(self: &Arc<Self>, code: Arc<TaskCode>) {
+        let runtime = self.clone();
+        tokio::spawn(async move {
+            if code.warm.lock().unwrap().len() >= runtime.config.warm_instances {
+                return;
+            }
+            match runtime.instantiate(&code).await {
+                Ok(ready) => code.warm.lock().unwrap().push(ready),
+                Err(err) => tracing::debug!("could not pre-instantiate '{}': {err:#}", code.task),
+            }
+        });
+    }
+
+    /// A new store with nothing granted, and an instance of `code` in it.
+    async fn instantiate(&self, code: &TaskCode) -> wasmtime::Result<Ready> {
+        let stderr = GuestLog::default();
+        let state = TaskState {
+            wasi: WasiCtx::builder().stderr(stderr.clone()).build(),
+            table: ResourceTable::new(),
+            limits: store_limits(self.config.memory_bytes.min(MAX_TASK_MEMORY)),
+            frame: Frame { trace_id: String::new(), task: code.task.clone(), span_id: String::new(), depth: 0 },
+            dispatch: Arc::new(Unassigned),
+        };
+        let mut store = Store::new(&self.engine.engine, state);
+        store.limiter(|state| &mut state.limits);
+        arm_deadline(&mut store, Instant::now() + self.config.deadline);
+        let instance = code.pre.instantiate_async(&mut store).await?;
+        Ok(Ready { store, instance, stderr })
+    }
+}
+
+fn store_limits(memory_bytes: usize) -> StoreLimits {
+    StoreLimitsBuilder::new().memory_size(memory_bytes).trap_on_grow_failure(true).build()
+}
+
+/// Every epoch tick: stop a guest past its deadline, otherwise let other work on this thread run.
+fn arm_deadline(store: &mut Store<TaskState>, deadline: Instant) {
+    store.set_epoch_deadline(1);
+    store.epoch_deadline_callback(move |_| {
+        Ok(if Instant::now() >= deadline { UpdateDeadline::Interrupt } else { UpdateDeadline::Yield(1) })
+    });
 }
 
 fn deadline_error(task: &str, deadline: Duration) -> CallError {

@@ -7,7 +7,7 @@ use std::sync::{Arc, OnceLock};
 
 use fusion_deploy::{Workspace, builder};
 use fusion_host::telemetry::{MemorySink, Record, Span};
-use fusion_host::{AppManifest, CallMode, FusionSetup, InProcessCluster, Limits, Runtime};
+use fusion_host::{AppManifest, CallMode, FusionSetup, InProcessCluster, RuntimeConfig, Runtime};
 
 /// Builds every task component (once) and returns the workspace.
 pub fn workspace() -> &'static Workspace {
@@ -30,9 +30,9 @@ pub struct App {
     pub runtime: Arc<Runtime>,
 }
 
-pub fn start(app: &str, setup: FusionSetup, limits: Limits) -> App {
+pub fn start(app: &str, setup: FusionSetup, config: RuntimeConfig) -> App {
     let ws = workspace();
-    let runtime = Runtime::new(&ws.artifacts_dir(), limits).expect("runtime");
+    let runtime = Runtime::new(&ws.artifacts_dir(), config).expect("runtime");
     let sink = Arc::new(MemorySink::default());
     let cluster = InProcessCluster::start(&runtime, &manifest(app), &ws.components_dir(), setup, sink.clone()).expect("app starts");
     App { cluster, sink, runtime }

@@ -24,7 +24,7 @@ pub struct Work {
 impl Default for Work {
     /// The paper's sizes.
     fn default() -> Self {
-        Work { burn: 7.0, burn_reps: 2, sieve: 1_000_000, db_ms: 10, sleep_ms: 500 }
+        Work { burn: 7.0, burn_reps: 2, sieve: 500_000, db_ms: 10, sleep_ms: 500 }
     }
 }
 
