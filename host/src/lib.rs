@@ -9,6 +9,7 @@ pub mod engine;
 pub mod error;
 pub mod function;
 mod guest_log;
+mod instances;
 pub mod in_process;
 pub mod router;
 pub mod runtime;

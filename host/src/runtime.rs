@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 use wasmtime::component::{HasSelf, Linker, ResourceTable};
-use wasmtime::{Store, StoreLimits, StoreLimitsBuilder, Trap, UpdateDeadline};
+use wasmtime::{StoreLimits, Trap};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
 use crate::app::AppManifest;
@@ -19,7 +19,7 @@ use crate::call::CallMode;
 use crate::components::ArtifactCache;
 use crate::engine::{FusionEngine, MAX_TASK_MEMORY};
 use crate::error::{CallError, ErrorKind};
-use crate::guest_log::GuestLog;
+use crate::instances::{Instantiator, Keeper, Ready, arm_deadline, store_limits};
 
 pub type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
 
@@ -49,16 +49,9 @@ pub struct TaskCode {
     pub digest: String,
     /// True when it was loaded from a precompiled artifact.
     pub from_artifact: bool,
-    pre: TaskPre<TaskState>,
+    pub(crate) pre: TaskPre<TaskState>,
     /// Instantiated, never-called instances, each in its own store.
-    warm: Mutex<Vec<Ready>>,
-}
-
-/// A fresh instance waiting for its one execution.
-struct Ready {
-    store: Store<TaskState>,
-    instance: Task,
-    stderr: GuestLog,
+    pub(crate) warm: Mutex<Vec<Ready>>,
 }
 
 /// Where a task's outgoing calls go; implemented by the function that runs it.
@@ -77,15 +70,15 @@ pub struct Frame {
 
 /// The data of one store: deny-by-default WASI, memory limits, and the way out to other tasks.
 pub struct TaskState {
-    wasi: WasiCtx,
-    table: ResourceTable,
-    limits: StoreLimits,
-    frame: Frame,
-    dispatch: Arc<dyn Dispatch>,
+    pub(crate) wasi: WasiCtx,
+    pub(crate) table: ResourceTable,
+    pub(crate) limits: StoreLimits,
+    pub(crate) frame: Frame,
+    pub(crate) dispatch: Arc<dyn Dispatch>,
 }
 
 /// The dispatcher of a store not yet handed to a request.
-struct Unassigned;
+pub(crate) struct Unassigned;
 
 impl Dispatch for Unassigned {
     fn dispatch(self: Arc<Self>, _: &Frame, task: String, _: Vec<u8>, _: CallMode) -> BoxFuture<Result<Vec<u8>, CallError>> {
@@ -126,6 +119,8 @@ pub struct Runtime {
     pub engine: FusionEngine,
     linker: Linker<TaskState>,
     artifacts: ArtifactCache,
+    instantiator: Arc<Instantiator>,
+    keeper: Keeper,
     pub config: RuntimeConfig,
 }
 
@@ -139,7 +134,13 @@ impl Runtime {
         wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
         Task::add_to_linker::<_, HasSelf<TaskState>>(&mut linker, |state| state)?;
         let artifacts = ArtifactCache::new(&engine.engine, artifact_dir);
-        Ok(Arc::new(Runtime { engine, linker, artifacts, config }))
+        let instantiator = Arc::new(Instantiator {
+            engine: engine.engine.clone(),
+            memory_bytes: config.memory_bytes.min(MAX_TASK_MEMORY),
+            deadline: config.deadline,
+        });
+        let keeper = Keeper::start(instantiator.clone(), config.warm_instances)?;
+        Ok(Arc::new(Runtime { engine, linker, artifacts, instantiator, keeper, config }))
     }
 
     /// Compiles (or loads the artifact of) the component at `path` and checks that it is a task.
@@ -181,9 +182,9 @@ impl Runtime {
     }
 
     /// Runs one task in a fresh store: take a ready instance (or instantiate one), call
-    /// `handle`, drop the store.
+    /// `handle`, hand the store to the keeper to drop.
     pub async fn execute(
-        self: &Arc<Self>,
+        &self,
         code: &Arc<TaskCode>,
         frame: Frame,
         dispatch: Arc<dyn Dispatch>,
@@ -192,24 +193,21 @@ impl Runtime {
     ) -> Result<Vec<u8>, CallError> {
         let memory_bytes = memory_bytes.min(self.config.memory_bytes).min(MAX_TASK_MEMORY);
         let deadline = Instant::now() + self.config.deadline;
-        let warm = code.warm.lock().unwrap().pop();
-        if self.config.warm_instances > 0 {
-            self.refill(code.clone());
-        }
+        let warm = self.keeper.take(code);
         let run = async {
             let Ready { mut store, instance, stderr } = match warm {
                 Some(ready) => ready,
-                None => self.instantiate(code).await.map_err(|e| trap_error(&code.task, e, None, self.config.deadline))?,
+                None => self.instantiator.instantiate(code).await.map_err(|e| trap_error(&code.task, e, None, self.config.deadline))?,
             };
             let state = store.data_mut();
             state.frame = frame;
             state.dispatch = dispatch;
             state.limits = store_limits(memory_bytes);
             arm_deadline(&mut store, deadline);
-            instance
-                .call_handle(&mut store, payload)
-                .await
-                .map_err(|e| trap_error(&code.task, e, stderr.last_words(), self.config.deadline))
+            let result = instance.call_handle(&mut store, payload).await;
+            let result = result.map_err(|e| trap_error(&code.task, e, stderr.last_words(), self.config.deadline));
+            self.keeper.dispose(store);
+            result
         };
         // The timeout also covers time a guest spends blocked in the host (sleeps, calls).
         match tokio::time::timeout_at(deadline.into(), run).await {
@@ -219,49 +217,6 @@ impl Runtime {
             Ok(Ok(Ok(output))) => Ok(output),
         }
     }
-
-    /// Tops up the task's ready instances in the background.
-    fn refill(self: &Arc<Self>, code: Arc<TaskCode>) {
-        let runtime = self.clone();
-        tokio::spawn(async move {
-            if code.warm.lock().unwrap().len() >= runtime.config.warm_instances {
-                return;
-            }
-            match runtime.instantiate(&code).await {
-                Ok(ready) => code.warm.lock().unwrap().push(ready),
-                Err(err) => tracing::debug!("could not pre-instantiate '{}': {err:#}", code.task),
-            }
-        });
-    }
-
-    /// A new store with nothing granted, and an instance of `code` in it.
-    async fn instantiate(&self, code: &TaskCode) -> wasmtime::Result<Ready> {
-        let stderr = GuestLog::default();
-        let state = TaskState {
-            wasi: WasiCtx::builder().stderr(stderr.clone()).build(),
-            table: ResourceTable::new(),
-            limits: store_limits(self.config.memory_bytes.min(MAX_TASK_MEMORY)),
-            frame: Frame { trace_id: String::new(), task: code.task.clone(), span_id: String::new(), depth: 0 },
-            dispatch: Arc::new(Unassigned),
-        };
-        let mut store = Store::new(&self.engine.engine, state);
-        store.limiter(|state| &mut state.limits);
-        arm_deadline(&mut store, Instant::now() + self.config.deadline);
-        let instance = code.pre.instantiate_async(&mut store).await?;
-        Ok(Ready { store, instance, stderr })
-    }
-}
-
-fn store_limits(memory_bytes: usize) -> StoreLimits {
-    StoreLimitsBuilder::new().memory_size(memory_bytes).trap_on_grow_failure(true).build()
-}
-
-/// Every epoch tick: stop a guest past its deadline, otherwise let other work on this thread run.
-fn arm_deadline(store: &mut Store<TaskState>, deadline: Instant) {
-    store.set_epoch_deadline(1);
-    store.epoch_deadline_callback(move |_| {
-        Ok(if Instant::now() >= deadline { UpdateDeadline::Interrupt } else { UpdateDeadline::Yield(1) })
-    });
 }
 
 fn deadline_error(task: &str, deadline: Duration) -> CallError {

@@ -1,0 +1,62 @@
+//! What an in-process (fused) sync call costs: the host calling `echo` directly against the host
+//! calling `forward`, which calls `echo` in the same process. Both with instances prepared ahead
+//! of the request (the default) and with a fresh instance instantiated on the request's path.
+//!
+//! `cargo bench -p fusion-deploy --bench inprocess_call`
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use fusion_deploy::{Workspace, builder};
+use fusion_host::telemetry::NullSink;
+use fusion_host::{AppManifest, FusionSetup, InProcessCluster, Runtime, RuntimeConfig, TraceContext};
+
+/// Idle time between requests (not measured).
+const GAP: Duration = Duration::from_micros(500);
+
+const SETUP: &str = r#"{"app":"testkit","functions":{"forward":{"inline":["echo"]}}}"#;
+
+fn cluster(ws: &Workspace, warm_instances: usize) -> Arc<InProcessCluster> {
+    let manifest = AppManifest::load(&ws.app_manifest("testkit")).unwrap();
+    let config = RuntimeConfig { warm_instances, ..RuntimeConfig::default() };
+    let runtime = Runtime::new(&ws.artifacts_dir(), config).unwrap();
+    let setup = FusionSetup::from_json(SETUP).unwrap();
+    InProcessCluster::start(&runtime, &manifest, &ws.components_dir(), setup, Arc::new(NullSink)).unwrap()
+}
+
+fn bench(c: &mut Criterion) {
+    let ws = Workspace::locate().unwrap();
+    builder::build(&ws, |_| {}).unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let payload = b"{\"hello\":\"world\"}".to_vec();
+    for (label, warm) in [("ready instances", 2), ("fresh instance on the path", 0)] {
+        let cluster = rt.block_on(async { cluster(&ws, warm) });
+        let mut group = c.benchmark_group(format!("sync call, {label}"));
+        for task in ["echo", "forward"] {
+            let name = if task == "echo" { "host → echo" } else { "host → forward → echo (fused)" };
+            group.bench_function(name, |b| {
+                b.to_async(&rt).iter_custom(|iters| {
+                    let (cluster, payload) = (cluster.clone(), payload.clone());
+                    async move {
+                        let mut measured = Duration::ZERO;
+                        for _ in 0..iters {
+                            // Requests arrive with a gap, as on a host that is not saturated,
+                            // so the background work after one request is not billed to the next.
+                            std::thread::sleep(GAP);
+                            let started = Instant::now();
+                            let out = cluster.call(task, TraceContext::new_request(), payload.clone()).await.unwrap();
+                            measured += started.elapsed();
+                            assert_eq!(out, payload);
+                        }
+                        measured
+                    }
+                })
+            });
+        }
+        group.finish();
+    }
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);

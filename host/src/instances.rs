@@ -1,0 +1,126 @@
+//! Fresh instances prepared ahead of requests, and used ones disposed of after them, on a thread
+//! of their own: instantiation (tens of µs) and tearing a store down (unmapping its memory) both
+//! stay off the request's path. Every instance still serves exactly one execution.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use tokio::sync::mpsc;
+use wasmtime::component::ResourceTable;
+use wasmtime::{Engine, Store, StoreLimits, StoreLimitsBuilder, UpdateDeadline};
+use wasmtime_wasi::WasiCtx;
+
+use crate::bindings::Task;
+use crate::guest_log::GuestLog;
+use crate::runtime::{Frame, TaskCode, TaskState, Unassigned};
+
+/// An instance that has never been called, alone in its store.
+pub(crate) struct Ready {
+    pub store: Store<TaskState>,
+    pub instance: Task,
+    pub stderr: GuestLog,
+}
+
+/// Makes stores with nothing granted and instantiates components in them.
+pub(crate) struct Instantiator {
+    pub engine: Engine,
+    pub memory_bytes: usize,
+    pub deadline: Duration,
+}
+
+impl Instantiator {
+    pub async fn instantiate(&self, code: &TaskCode) -> wasmtime::Result<Ready> {
+        let stderr = GuestLog::default();
+        let state = TaskState {
+            wasi: WasiCtx::builder().stderr(stderr.clone()).build(),
+            table: ResourceTable::new(),
+            limits: store_limits(self.memory_bytes),
+            frame: Frame { trace_id: String::new(), task: code.task.clone(), span_id: String::new(), depth: 0 },
+            dispatch: Arc::new(Unassigned),
+        };
+        let mut store = Store::new(&self.engine, state);
+        store.limiter(|state| &mut state.limits);
+        arm_deadline(&mut store, Instant::now() + self.deadline);
+        let instance = code.pre.instantiate_async(&mut store).await?;
+        Ok(Ready { store, instance, stderr })
+    }
+}
+
+enum Job {
+    Refill(Arc<TaskCode>),
+    Dispose(Box<Store<TaskState>>),
+}
+
+/// Keeps up to `target` ready instances per task; its thread ends with the runtime.
+pub(crate) struct Keeper {
+    jobs: mpsc::UnboundedSender<Job>,
+    target: usize,
+    /// Stores waiting to be dropped; past [`MAX_PENDING_DISPOSALS`] the caller drops its own, so
+    /// a saturated keeper cannot hoard instance slots.
+    pending: Arc<AtomicUsize>,
+}
+
+const MAX_PENDING_DISPOSALS: usize = 32;
+
+impl Keeper {
+    pub fn start(instantiator: Arc<Instantiator>, target: usize) -> std::io::Result<Keeper> {
+        let (jobs, mut queue) = mpsc::unbounded_channel::<Job>();
+        let pending = Arc::new(AtomicUsize::new(0));
+        let disposed = pending.clone();
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+        std::thread::Builder::new().name("fusion-keeper".into()).spawn(move || {
+            rt.block_on(async move {
+                while let Some(job) = queue.recv().await {
+                    match job {
+                        Job::Dispose(store) => {
+                            drop(store);
+                            disposed.fetch_sub(1, Ordering::Relaxed);
+                        }
+                        Job::Refill(code) if code.warm.lock().unwrap().len() < target => {
+                            match instantiator.instantiate(&code).await {
+                                Ok(ready) => code.warm.lock().unwrap().push(ready),
+                                Err(err) => tracing::debug!("could not prepare an instance of '{}': {err:#}", code.task),
+                            }
+                        }
+                        Job::Refill(_) => {}
+                    }
+                }
+            })
+        })?;
+        Ok(Keeper { jobs, target, pending })
+    }
+
+    /// A ready instance of `code`, if one is waiting; asks for a replacement either way.
+    pub fn take(&self, code: &Arc<TaskCode>) -> Option<Ready> {
+        if self.target == 0 {
+            return None;
+        }
+        let ready = code.warm.lock().unwrap().pop();
+        let _ = self.jobs.send(Job::Refill(code.clone()));
+        ready
+    }
+
+    /// Drops a used store on the keeper's thread, or here when the keeper is behind (or gone).
+    pub fn dispose(&self, store: Store<TaskState>) {
+        if self.pending.fetch_add(1, Ordering::Relaxed) >= MAX_PENDING_DISPOSALS {
+            self.pending.fetch_sub(1, Ordering::Relaxed);
+            return drop(store);
+        }
+        if self.jobs.send(Job::Dispose(Box::new(store))).is_err() {
+            self.pending.fetch_sub(1, Ordering::Relaxed);
+        }
+    }
+}
+
+pub(crate) fn store_limits(memory_bytes: usize) -> StoreLimits {
+    StoreLimitsBuilder::new().memory_size(memory_bytes).trap_on_grow_failure(true).build()
+}
+
+/// Every epoch tick: stop a guest past its deadline, otherwise let other work on this thread run.
+pub(crate) fn arm_deadline(store: &mut Store<TaskState>, deadline: Instant) {
+    store.set_epoch_deadline(1);
+    store.epoch_deadline_callback(move |_| {
+        Ok(if Instant::now() >= deadline { UpdateDeadline::Interrupt } else { UpdateDeadline::Yield(1) })
+    });
+}
