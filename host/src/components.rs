@@ -62,6 +62,8 @@ impl ArtifactCache {
         Ok(LoadedComponent { digest, component, from_artifact: false })
     }
 
+    /// Written aside and renamed into place, never rewritten in place: loaded components map
+    /// their artifact, and truncating a mapped file would fault them.
     fn store_artifact(&self, component: &Component, artifact: &Path) -> Result<()> {
         std::fs::create_dir_all(&self.dir)?;
         let tmp = artifact.with_extension(format!("tmp{}", std::process::id()));
