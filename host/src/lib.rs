@@ -2,6 +2,7 @@
 //! tasks in-process and routes every other call to the function that hosts it.
 
 pub mod app;
+pub mod auth;
 pub mod bindings;
 pub mod call;
 pub mod components;
@@ -9,12 +10,15 @@ pub mod engine;
 pub mod error;
 pub mod function;
 mod guest_log;
+pub mod http_server;
+pub mod http_transport;
 mod instances;
 pub mod in_process;
 pub mod router;
 pub mod runtime;
 pub mod setup;
 pub mod telemetry;
+pub mod wire;
 
 pub use app::AppManifest;
 pub use call::{Call, CallMode, TraceContext};

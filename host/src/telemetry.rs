@@ -75,6 +75,27 @@ impl RecordSink for MemorySink {
     }
 }
 
+/// Appends records as JSON lines to a file.
+pub struct JsonLinesSink(Mutex<std::io::BufWriter<std::fs::File>>);
+
+impl JsonLinesSink {
+    pub fn create(path: &std::path::Path) -> std::io::Result<JsonLinesSink> {
+        let file = std::fs::OpenOptions::new().create(true).append(true).open(path)?;
+        Ok(JsonLinesSink(Mutex::new(std::io::BufWriter::new(file))))
+    }
+}
+
+impl RecordSink for JsonLinesSink {
+    fn record(&self, record: Record) {
+        use std::io::Write;
+        let mut out = self.0.lock().unwrap();
+        if serde_json::to_writer(&mut *out, &record).is_ok() {
+            let _ = out.write_all(b"\n");
+            let _ = out.flush();
+        }
+    }
+}
+
 /// Discards records.
 pub struct NullSink;
 

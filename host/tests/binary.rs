@@ -4,7 +4,7 @@ use std::process::Command;
 
 fn fusion_host(dir: &std::path::Path, extra: &[&str]) -> (i32, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_fusion-host"))
-        .args(["--app", "app.json", "--components", ".", "--artifacts", "artifacts"])
+        .args(["run", "--app", "app.json", "--components", ".", "--artifacts", "artifacts"])
         .args(extra)
         .current_dir(dir)
         .output()

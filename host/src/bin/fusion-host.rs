@@ -1,77 +1,169 @@
-//! `fusion-host`: runs one request against an application's entry task, every function of the
-//! setup in this process, and prints the response (or the typed error) as JSON.
+//! `fusion-host`: serves one function of an application over HTTP (`serve`), or runs one request
+//! with every function of the setup in this process (`run`).
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::{Context, Result};
-use clap::Parser;
-use fusion_host::telemetry::MemorySink;
-use fusion_host::{AppManifest, FusionSetup, InProcessCluster, Preset, Runtime, RuntimeConfig, TraceContext};
+use clap::{Args, Parser, Subcommand};
+use fusion_host::auth::Signer;
+use fusion_host::http_server::HttpFrontEnd;
+use fusion_host::http_transport::HttpTransport;
+use fusion_host::router::{Router, group};
+use fusion_host::telemetry::{JsonLinesSink, MemorySink, NullSink, RecordSink};
+use fusion_host::{AppManifest, FunctionHost, FusionSetup, InProcessCluster, Preset, Runtime, RuntimeConfig, TraceContext};
+use tokio_util::task::TaskTracker;
 
 #[derive(Parser)]
-#[command(name = "fusion-host", version, about = "Run a request against a Fusion application in one process")]
-struct Args {
+#[command(name = "fusion-host", version, about = "The Fusion host: runs the tasks of a fusion group as WebAssembly components")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run one request against the entry task, every function in this process; print the result.
+    Run {
+        #[command(flatten)]
+        app: AppArgs,
+        /// Request payload (JSON).
+        #[arg(long, default_value = "{}")]
+        payload: String,
+        /// Print the telemetry records (JSON lines) to stderr.
+        #[arg(long)]
+        spans: bool,
+    },
+    /// Serve one function over HTTP: POST /v1/invoke/{task}, GET /healthz, GET /metrics.
+    Serve {
+        #[command(flatten)]
+        app: AppArgs,
+        /// The function to serve, named after its task.
+        #[arg(long)]
+        function: String,
+        #[arg(long, default_value = "127.0.0.1:0")]
+        listen: String,
+        /// JSON object: function → base URL of the host serving it.
+        #[arg(long)]
+        peers: Option<PathBuf>,
+        /// Environment variable holding the shared secret; calls must be signed with it.
+        #[arg(long, default_value = "FUSION_SECRET")]
+        secret_env: String,
+        /// Append telemetry records (JSON lines) to this file.
+        #[arg(long)]
+        telemetry: Option<PathBuf>,
+    },
+}
+
+#[derive(Args)]
+struct AppArgs {
     /// The application manifest (app.json).
     #[arg(long)]
     app: PathBuf,
     /// Directory with the components (`<stem>.wasm`) the manifest names.
     #[arg(long)]
     components: PathBuf,
-    /// A fusion setup JSON file; without it, one function runs everything (all-local).
+    /// A fusion setup JSON file (default: all-local for `run`, all-remote for `serve`).
     #[arg(long)]
     setup: Option<PathBuf>,
-    /// Request payload (JSON).
-    #[arg(long, default_value = "{}")]
-    payload: String,
     /// Where precompiled artifacts are cached.
     #[arg(long, default_value = ".fusion/artifacts")]
     artifacts: PathBuf,
-    /// Print the telemetry records (JSON lines) to stderr.
-    #[arg(long)]
-    spans: bool,
 }
 
-fn main() -> ExitCode {
-    match run(Args::parse()) {
-        Ok(code) => code,
-        Err(err) => {
-            eprintln!("fusion-host: {err:#}");
-            ExitCode::from(2)
-        }
+impl AppArgs {
+    fn load(&self, default: Preset) -> Result<(AppManifest, FusionSetup)> {
+        let manifest = AppManifest::load(&self.app)?;
+        let setup = match &self.setup {
+            Some(path) => FusionSetup::load(path)?,
+            None => FusionSetup::preset(default, &manifest.app, &manifest.task_names(), &manifest.entry),
+        };
+        setup.validate(&manifest.app, &manifest.task_names())?;
+        Ok((manifest, setup))
     }
 }
 
-fn run(args: Args) -> Result<ExitCode> {
-    let manifest = AppManifest::load(&args.app)?;
-    let setup = match &args.setup {
-        Some(path) => FusionSetup::load(path)?,
-        None => FusionSetup::preset(Preset::AllLocal, &manifest.app, &manifest.task_names(), &manifest.entry),
-    };
-    serde_json::from_str::<serde_json::Value>(&args.payload).context("--payload is not valid JSON")?;
-    let rt = tokio::runtime::Runtime::new()?;
-    rt.block_on(async {
-        let runtime = Runtime::new(&args.artifacts, RuntimeConfig::default())?;
-        let sink = Arc::new(MemorySink::default());
-        let cluster = InProcessCluster::start(&runtime, &manifest, &args.components, setup, sink.clone())?;
-        let result = cluster.request(TraceContext::new_request(), args.payload.into_bytes()).await;
-        cluster.drain().await;
-        if args.spans {
-            for record in sink.take() {
-                eprintln!("{}", serde_json::to_string(&record)?);
-            }
+fn main() -> ExitCode {
+    tracing_subscriber::fmt().with_env_filter(tracing_subscriber::EnvFilter::from_default_env()).with_writer(std::io::stderr).init();
+    let rt = tokio::runtime::Runtime::new().expect("a tokio runtime");
+    let result = match Cli::parse().command {
+        Command::Run { app, payload, spans } => rt.block_on(run(app, payload, spans)),
+        Command::Serve { app, function, listen, peers, secret_env, telemetry } => {
+            rt.block_on(serve(app, function, listen, peers, secret_env, telemetry)).map(|()| ExitCode::SUCCESS)
         }
-        Ok(match result {
-            Ok(output) => {
-                println!("{}", String::from_utf8_lossy(&output));
-                ExitCode::SUCCESS
-            }
-            Err(err) => {
-                println!("{}", serde_json::json!({ "error": err }));
-                ExitCode::FAILURE
-            }
-        })
+    };
+    result.unwrap_or_else(|err| {
+        eprintln!("fusion-host: {err:#}");
+        ExitCode::from(2)
     })
 }
 
+async fn run(args: AppArgs, payload: String, spans: bool) -> Result<ExitCode> {
+    let (manifest, setup) = args.load(Preset::AllLocal)?;
+    serde_json::from_str::<serde_json::Value>(&payload).context("--payload is not valid JSON")?;
+    let runtime = Runtime::new(&args.artifacts, RuntimeConfig::default())?;
+    let sink = Arc::new(MemorySink::default());
+    let cluster = InProcessCluster::start(&runtime, &manifest, &args.components, setup, sink.clone())?;
+    let result = cluster.request(TraceContext::new_request(), payload.into_bytes()).await;
+    cluster.drain().await;
+    if spans {
+        for record in sink.take() {
+            eprintln!("{}", serde_json::to_string(&record)?);
+        }
+    }
+    Ok(match result {
+        Ok(output) => {
+            println!("{}", String::from_utf8_lossy(&output));
+            ExitCode::SUCCESS
+        }
+        Err(err) => {
+            println!("{}", serde_json::json!({ "error": err }));
+            ExitCode::FAILURE
+        }
+    })
+}
+
+async fn serve(
+    args: AppArgs,
+    function: String,
+    listen: String,
+    peers: Option<PathBuf>,
+    secret_env: String,
+    telemetry: Option<PathBuf>,
+) -> Result<()> {
+    let (manifest, setup) = args.load(Preset::AllRemote)?;
+    anyhow::ensure!(manifest.tasks.contains_key(&function), "app '{}' has no task '{function}' to serve", manifest.app);
+    let peers: BTreeMap<String, String> = match &peers {
+        Some(path) => serde_json::from_str(&std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?)
+            .with_context(|| format!("{} is not a JSON object of function → URL", path.display()))?,
+        None => BTreeMap::new(),
+    };
+    let signer = std::env::var(&secret_env).ok().filter(|s| !s.is_empty()).map(Signer::new);
+    if signer.is_none() {
+        tracing::warn!("{secret_env} is not set: calls are not authenticated");
+    }
+    let config = RuntimeConfig::default();
+    let transport = HttpTransport::new(peers, signer.clone(), config.deadline)?;
+    let runtime = Runtime::new(&args.artifacts, config)?;
+    let group = group(&setup, &function);
+    let code = runtime.load_tasks(&manifest, &args.components, group.iter().map(String::as_str))?;
+    let router = Router::new(Arc::new(setup), &function, code, manifest.task_names(), transport)?;
+    let sink: Arc<dyn RecordSink> = match &telemetry {
+        Some(path) => Arc::new(JsonLinesSink::create(path).with_context(|| format!("cannot open {}", path.display()))?),
+        None => Arc::new(NullSink),
+    };
+    let host = FunctionHost::new(runtime, router, sink, TaskTracker::new());
+    let listener = tokio::net::TcpListener::bind(&listen).await.with_context(|| format!("cannot listen on {listen}"))?;
+    println!("function {function} listening on http://{}", listener.local_addr()?);
+    let front = HttpFrontEnd::new(host.clone(), signer);
+    tokio::select! {
+        served = front.serve(listener) => served?,
+        _ = tokio::signal::ctrl_c() => {}
+    }
+    // Finish what was accepted before going away.
+    host.work().close();
+    host.work().wait().await;
+    Ok(())
+}

@@ -1,0 +1,107 @@
+//! The HTTP front-end of a function: `POST /v1/invoke/{task}` runs the function's task (200 with
+//! the result, 202 once async work is accepted, a typed JSON error otherwise), plus `/healthz` and
+//! `/metrics` in Prometheus' text format.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::serve::ListenerExt;
+
+use crate::auth::{Signed, Signer};
+use crate::call::{Call, CallMode};
+use crate::error::{CallError, ErrorKind};
+use crate::function::FunctionHost;
+use crate::wire::{self, INVOKE_PREFIX};
+
+pub struct HttpFrontEnd {
+    host: Arc<FunctionHost>,
+    signer: Option<Signer>,
+    served: AtomicU64,
+    accepted: AtomicU64,
+    failed: AtomicU64,
+    refused: AtomicU64,
+}
+
+impl HttpFrontEnd {
+    /// With a `signer`, every call must carry a valid signature.
+    pub fn new(host: Arc<FunctionHost>, signer: Option<Signer>) -> Arc<HttpFrontEnd> {
+        Arc::new(HttpFrontEnd {
+            host,
+            signer,
+            served: AtomicU64::new(0),
+            accepted: AtomicU64::new(0),
+            failed: AtomicU64::new(0),
+            refused: AtomicU64::new(0),
+        })
+    }
+
+    /// Serves until the listener fails; sockets get TCP_NODELAY (small calls, no Nagle delay).
+    pub async fn serve(self: Arc<Self>, listener: tokio::net::TcpListener) -> std::io::Result<()> {
+        let app = axum::Router::new()
+            .route("/v1/invoke/{task}", post(invoke))
+            .route("/healthz", get(|| async { "ok\n" }))
+            .route("/metrics", get(metrics))
+            .with_state(self);
+        let listener = listener.tap_io(|tcp| {
+            let _ = tcp.set_nodelay(true);
+        });
+        axum::serve(listener, app).await
+    }
+
+    fn refuse(&self, status: StatusCode, error: CallError) -> Response {
+        self.refused.fetch_add(1, Ordering::Relaxed);
+        (status, axum::Json(error)).into_response()
+    }
+}
+
+async fn invoke(State(front): State<Arc<HttpFrontEnd>>, Path(task): Path<String>, headers: HeaderMap, body: Bytes) -> Response {
+    if let Some(signer) = &front.signer {
+        let text = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or_default();
+        let path = format!("{INVOKE_PREFIX}{task}");
+        let signed = Signed { path: &path, trace_id: text(wire::TRACE_ID), mode: text(wire::MODE), body: &body };
+        if let Err(why) = signer.verify(headers.get(wire::SIGNATURE).and_then(|v| v.to_str().ok()), &signed) {
+            return front.refuse(StatusCode::UNAUTHORIZED, CallError::new(ErrorKind::Rejected, format!("unauthenticated: {why}")));
+        }
+    }
+    let (trace, mode) = match wire::read_headers(&headers) {
+        Ok(parsed) => parsed,
+        Err(err) => return front.refuse(StatusCode::BAD_REQUEST, err),
+    };
+    if task != front.host.name {
+        let error = CallError::new(ErrorKind::NotFound, format!("function '{}' serves task '{}', not '{task}'", front.host.name, front.host.name));
+        return front.refuse(StatusCode::NOT_FOUND, error);
+    }
+    let call = Call { task, payload: body.to_vec(), mode, trace };
+    match mode {
+        CallMode::Async => {
+            front.accepted.fetch_add(1, Ordering::Relaxed);
+            let host = front.host.clone();
+            front.host.work().spawn(async move { host.invoke(call).await });
+            StatusCode::ACCEPTED.into_response()
+        }
+        CallMode::Sync => match front.host.invoke(call).await.response {
+            Ok(output) => {
+                front.served.fetch_add(1, Ordering::Relaxed);
+                (StatusCode::OK, output).into_response()
+            }
+            Err(error) => {
+                front.failed.fetch_add(1, Ordering::Relaxed);
+                (wire::status_of(error.kind), axum::Json(error)).into_response()
+            }
+        },
+    }
+}
+
+async fn metrics(State(front): State<Arc<HttpFrontEnd>>) -> Response {
+    let function = &front.host.name;
+    let mut text = String::from("# TYPE fusion_calls_total counter\n");
+    for (outcome, counter) in [("ok", &front.served), ("accepted", &front.accepted), ("failed", &front.failed), ("refused", &front.refused)] {
+        text.push_str(&format!("fusion_calls_total{{function=\"{function}\",outcome=\"{outcome}\"}} {}\n", counter.load(Ordering::Relaxed)));
+    }
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response()
+}

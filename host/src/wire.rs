@@ -1,0 +1,61 @@
+//! How a call travels over HTTP between functions: the path, the headers that carry the trace
+//! context, and the mapping between error kinds and status codes.
+
+use axum::http::{HeaderMap, StatusCode};
+
+use crate::call::{CallMode, TraceContext};
+use crate::error::{CallError, ErrorKind};
+
+pub const INVOKE_PREFIX: &str = "/v1/invoke/";
+pub const TRACE_ID: &str = "x-fusion-trace-id";
+pub const PARENT_SPAN: &str = "x-fusion-parent-span";
+pub const CALLER: &str = "x-fusion-caller";
+pub const DEPTH: &str = "x-fusion-depth";
+pub const MODE: &str = "x-fusion-mode";
+pub const SETUP_VERSION: &str = "x-fusion-setup-version";
+pub const SIGNATURE: &str = "x-fusion-signature";
+
+pub fn status_of(kind: ErrorKind) -> StatusCode {
+    match kind {
+        ErrorKind::NotFound => StatusCode::NOT_FOUND,
+        ErrorKind::Trapped => StatusCode::INTERNAL_SERVER_ERROR,
+        ErrorKind::Timeout => StatusCode::GATEWAY_TIMEOUT,
+        ErrorKind::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+        ErrorKind::Rejected => StatusCode::BAD_REQUEST,
+        ErrorKind::Application => StatusCode::UNPROCESSABLE_ENTITY,
+    }
+}
+
+/// Reads the error a peer answered with; a body that is not one of ours still gives a kind.
+pub fn error_from_response(status: u16, body: &[u8]) -> CallError {
+    serde_json::from_slice(body).unwrap_or_else(|_| {
+        let kind = match status {
+            401 | 403 | 400 => ErrorKind::Rejected,
+            404 => ErrorKind::NotFound,
+            504 => ErrorKind::Timeout,
+            _ => ErrorKind::Unavailable,
+        };
+        CallError::new(kind, format!("peer answered {status}: {}", String::from_utf8_lossy(body)))
+    })
+}
+
+/// The trace context and mode of an incoming call; missing headers mean an external request.
+pub fn read_headers(headers: &HeaderMap) -> Result<(TraceContext, CallMode), CallError> {
+    let text = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_string);
+    let mode = match text(MODE).as_deref() {
+        None | Some("sync") => CallMode::Sync,
+        Some("async") => CallMode::Async,
+        Some(other) => return Err(CallError::new(ErrorKind::Rejected, format!("unknown mode '{other}'"))),
+    };
+    let depth = match text(DEPTH) {
+        None => 0,
+        Some(d) => d.parse().map_err(|_| CallError::new(ErrorKind::Rejected, format!("bad {DEPTH} '{d}'")))?,
+    };
+    let trace = TraceContext {
+        trace_id: text(TRACE_ID).unwrap_or_else(crate::call::new_trace_id),
+        parent_span: text(PARENT_SPAN),
+        caller: text(CALLER),
+        depth,
+    };
+    Ok((trace, mode))
+}
