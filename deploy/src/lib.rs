@@ -2,6 +2,7 @@
 
 pub mod builder;
 pub mod calltree;
+pub mod host_process;
 pub mod runner;
 pub mod stats;
 pub mod workspace;

@@ -29,8 +29,8 @@ fn json_of(bytes: Vec<u8>) -> Value {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_remote_sync_call_crosses_processes() {
-    let echo = HostProcess::start("testkit", "echo", &[], SECRET, None);
-    let relay = HostProcess::start("testkit", "relay", &[("echo", &echo.url)], SECRET, None);
+    let echo = serve("echo", &[], SECRET, None);
+    let relay = serve("relay", &[("echo", &echo.url)], SECRET, None);
     let out = call(&relay.url, "relay", Some(SECRET), CallMode::Sync, json!({ "task": "echo", "input": [1, 2, 3] })).await;
     assert_eq!(json_of(out.expect("relay answers")), json!({ "ok": [1, 2, 3] }));
 }
@@ -39,8 +39,8 @@ async fn a_remote_sync_call_crosses_processes() {
 async fn a_remote_async_call_is_accepted_and_runs_in_the_callee() {
     let spans = tempfile::tempdir().unwrap();
     let log = spans.path().join("echo.jsonl");
-    let echo = HostProcess::start("testkit", "echo", &[], SECRET, Some(&log));
-    let relay = HostProcess::start("testkit", "relay", &[("echo", &echo.url)], SECRET, None);
+    let echo = serve("echo", &[], SECRET, Some(&log));
+    let relay = serve("relay", &[("echo", &echo.url)], SECRET, None);
     let out = call(&relay.url, "relay", Some(SECRET), CallMode::Sync, json!({ "task": "echo", "async": true })).await;
     assert_eq!(json_of(out.expect("relay answers")), json!({ "ok": null }), "accepted, no result");
     // The callee runs it on its own: its telemetry shows a remote async execution of echo.
@@ -64,7 +64,7 @@ async fn a_remote_async_call_is_accepted_and_runs_in_the_callee() {
 async fn unsigned_or_wrongly_signed_calls_are_refused_and_run_nothing() {
     let log_dir = tempfile::tempdir().unwrap();
     let log = log_dir.path().join("echo.jsonl");
-    let echo = HostProcess::start("testkit", "echo", &[], SECRET, Some(&log));
+    let echo = serve("echo", &[], SECRET, Some(&log));
     for secret in [None, Some("wrong-secret")] {
         let err = call(&echo.url, "echo", secret, CallMode::Sync, json!("hi")).await.expect_err("refused");
         assert_eq!(err.kind, ErrorKind::Rejected, "{err}");
@@ -76,8 +76,8 @@ async fn unsigned_or_wrongly_signed_calls_are_refused_and_run_nothing() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_dead_peer_is_unavailable_and_the_caller_stays_healthy() {
-    let mut echo = HostProcess::start("testkit", "echo", &[], SECRET, None);
-    let relay = HostProcess::start("testkit", "relay", &[("echo", &echo.url)], SECRET, None);
+    let mut echo = serve("echo", &[], SECRET, None);
+    let relay = serve("relay", &[("echo", &echo.url)], SECRET, None);
     let request = json!({ "task": "echo", "input": "x" });
     assert_eq!(json_of(call(&relay.url, "relay", Some(SECRET), CallMode::Sync, request.clone()).await.unwrap()), json!({ "ok": "x" }));
     echo.kill();

@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 use std::sync::{Arc, OnceLock};
 
+use fusion_deploy::host_process::{HostProcess, HostSpec};
 use fusion_deploy::{Workspace, builder};
 use fusion_host::telemetry::{MemorySink, Record, Span};
 use fusion_host::{AppManifest, CallMode, FusionSetup, InProcessCluster, RuntimeConfig, Runtime};
@@ -59,70 +60,9 @@ pub fn expect(rows: &[(&str, &str, CallMode, usize)]) -> BTreeMap<(String, Strin
 
 pub const SMALL_WORK: &str = r#"{"work":{"burn":2.0,"sieve":2000,"db_ms":1,"sleep_ms":2}}"#;
 
-/// The `fusion-host` binary of this build profile, built if needed.
-pub fn host_binary() -> std::path::PathBuf {
-    static BUILT: OnceLock<std::path::PathBuf> = OnceLock::new();
-    BUILT
-        .get_or_init(|| {
-            let exe = std::env::current_exe().unwrap();
-            let profile_dir = exe.parent().and_then(|deps| deps.parent()).unwrap().to_path_buf();
-            let mut cargo = std::process::Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
-            cargo.args(["build", "-q", "-p", "fusion-host", "--bin", "fusion-host"]);
-            if profile_dir.file_name().is_some_and(|n| n == "release") {
-                cargo.arg("--release");
-            }
-            assert!(cargo.status().unwrap().success(), "building fusion-host");
-            profile_dir.join("fusion-host")
-        })
-        .clone()
-}
-
-/// A `fusion-host serve` process, killed when dropped.
-pub struct HostProcess {
-    pub url: String,
-    child: std::process::Child,
-}
-
-impl HostProcess {
-    /// Serves `function` of `app` with `peers` (function → URL) and the shared `secret`.
-    pub fn start(app: &str, function: &str, peers: &[(&str, &str)], secret: &str, telemetry: Option<&std::path::Path>) -> HostProcess {
-        use std::io::BufRead;
-        let ws = workspace();
-        let dir = tempfile::tempdir().unwrap().keep();
-        let peers: BTreeMap<&str, &str> = peers.iter().copied().collect();
-        let peers_file = dir.join("peers.json");
-        std::fs::write(&peers_file, serde_json::to_string(&peers).unwrap()).unwrap();
-        let mut cmd = std::process::Command::new(host_binary());
-        cmd.arg("serve")
-            .arg("--app")
-            .arg(ws.app_manifest(app))
-            .arg("--components")
-            .arg(ws.components_dir())
-            .arg("--artifacts")
-            .arg(ws.artifacts_dir())
-            .args(["--function", function, "--listen", "127.0.0.1:0", "--peers"])
-            .arg(&peers_file)
-            .env("FUSION_SECRET", secret)
-            .stdout(std::process::Stdio::piped());
-        if let Some(path) = telemetry {
-            cmd.arg("--telemetry").arg(path);
-        }
-        let mut child = cmd.spawn().expect("fusion-host starts");
-        let mut line = String::new();
-        std::io::BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
-        let url = line.trim().rsplit(' ').next().unwrap_or_default().to_string();
-        assert!(url.starts_with("http://"), "fusion-host said '{line}'");
-        HostProcess { url, child }
-    }
-
-    pub fn kill(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Drop for HostProcess {
-    fn drop(&mut self) {
-        self.kill();
-    }
+/// A `fusion-host serve` process of the test kit with `peers` and the shared `secret`.
+pub fn serve(function: &str, peers: &[(&str, &str)], secret: &str, telemetry: Option<&std::path::Path>) -> HostProcess {
+    let peers = peers.iter().map(|(f, u)| (f.to_string(), u.to_string())).collect();
+    let spec = HostSpec { app: "testkit", function, setup: None, peers, secret, telemetry };
+    HostProcess::start(workspace(), spec).expect("fusion-host starts")
 }

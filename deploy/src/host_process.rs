@@ -1,0 +1,96 @@
+//! `fusion-host serve` processes started by the control plane (and by tests and benchmarks):
+//! one per function, on a free loopback port, killed when dropped.
+
+use std::collections::BTreeMap;
+use std::io::BufRead;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+
+use anyhow::{Context, Result, bail};
+
+use crate::workspace::Workspace;
+
+/// The `fusion-host` binary next to the running one (or one level up, for tests and benches in
+/// `target/<profile>/deps`); built with cargo when it is not there yet.
+pub fn host_binary() -> Result<PathBuf> {
+    let exe = std::env::current_exe()?;
+    let dir = exe.parent().context("the running binary has no directory")?;
+    let candidates = [dir.join("fusion-host"), dir.parent().map(|p| p.join("fusion-host")).unwrap_or_default()];
+    if let Some(found) = candidates.iter().find(|p| p.is_file()) {
+        return Ok(found.clone());
+    }
+    let profile_dir = if dir.ends_with("deps") { dir.parent().unwrap_or(dir) } else { dir };
+    let mut cargo = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+    cargo.args(["build", "-q", "-p", "fusion-host", "--bin", "fusion-host"]);
+    if profile_dir.file_name().is_some_and(|n| n == "release") {
+        cargo.arg("--release");
+    }
+    if !cargo.status().context("running cargo to build fusion-host")?.success() {
+        bail!("building fusion-host failed");
+    }
+    Ok(profile_dir.join("fusion-host"))
+}
+
+/// How to start one function's host.
+pub struct HostSpec<'a> {
+    pub app: &'a str,
+    pub function: &'a str,
+    pub setup: Option<&'a Path>,
+    /// Function → base URL of its host.
+    pub peers: BTreeMap<String, String>,
+    pub secret: &'a str,
+    pub telemetry: Option<&'a Path>,
+}
+
+pub struct HostProcess {
+    pub function: String,
+    pub url: String,
+    child: Child,
+    _peers_file: tempfile::NamedTempFile,
+}
+
+impl HostProcess {
+    /// Starts the host and waits until it listens.
+    pub fn start(ws: &Workspace, spec: HostSpec<'_>) -> Result<HostProcess> {
+        let peers_file = tempfile::NamedTempFile::new()?;
+        std::fs::write(peers_file.path(), serde_json::to_string(&spec.peers)?)?;
+        let mut cmd = Command::new(host_binary()?);
+        cmd.arg("serve")
+            .arg("--app")
+            .arg(ws.app_manifest(spec.app))
+            .arg("--components")
+            .arg(ws.components_dir())
+            .arg("--artifacts")
+            .arg(ws.artifacts_dir())
+            .args(["--function", spec.function, "--listen", "127.0.0.1:0", "--peers"])
+            .arg(peers_file.path())
+            .env("FUSION_SECRET", spec.secret)
+            .stdout(Stdio::piped());
+        if let Some(setup) = spec.setup {
+            cmd.arg("--setup").arg(setup);
+        }
+        if let Some(path) = spec.telemetry {
+            cmd.arg("--telemetry").arg(path);
+        }
+        let mut child = cmd.spawn().context("starting fusion-host")?;
+        let mut line = String::new();
+        std::io::BufReader::new(child.stdout.take().expect("piped stdout")).read_line(&mut line)?;
+        let url = line.trim().rsplit(' ').next().unwrap_or_default().to_string();
+        if !url.starts_with("http://") {
+            let _ = child.kill();
+            bail!("fusion-host for '{}' did not start (it said '{}')", spec.function, line.trim());
+        }
+        Ok(HostProcess { function: spec.function.to_string(), url, child, _peers_file: peers_file })
+    }
+
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for HostProcess {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
