@@ -129,7 +129,7 @@ impl FusionSetup {
         function == callee || self.functions.get(function).is_some_and(|f| f.inline.contains(callee))
     }
 
-    /// The groups of tasks that share a function, as reached from `entry` (for display).
+    /// The groups of tasks that share a function, for display.
     pub fn describe(&self) -> String {
         let groups: Vec<String> = self
             .functions
