@@ -5,7 +5,6 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::{Instant, SystemTime};
 
-use tokio::task::JoinHandle;
 use tokio_util::task::TaskTracker;
 
 use crate::call::{Call, CallMode, TraceContext, new_span_id};
@@ -23,13 +22,6 @@ pub struct FunctionHost {
     work: TaskTracker,
     /// Set by the first invocation: the one that pays the cold start.
     warm: AtomicBool,
-}
-
-/// The outcome of one invocation.
-pub struct Invoked {
-    pub response: Result<Vec<u8>, CallError>,
-    /// Resolves when the invocation's last local work has ended and its record was written.
-    pub completion: JoinHandle<()>,
 }
 
 impl FunctionHost {
@@ -55,8 +47,8 @@ impl FunctionHost {
     }
 
     /// Serves one invocation: returns when the called task has returned; fused async work may go
-    /// on, tracked by [`Invoked::completion`].
-    pub async fn invoke(&self, call: Call) -> Invoked {
+    /// on: it is tracked by [`FunctionHost::work`], which also writes the invocation's record.
+    pub async fn invoke(&self, call: Call) -> Result<Vec<u8>, CallError> {
         let cold_start = !self.warm.swap(true, Ordering::AcqRel);
         let router = self.router();
         let memory_mb = router.memory_mb();
@@ -76,7 +68,7 @@ impl FunctionHost {
         let response = invocation.clone().run_task(call.task, call.payload, call.mode, call.trace.clone(), remote, root_span.clone()).await;
         let response_us = started.elapsed().as_micros() as u64;
         invocation.tracker.close();
-        let completion = self.work.spawn(async move {
+        self.work.spawn(async move {
             invocation.tracker.wait().await;
             let duration_us = started.elapsed().as_micros() as u64;
             invocation.sink.record(Record::Invocation(InvocationRecord {
@@ -91,7 +83,7 @@ impl FunctionHost {
                 cold_start,
             }));
         });
-        Invoked { response, completion }
+        response
     }
 }
 

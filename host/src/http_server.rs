@@ -84,7 +84,7 @@ async fn invoke(State(front): State<Arc<HttpFrontEnd>>, Path(task): Path<String>
             front.host.work().spawn(async move { host.invoke(call).await });
             StatusCode::ACCEPTED.into_response()
         }
-        CallMode::Sync => match front.host.invoke(call).await.response {
+        CallMode::Sync => match front.host.invoke(call).await {
             Ok(output) => {
                 front.served.fetch_add(1, Ordering::Relaxed);
                 (StatusCode::OK, output).into_response()

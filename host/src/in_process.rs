@@ -70,7 +70,7 @@ impl InProcessCluster {
             return Err(CallError::new(ErrorKind::NotFound, format!("no function '{task}'")));
         };
         let call = Call { task: task.to_string(), payload, mode: CallMode::Sync, trace };
-        function.invoke(call).await.response
+        function.invoke(call).await
     }
 
     /// Waits until every function has finished all work, including async calls still running.
@@ -92,7 +92,7 @@ impl Transport for ClusterTransport {
                 return Err(CallError::new(ErrorKind::Unavailable, format!("function '{function}' is not running")));
             };
             match call.mode {
-                CallMode::Sync => host.invoke(call).await.response,
+                CallMode::Sync => host.invoke(call).await,
                 CallMode::Async => {
                     let accepted = host.clone();
                     host.work().spawn(async move { accepted.invoke(call).await });
