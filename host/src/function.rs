@@ -1,13 +1,14 @@
 //! A function: the unit a fusion setup deploys (a Lambda, or one host process). It serves
 //! invocations; inside one, fused calls run in-process and the rest go through the router.
 
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, RwLock};
-use std::time::{Instant, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 use tokio_util::task::TaskTracker;
 
 use crate::call::{Call, CallMode, TraceContext, new_span_id};
+use crate::cpu::{CpuBudget, CpuMeter, vcpus};
+use crate::environments::Environments;
 use crate::error::{CallError, ErrorKind};
 use crate::router::{Route, Router};
 use crate::runtime::{BoxFuture, Dispatch, Frame, Runtime};
@@ -20,8 +21,8 @@ pub struct FunctionHost {
     sink: Arc<dyn RecordSink>,
     /// Every invocation's work, including what runs after its response was sent.
     work: TaskTracker,
-    /// Set by the first invocation: the one that pays the cold start.
-    warm: AtomicBool,
+    /// Lambda's execution environments: who pays a cold start.
+    environments: Arc<Environments>,
 }
 
 impl FunctionHost {
@@ -29,11 +30,11 @@ impl FunctionHost {
     pub fn new(runtime: Arc<Runtime>, router: Router, sink: Arc<dyn RecordSink>, work: TaskTracker) -> Arc<FunctionHost> {
         Arc::new(FunctionHost {
             name: router.function.clone(),
-            runtime,
             router: RwLock::new(Arc::new(router)),
             sink,
+            environments: Environments::new(runtime.config.idle_timeout),
+            runtime,
             work,
-            warm: AtomicBool::new(false),
         })
     }
 
@@ -46,23 +47,35 @@ impl FunctionHost {
         &self.work
     }
 
+    pub fn environments(&self) -> &Arc<Environments> {
+        &self.environments
+    }
+
     /// Serves one invocation: returns when the called task has returned; fused async work may go
     /// on: it is tracked by [`FunctionHost::work`], which also writes the invocation's record.
     pub async fn invoke(&self, call: Call) -> Result<Vec<u8>, CallError> {
-        let cold_start = !self.warm.swap(true, Ordering::AcqRel);
+        let started = Instant::now();
+        let start_us = unix_micros(SystemTime::now());
+        let environment = self.environments.acquire();
         let router = self.router();
+        let config = &self.runtime.config;
+        // A new environment first starts the platform's runtime, then loads the group's components.
+        let init = if environment.cold { config.platform.runtime_init + router.load_time() } else { Duration::ZERO };
+        if !init.is_zero() {
+            tokio::time::sleep(init).await;
+        }
         let memory_mb = router.memory_mb();
+        let budget = if config.pace_cpu { CpuBudget::paced(vcpus(memory_mb)) } else { CpuBudget::unlimited() };
         let invocation = Arc::new(Invocation {
             function: self.name.clone(),
             runtime: self.runtime.clone(),
             router,
             sink: self.sink.clone(),
             tracker: TaskTracker::new(),
+            budget,
             memory_mb,
-            cold_start,
+            cold_start: environment.cold,
         });
-        let started = Instant::now();
-        let start_us = unix_micros(SystemTime::now());
         let root_span = new_span_id();
         let remote = call.trace.parent_span.is_some();
         let response = invocation.clone().run_task(call.task, call.payload, call.mode, call.trace.clone(), remote, root_span.clone()).await;
@@ -71,16 +84,20 @@ impl FunctionHost {
         self.work.spawn(async move {
             invocation.tracker.wait().await;
             let duration_us = started.elapsed().as_micros() as u64;
+            // The environment serves the next invocation only once this one has ended.
+            drop(environment);
             invocation.sink.record(Record::Invocation(InvocationRecord {
                 trace_id: call.trace.trace_id,
                 function: invocation.function.clone(),
+                setup_version: invocation.router.setup.version,
                 root_span,
                 start_us,
+                init_us: init.as_micros() as u64,
                 response_us,
                 duration_us,
                 billed_ms: billed_ms(duration_us),
                 memory_mb,
-                cold_start,
+                cold_start: invocation.cold_start,
             }));
         });
         response
@@ -94,6 +111,8 @@ struct Invocation {
     router: Arc<Router>,
     sink: Arc<dyn RecordSink>,
     tracker: TaskTracker,
+    /// The CPU share of the environment, shared by all tasks of the invocation.
+    budget: Arc<CpuBudget>,
     memory_mb: u32,
     cold_start: bool,
 }
@@ -112,11 +131,12 @@ impl Invocation {
         Box::pin(async move {
             let started = Instant::now();
             let start_us = unix_micros(SystemTime::now());
+            let meter = CpuMeter::new(self.budget.clone());
             let result = match self.router.route(&task) {
                 Route::Local(code) => {
                     let frame = Frame { trace_id: trace.trace_id.clone(), task: task.clone(), span_id: span_id.clone(), depth: trace.depth };
                     let memory = (self.memory_mb as usize) << 20;
-                    self.runtime.execute(code, frame, self.clone(), memory, &payload).await
+                    self.runtime.execute(code, frame, self.clone(), memory, meter.clone(), &payload).await
                 }
                 _ => Err(CallError::new(ErrorKind::NotFound, format!("function '{}' does not run task '{task}'", self.function))),
             };
@@ -125,12 +145,14 @@ impl Invocation {
                 span_id,
                 parent_span: trace.parent_span,
                 function: self.function.clone(),
+                setup_version: self.router.setup.version,
                 task,
                 caller: trace.caller,
                 mode,
                 remote,
                 start_us,
                 duration_us: started.elapsed().as_micros() as u64,
+                cpu_us: meter.total().as_micros() as u64,
                 memory_mb: self.memory_mb,
                 cold_start: self.cold_start,
                 error: result.as_ref().err().map(|e| e.kind),
@@ -166,7 +188,21 @@ impl Dispatch for Invocation {
             }
             (Route::Remote, _) => {
                 let call = Call { task: task.clone(), payload, mode, trace };
-                self.router.remote.send(&task, call)
+                let sent = self.router.remote.send(&task, call);
+                let platform = self.runtime.config.platform;
+                let (before, after) = match mode {
+                    CallMode::Sync => (platform.sync_hop / 2, platform.sync_hop / 2),
+                    CallMode::Async => (platform.async_enqueue, Duration::ZERO),
+                };
+                if before.is_zero() && after.is_zero() {
+                    return sent;
+                }
+                Box::pin(async move {
+                    tokio::time::sleep(before).await;
+                    let result = sent.await;
+                    tokio::time::sleep(after).await;
+                    result
+                })
             }
         }
     }

@@ -73,6 +73,13 @@ impl InProcessCluster {
         function.invoke(call).await
     }
 
+    /// Retires every function's execution environments: the next invocations start cold.
+    pub fn expire_environments(&self) {
+        for function in self.functions.values() {
+            function.environments().expire();
+        }
+    }
+
     /// Waits until every function has finished all work, including async calls still running.
     pub async fn drain(&self) {
         self.work.close();

@@ -12,6 +12,7 @@ use wasmtime::{Engine, Store, StoreLimits, StoreLimitsBuilder, UpdateDeadline};
 use wasmtime_wasi::WasiCtx;
 
 use crate::bindings::Task;
+use crate::cpu::{CpuBudget, CpuMeter};
 use crate::guest_log::GuestLog;
 use crate::runtime::{Frame, TaskCode, TaskState, Unassigned};
 
@@ -38,9 +39,15 @@ impl Instantiator {
             limits: store_limits(self.memory_bytes),
             frame: Frame { trace_id: String::new(), task: code.task.clone(), span_id: String::new(), depth: 0 },
             dispatch: Arc::new(Unassigned),
+            meter: CpuMeter::new(CpuBudget::unlimited()),
         };
         let mut store = Store::new(&self.engine, state);
         store.limiter(|state| &mut state.limits);
+        store.call_hook(|ctx, hook| {
+            let meter = &ctx.data().meter;
+            if hook.entering_host() { meter.pause() } else { meter.resume() }
+            Ok(())
+        });
         arm_deadline(&mut store, Instant::now() + self.deadline);
         let instance = code.pre.instantiate_async(&mut store).await?;
         Ok(Ready { store, instance, stderr })
@@ -117,10 +124,26 @@ pub(crate) fn store_limits(memory_bytes: usize) -> StoreLimits {
     StoreLimitsBuilder::new().memory_size(memory_bytes).trap_on_grow_failure(true).build()
 }
 
-/// Every epoch tick: stop a guest past its deadline, otherwise let other work on this thread run.
+/// Every epoch tick: stop a guest past its deadline; otherwise pause it while its invocation's CPU
+/// budget is in debt, or at least let other work on this thread run.
 pub(crate) fn arm_deadline(store: &mut Store<TaskState>, deadline: Instant) {
     store.set_epoch_deadline(1);
-    store.epoch_deadline_callback(move |_| {
-        Ok(if Instant::now() >= deadline { UpdateDeadline::Interrupt } else { UpdateDeadline::Yield(1) })
+    store.epoch_deadline_callback(move |ctx| {
+        if Instant::now() >= deadline {
+            return Ok(UpdateDeadline::Interrupt);
+        }
+        let meter = ctx.data().meter.clone();
+        meter.pause();
+        let resume_at = meter.budget().resume_at();
+        Ok(UpdateDeadline::YieldCustom(
+            1,
+            Box::pin(async move {
+                match resume_at {
+                    Some(at) => tokio::time::sleep_until(at.into()).await,
+                    None => tokio::task::yield_now().await,
+                }
+                meter.resume();
+            }),
+        ))
     });
 }

@@ -62,6 +62,11 @@ impl Router {
     pub fn memory_mb(&self) -> u32 {
         self.setup.function(&self.function).memory_mb
     }
+
+    /// What loading this function's group took: the Fusion part of its cold start.
+    pub fn load_time(&self) -> std::time::Duration {
+        group(&self.setup, &self.function).iter().filter_map(|task| self.code.get(task)).map(|code| code.load_time).sum()
+    }
 }
 
 /// The tasks that run inside `F(function)`: its own and the inlined ones.

@@ -17,9 +17,12 @@ use crate::app::AppManifest;
 use crate::bindings::{self, Mode, Request, Task, TaskPre, WitCallError};
 use crate::call::CallMode;
 use crate::components::ArtifactCache;
+use crate::cpu::CpuMeter;
 use crate::engine::{FusionEngine, MAX_TASK_MEMORY};
+use crate::environments::IDLE_TIMEOUT;
 use crate::error::{CallError, ErrorKind};
 use crate::instances::{Instantiator, Keeper, Ready, arm_deadline, store_limits};
+use crate::platform::Platform;
 
 pub type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
 
@@ -35,11 +38,25 @@ pub struct RuntimeConfig {
     /// Fresh instances kept ready per task, so instantiation happens off the request's path.
     /// Each is used for one execution and then dropped. 0 instantiates on the request's path.
     pub warm_instances: usize,
+    /// Overheads of the emulated platform added to hops and cold starts.
+    pub platform: Platform,
+    /// Pace each invocation's guest CPU time to its function's share (Lambda's resource model).
+    pub pace_cpu: bool,
+    /// How long an idle execution environment stays warm.
+    pub idle_timeout: Duration,
 }
 
 impl Default for RuntimeConfig {
     fn default() -> Self {
-        RuntimeConfig { deadline: Duration::from_secs(60), memory_bytes: 256 << 20, max_call_depth: 32, warm_instances: 2 }
+        RuntimeConfig {
+            deadline: Duration::from_secs(60),
+            memory_bytes: 256 << 20,
+            max_call_depth: 32,
+            warm_instances: 2,
+            platform: Platform::RAW,
+            pace_cpu: true,
+            idle_timeout: IDLE_TIMEOUT,
+        }
     }
 }
 
@@ -49,6 +66,8 @@ pub struct TaskCode {
     pub digest: String,
     /// True when it was loaded from a precompiled artifact.
     pub from_artifact: bool,
+    /// What loading took: replayed when an emulated environment starts cold.
+    pub load_time: Duration,
     pub(crate) pre: TaskPre<TaskState>,
     /// Instantiated, never-called instances, each in its own store.
     pub(crate) warm: Mutex<Vec<Ready>>,
@@ -75,6 +94,8 @@ pub struct TaskState {
     pub(crate) limits: StoreLimits,
     pub(crate) frame: Frame,
     pub(crate) dispatch: Arc<dyn Dispatch>,
+    /// Guest time of the current execution, charged to its invocation's CPU budget.
+    pub(crate) meter: Arc<CpuMeter>,
 }
 
 /// The dispatcher of a store not yet handed to a request.
@@ -94,10 +115,13 @@ impl WasiView for TaskState {
 
 impl bindings::fusion::task::invoke::Host for TaskState {
     async fn invoke(&mut self, task: String, payload: Vec<u8>, mode: Mode) -> Result<Vec<u8>, WitCallError> {
+        // The work done before the call must have had its CPU time before the call goes out.
+        self.meter.budget().settle().await;
         self.dispatch.clone().dispatch(&self.frame, task, payload, mode.into()).await.map_err(Into::into)
     }
 
     async fn invoke_all(&mut self, requests: Vec<Request>) -> Vec<Result<Vec<u8>, WitCallError>> {
+        self.meter.budget().settle().await;
         // Spawned, so CPU-bound callees run in parallel on the runtime's worker threads.
         let handles: Vec<_> = requests
             .into_iter()
@@ -145,6 +169,7 @@ impl Runtime {
 
     /// Compiles (or loads the artifact of) the component at `path` and checks that it is a task.
     pub fn load(&self, task: &str, path: &Path) -> Result<Arc<TaskCode>> {
+        let started = Instant::now();
         let loaded = self.artifacts.load_file(path).with_context(|| format!("loading task '{task}'"))?;
         let pre = self
             .linker
@@ -157,6 +182,7 @@ impl Runtime {
             task: task.to_string(),
             digest: loaded.digest,
             from_artifact: loaded.from_artifact,
+            load_time: started.elapsed(),
             pre,
             warm: Mutex::new(Vec::new()),
         }))
@@ -182,13 +208,15 @@ impl Runtime {
     }
 
     /// Runs one task in a fresh store: take a ready instance (or instantiate one), call
-    /// `handle`, hand the store to the keeper to drop.
+    /// `handle`, hand the store to the keeper to drop. The guest's time goes to `meter`, and the
+    /// execution ends only once its CPU budget is out of debt.
     pub async fn execute(
         &self,
         code: &Arc<TaskCode>,
         frame: Frame,
         dispatch: Arc<dyn Dispatch>,
         memory_bytes: usize,
+        meter: Arc<CpuMeter>,
         payload: &[u8],
     ) -> Result<Vec<u8>, CallError> {
         let memory_bytes = memory_bytes.min(self.config.memory_bytes).min(MAX_TASK_MEMORY);
@@ -203,10 +231,13 @@ impl Runtime {
             state.frame = frame;
             state.dispatch = dispatch;
             state.limits = store_limits(memory_bytes);
+            state.meter = meter.clone();
             arm_deadline(&mut store, deadline);
             let result = instance.call_handle(&mut store, payload).await;
             let result = result.map_err(|e| trap_error(&code.task, e, stderr.last_words(), self.config.deadline));
             self.keeper.dispose(store);
+            meter.pause();
+            meter.budget().settle().await;
             result
         };
         // The timeout also covers time a guest spends blocked in the host (sleeps, calls).

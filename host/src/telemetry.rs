@@ -24,6 +24,8 @@ pub struct Span {
     pub parent_span: Option<String>,
     /// The function that ran the task.
     pub function: String,
+    /// The version of the fusion setup the invocation ran under.
+    pub setup_version: u64,
     pub task: String,
     pub caller: Option<String>,
     pub mode: CallMode,
@@ -32,6 +34,8 @@ pub struct Span {
     /// Unix time in µs.
     pub start_us: u64,
     pub duration_us: u64,
+    /// Time the guest itself ran (not waiting on calls, sleeps or its CPU budget).
+    pub cpu_us: u64,
     pub memory_mb: u32,
     pub cold_start: bool,
     pub error: Option<ErrorKind>,
@@ -42,12 +46,16 @@ pub struct Span {
 pub struct InvocationRecord {
     pub trace_id: String,
     pub function: String,
+    pub setup_version: u64,
     /// The span of the task the invocation was started for.
     pub root_span: String,
     pub start_us: u64,
+    /// Starting the environment, when the invocation was a cold start (included in the rest).
+    pub init_us: u64,
     /// Until the response was ready.
     pub response_us: u64,
-    /// Until all local work (including fused async calls) ended: what Lambda bills.
+    /// Until all local work (including fused async calls) ended: what Lambda bills, the init
+    /// phase included.
     pub duration_us: u64,
     pub billed_ms: u64,
     pub memory_mb: u32,
