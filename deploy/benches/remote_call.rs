@@ -23,7 +23,7 @@ const FUSED: &str = r#"{"app":"testkit","functions":{"forward":{"inline":["echo"
 
 fn start(ws: &Workspace, function: &str, setup: Option<&std::path::Path>, peers: &[(&str, &str)]) -> HostProcess {
     let peers = peers.iter().map(|(f, u)| (f.to_string(), u.to_string())).collect();
-    HostProcess::start(ws, HostSpec { app: "testkit", function, setup, peers, secret: SECRET, telemetry: None }).unwrap()
+    HostProcess::start(ws, HostSpec { setup, peers, ..HostSpec::new("testkit", function, SECRET) }).unwrap()
 }
 
 fn bench(c: &mut Criterion) {

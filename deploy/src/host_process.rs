@@ -40,6 +40,17 @@ pub struct HostSpec<'a> {
     pub peers: BTreeMap<String, String>,
     pub secret: &'a str,
     pub telemetry: Option<&'a Path>,
+    /// `127.0.0.1:0` for any free port.
+    pub listen: &'a str,
+    /// Platform profile: `raw` or `lambda`.
+    pub platform: &'a str,
+}
+
+impl<'a> HostSpec<'a> {
+    /// A host of `function` with no peers, on any free port, on the raw platform.
+    pub fn new(app: &'a str, function: &'a str, secret: &'a str) -> HostSpec<'a> {
+        HostSpec { app, function, setup: None, peers: BTreeMap::new(), secret, telemetry: None, listen: "127.0.0.1:0", platform: "raw" }
+    }
 }
 
 pub struct HostProcess {
@@ -62,10 +73,11 @@ impl HostProcess {
             .arg(ws.components_dir())
             .arg("--artifacts")
             .arg(ws.artifacts_dir())
-            .args(["--function", spec.function, "--listen", "127.0.0.1:0", "--peers"])
+            .args(["--function", spec.function, "--listen", spec.listen, "--platform", spec.platform, "--peers"])
             .arg(peers_file.path())
             .env("FUSION_SECRET", spec.secret)
             .stdout(Stdio::piped());
+        die_with_parent(&mut cmd);
         if let Some(setup) = spec.setup {
             cmd.arg("--setup").arg(setup);
         }
@@ -83,9 +95,40 @@ impl HostProcess {
         Ok(HostProcess { function: spec.function.to_string(), url, child, _peers_file: peers_file })
     }
 
+    /// Asks the host to finish the work it accepted and exit.
+    pub fn terminate(&mut self) {
+        // SAFETY: sending a signal to our own child.
+        unsafe { libc::kill(self.child.id() as libc::pid_t, libc::SIGTERM) };
+    }
+
+    /// Waits for the host to exit until `deadline`, then kills it.
+    pub fn wait_until(&mut self, deadline: std::time::Instant) {
+        while std::time::Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        self.kill();
+    }
+
     pub fn kill(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+}
+
+/// A host must not outlive the control plane that started it, even when that is killed outright.
+fn die_with_parent(cmd: &mut Command) {
+    use std::os::unix::process::CommandExt;
+    // SAFETY: prctl is async-signal-safe; nothing else runs between fork and exec.
+    unsafe {
+        cmd.pre_exec(|| {
+            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
     }
 }
 

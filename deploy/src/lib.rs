@@ -2,7 +2,12 @@
 
 pub mod builder;
 pub mod calltree;
+pub mod cluster;
+pub mod extract;
 pub mod host_process;
+pub mod loadgen;
+pub mod pricing;
+pub mod report;
 pub mod runner;
 pub mod stats;
 pub mod workspace;

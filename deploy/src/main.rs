@@ -1,10 +1,18 @@
 //! The `fusion` command line.
 
+use std::path::PathBuf;
+use std::time::Duration;
+
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand, ValueEnum};
+use fusion_deploy::cluster::{ClusterState, LocalCluster};
+use fusion_deploy::loadgen::{self, LoadSpec, Profile};
+use fusion_deploy::pricing::Pricing;
+use fusion_deploy::report::{self, LoadResult};
 use fusion_deploy::stats::Summary;
-use fusion_deploy::{Workspace, builder, calltree, runner};
+use fusion_deploy::{Workspace, builder, calltree, extract, runner};
 use fusion_host::AppManifest;
+use fusion_host::platform::Platform;
 
 #[derive(Parser)]
 #[command(name = "fusion", version, about = "Run serverless applications as WebAssembly components and fuse them automatically")]
@@ -37,6 +45,79 @@ enum Command {
         #[arg(long)]
         no_build: bool,
     },
+    /// Start a local cluster: one host process per function on loopback; Ctrl-C stops it.
+    Up {
+        #[arg(long, default_value = "iot")]
+        app: String,
+        /// all-remote, all-local, a setup shipped with the app or a JSON file.
+        #[arg(long, default_value = "all-remote")]
+        setup: String,
+        /// raw: Fusion's own overheads only; lambda: adds Lambda's hop and init delays.
+        #[arg(long, default_value = "raw")]
+        platform: String,
+        #[arg(long)]
+        no_build: bool,
+    },
+    /// Send an open-loop workload to the app's running cluster (or to a fresh cluster per
+    /// setup), then report latency, cost, invocations and cold starts per request.
+    Load {
+        #[arg(long, default_value = "iot")]
+        app: String,
+        /// Setups to measure, comma-separated, each on a fresh cluster. Without it, the running
+        /// `fusion up` cluster of the app is used, or all-remote.
+        #[arg(long, value_delimiter = ',')]
+        setup: Vec<String>,
+        /// Requests per second (the peak rate for the bursty profile).
+        #[arg(long, default_value_t = 10.0)]
+        rate: f64,
+        /// How long to send: 30s, 2m, 500ms.
+        #[arg(long, default_value = "30s", value_parser = parse_duration)]
+        duration: Duration,
+        #[arg(long, value_enum, default_value_t = Profile::Steady)]
+        profile: Profile,
+        #[arg(long, default_value = "raw")]
+        platform: String,
+        #[arg(long, value_enum, default_value_t = Size::Paper)]
+        size: Size,
+        #[arg(long)]
+        payload: Option<String>,
+        /// Price model: lambda-x86 or lambda-arm64.
+        #[arg(long, default_value = "lambda-x86", value_parser = parse_pricing)]
+        pricing: Pricing,
+        #[arg(long)]
+        no_build: bool,
+    },
+    /// Rebuild the call graph and per-request latency, cost and cold starts from telemetry.
+    Extract {
+        #[arg(long, default_value = "iot")]
+        app: String,
+        /// A telemetry directory (default: that of the app's last `fusion up`).
+        #[arg(long)]
+        telemetry: Option<PathBuf>,
+        #[arg(long, default_value = "lambda-x86", value_parser = parse_pricing)]
+        pricing: Pricing,
+    },
+}
+
+fn parse_duration(text: &str) -> Result<Duration, String> {
+    let split = text.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let n: f64 = number.parse().map_err(|_| format!("'{text}' is not a duration like 30s, 2m or 500ms"))?;
+    let secs = match unit {
+        "ms" => n / 1000.0,
+        "s" | "" => n,
+        "m" => n * 60.0,
+        _ => return Err(format!("unknown unit '{unit}' in '{text}' (ms, s, m)")),
+    };
+    Ok(Duration::from_secs_f64(secs))
+}
+
+fn parse_pricing(name: &str) -> Result<Pricing, String> {
+    Pricing::named(name).ok_or_else(|| format!("unknown price model '{name}' (lambda-x86, lambda-arm64)"))
+}
+
+fn parse_platform(name: &str) -> Result<()> {
+    Platform::named(name).map(|_| ()).with_context(|| format!("unknown platform '{name}' (raw, lambda)"))
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -74,7 +155,96 @@ fn main() -> Result<()> {
             print_report(&report);
             Ok(())
         }
+        Command::Up { app, setup, platform, no_build } => {
+            parse_platform(&platform)?;
+            if !no_build {
+                build(&ws)?;
+            }
+            let manifest = AppManifest::load(&ws.app_manifest(&app))?;
+            let resolved = runner::resolve_setup(&ws, &manifest, &setup)?;
+            let cluster = LocalCluster::start(&ws, &ws.fusion_dir().join("clusters").join(&app), &manifest, &resolved, &setup, &platform)?;
+            print!("{}", report::endpoint_table(&cluster.state, &resolved));
+            println!("\ntelemetry: {}", cluster.state.telemetry.display());
+            println!("try: fusion load --app {app} --rate 10 --duration 10s   (Ctrl-C here stops every host)");
+            let rt = tokio::runtime::Runtime::new()?;
+            rt.block_on(until_stopped())?;
+            eprintln!("stopping {} hosts…", cluster.state.endpoints.len());
+            cluster.stop();
+            Ok(())
+        }
+        Command::Load { app, setup, rate, duration, profile, platform, size, payload, pricing, no_build } => {
+            parse_platform(&platform)?;
+            anyhow::ensure!(rate > 0.0, "--rate must be positive");
+            let payload = payload.unwrap_or_else(|| size.payload().to_string());
+            serde_json::from_str::<serde_json::Value>(&payload).context("--payload is not valid JSON")?;
+            let spec = LoadSpec { rate, duration, profile, payload: payload.into_bytes() };
+            let rt = tokio::runtime::Runtime::new()?;
+            let running = ClusterState::running(&ws.fusion_dir().join("clusters").join(&app));
+            if let (true, Some(state)) = (setup.is_empty(), running) {
+                let result = rt.block_on(measure(&state, &spec, pricing))?;
+                print!("{}", report::load_summary(&result));
+                return Ok(());
+            }
+            if !no_build {
+                build(&ws)?;
+            }
+            let manifest = AppManifest::load(&ws.app_manifest(&app))?;
+            let setups = if setup.is_empty() { vec!["all-remote".to_string()] } else { setup };
+            let mut results = Vec::new();
+            for label in &setups {
+                let resolved = runner::resolve_setup(&ws, &manifest, label)?;
+                let dir = ws.fusion_dir().join("runs").join(format!("{app}-{}", label.replace(['/', '.'], "_")));
+                let cluster = LocalCluster::start(&ws, &dir, &manifest, &resolved, label, &platform)?;
+                let result = rt.block_on(measure(&cluster.state, &spec, pricing));
+                cluster.stop();
+                let result = result?;
+                print!("{}", report::load_summary(&result));
+                results.push(result);
+            }
+            if results.len() > 1 {
+                print!("\n{}", report::comparison(&results));
+            }
+            Ok(())
+        }
+        Command::Extract { app, telemetry, pricing } => {
+            let dir = match telemetry {
+                Some(dir) => dir,
+                None => ClusterState::last(&ws.fusion_dir().join("clusters").join(&app))?.telemetry,
+            };
+            let (records, skipped) = extract::read_dir(&dir)?;
+            if skipped > 0 {
+                eprintln!("warning: skipped {skipped} unreadable lines in {}", dir.display());
+            }
+            let versions = extract::extract(&records, pricing, None);
+            anyhow::ensure!(!versions.is_empty(), "no complete request in {}", dir.display());
+            for version in &versions {
+                print!("{}", report::version(version));
+            }
+            Ok(())
+        }
     }
+}
+
+/// Returns on Ctrl-C or SIGTERM.
+async fn until_stopped() -> Result<()> {
+    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = terminate.recv() => {}
+    }
+    Ok(())
+}
+
+/// Runs the load with a progress bar, waits for the cluster to go idle and extracts the run.
+async fn measure(cluster: &ClusterState, spec: &LoadSpec, pricing: Pricing) -> Result<LoadResult> {
+    let total = spec.duration;
+    let outcomes = loadgen::run(cluster, spec, |p| report::progress_bar(p, total)).await?;
+    eprintln!();
+    loadgen::wait_idle(cluster).await?;
+    let traces = outcomes.iter().map(|o| o.trace_id.clone()).collect();
+    let (records, _) = extract::read_dir(&cluster.telemetry)?;
+    let versions = extract::extract(&records, pricing, Some(&traces));
+    Ok(LoadResult { cluster: cluster.clone(), profile: spec.profile, rate: spec.rate, outcomes, versions })
 }
 
 fn build(ws: &Workspace) -> Result<()> {

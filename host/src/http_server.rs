@@ -16,7 +16,7 @@ use crate::auth::{Signed, Signer};
 use crate::call::{Call, CallMode};
 use crate::error::{CallError, ErrorKind};
 use crate::function::FunctionHost;
-use crate::wire::{self, INVOKE_PREFIX};
+use crate::wire::{self, EXPIRE_PATH, INVOKE_PREFIX};
 
 pub struct HttpFrontEnd {
     host: Arc<FunctionHost>,
@@ -44,6 +44,7 @@ impl HttpFrontEnd {
     pub async fn serve(self: Arc<Self>, listener: tokio::net::TcpListener) -> std::io::Result<()> {
         let app = axum::Router::new()
             .route("/v1/invoke/{task}", post(invoke))
+            .route(EXPIRE_PATH, post(expire))
             .route("/healthz", get(|| async { "ok\n" }))
             .route("/metrics", get(metrics))
             .with_state(self);
@@ -57,16 +58,21 @@ impl HttpFrontEnd {
         self.refused.fetch_add(1, Ordering::Relaxed);
         (status, axum::Json(error)).into_response()
     }
+
+    /// Refuses a request without a valid signature (when calls must be signed).
+    fn authenticate(&self, path: &str, headers: &HeaderMap, body: &[u8]) -> Result<(), Response> {
+        let Some(signer) = &self.signer else { return Ok(()) };
+        let text = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or_default();
+        let signed = Signed { path, trace_id: text(wire::TRACE_ID), mode: text(wire::MODE), body };
+        signer
+            .verify(headers.get(wire::SIGNATURE).and_then(|v| v.to_str().ok()), &signed)
+            .map_err(|why| self.refuse(StatusCode::UNAUTHORIZED, CallError::new(ErrorKind::Rejected, format!("unauthenticated: {why}"))))
+    }
 }
 
 async fn invoke(State(front): State<Arc<HttpFrontEnd>>, Path(task): Path<String>, headers: HeaderMap, body: Bytes) -> Response {
-    if let Some(signer) = &front.signer {
-        let text = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or_default();
-        let path = format!("{INVOKE_PREFIX}{task}");
-        let signed = Signed { path: &path, trace_id: text(wire::TRACE_ID), mode: text(wire::MODE), body: &body };
-        if let Err(why) = signer.verify(headers.get(wire::SIGNATURE).and_then(|v| v.to_str().ok()), &signed) {
-            return front.refuse(StatusCode::UNAUTHORIZED, CallError::new(ErrorKind::Rejected, format!("unauthenticated: {why}")));
-        }
+    if let Err(refused) = front.authenticate(&format!("{INVOKE_PREFIX}{task}"), &headers, &body) {
+        return refused;
     }
     let (trace, mode) = match wire::read_headers(&headers) {
         Ok(parsed) => parsed,
@@ -97,11 +103,24 @@ async fn invoke(State(front): State<Arc<HttpFrontEnd>>, Path(task): Path<String>
     }
 }
 
+/// Retires the function's execution environments, so its next invocations start cold (the load
+/// generator's `cold` profile).
+async fn expire(State(front): State<Arc<HttpFrontEnd>>, headers: HeaderMap, body: Bytes) -> Response {
+    if let Err(refused) = front.authenticate(EXPIRE_PATH, &headers, &body) {
+        return refused;
+    }
+    front.host.environments().expire();
+    StatusCode::NO_CONTENT.into_response()
+}
+
 async fn metrics(State(front): State<Arc<HttpFrontEnd>>) -> Response {
     let function = &front.host.name;
     let mut text = String::from("# TYPE fusion_calls_total counter\n");
     for (outcome, counter) in [("ok", &front.served), ("accepted", &front.accepted), ("failed", &front.failed), ("refused", &front.refused)] {
         text.push_str(&format!("fusion_calls_total{{function=\"{function}\",outcome=\"{outcome}\"}} {}\n", counter.load(Ordering::Relaxed)));
     }
+    // Invocations not yet ended (async work included): 0 once the function is idle.
+    text.push_str("# TYPE fusion_invocations_in_flight gauge\n");
+    text.push_str(&format!("fusion_invocations_in_flight{{function=\"{function}\"}} {}\n", front.host.work().len()));
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response()
 }

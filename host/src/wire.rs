@@ -7,6 +7,8 @@ use crate::call::{CallMode, TraceContext};
 use crate::error::{CallError, ErrorKind};
 
 pub const INVOKE_PREFIX: &str = "/v1/invoke/";
+/// Retires a function's execution environments (signed like a call, with an empty trace and mode).
+pub const EXPIRE_PATH: &str = "/v1/admin/expire";
 pub const TRACE_ID: &str = "x-fusion-trace-id";
 pub const PARENT_SPAN: &str = "x-fusion-parent-span";
 pub const CALLER: &str = "x-fusion-caller";

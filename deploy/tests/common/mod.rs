@@ -63,6 +63,6 @@ pub const SMALL_WORK: &str = r#"{"work":{"burn":2.0,"sieve":2000,"db_ms":1,"slee
 /// A `fusion-host serve` process of the test kit with `peers` and the shared `secret`.
 pub fn serve(function: &str, peers: &[(&str, &str)], secret: &str, telemetry: Option<&std::path::Path>) -> HostProcess {
     let peers = peers.iter().map(|(f, u)| (f.to_string(), u.to_string())).collect();
-    let spec = HostSpec { app: "testkit", function, setup: None, peers, secret, telemetry };
+    let spec = HostSpec { peers, telemetry, ..HostSpec::new("testkit", function, secret) };
     HostProcess::start(workspace(), spec).expect("fusion-host starts")
 }

@@ -11,6 +11,7 @@ use clap::{Args, Parser, Subcommand};
 use fusion_host::auth::Signer;
 use fusion_host::http_server::HttpFrontEnd;
 use fusion_host::http_transport::HttpTransport;
+use fusion_host::platform::Platform;
 use fusion_host::router::{Router, group};
 use fusion_host::telemetry::{JsonLinesSink, MemorySink, NullSink, RecordSink};
 use fusion_host::{AppManifest, FunctionHost, FusionSetup, InProcessCluster, Preset, Runtime, RuntimeConfig, TraceContext};
@@ -71,6 +72,16 @@ struct AppArgs {
     /// Where precompiled artifacts are cached.
     #[arg(long, default_value = ".fusion/artifacts")]
     artifacts: PathBuf,
+    /// Platform overheads to emulate: raw (none) or lambda (hop delays, runtime init).
+    #[arg(long, default_value = "raw", value_parser = parse_platform)]
+    platform: Platform,
+    /// Run guests at full speed instead of pacing them to their function's CPU share.
+    #[arg(long)]
+    no_cpu_pacing: bool,
+}
+
+fn parse_platform(name: &str) -> Result<Platform, String> {
+    Platform::named(name).ok_or_else(|| format!("unknown platform '{name}' (raw, lambda)"))
 }
 
 impl AppArgs {
@@ -82,6 +93,10 @@ impl AppArgs {
         };
         setup.validate(&manifest.app, &manifest.task_names())?;
         Ok((manifest, setup))
+    }
+
+    fn runtime_config(&self) -> RuntimeConfig {
+        RuntimeConfig { platform: self.platform, pace_cpu: !self.no_cpu_pacing, ..RuntimeConfig::default() }
     }
 }
 
@@ -103,7 +118,7 @@ fn main() -> ExitCode {
 async fn run(args: AppArgs, payload: String, spans: bool) -> Result<ExitCode> {
     let (manifest, setup) = args.load(Preset::AllLocal)?;
     serde_json::from_str::<serde_json::Value>(&payload).context("--payload is not valid JSON")?;
-    let runtime = Runtime::new(&args.artifacts, RuntimeConfig::default())?;
+    let runtime = Runtime::new(&args.artifacts, args.runtime_config())?;
     let sink = Arc::new(MemorySink::default());
     let cluster = InProcessCluster::start(&runtime, &manifest, &args.components, setup, sink.clone())?;
     let result = cluster.request(TraceContext::new_request(), payload.into_bytes()).await;
@@ -144,7 +159,7 @@ async fn serve(
     if signer.is_none() {
         tracing::warn!("{secret_env} is not set: calls are not authenticated");
     }
-    let config = RuntimeConfig::default();
+    let config = args.runtime_config();
     let transport = HttpTransport::new(peers, signer.clone(), config.deadline)?;
     let runtime = Runtime::new(&args.artifacts, config)?;
     let group = group(&setup, &function);
@@ -158,9 +173,11 @@ async fn serve(
     let listener = tokio::net::TcpListener::bind(&listen).await.with_context(|| format!("cannot listen on {listen}"))?;
     println!("function {function} listening on http://{}", listener.local_addr()?);
     let front = HttpFrontEnd::new(host.clone(), signer);
+    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
     tokio::select! {
         served = front.serve(listener) => served?,
         _ = tokio::signal::ctrl_c() => {}
+        _ = terminate.recv() => {}
     }
     // Finish what was accepted before going away.
     host.work().close();
