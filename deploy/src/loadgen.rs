@@ -87,6 +87,7 @@ pub async fn run(cluster: &ClusterState, spec: &LoadSpec, mut progress: impl FnM
         })
     };
     let mut ticker = tokio::time::interval(Duration::from_millis(250));
+    let mut outcomes = Vec::new();
     for at in schedule {
         let due = tokio::time::Instant::from_std(started + at);
         loop {
@@ -97,7 +98,9 @@ pub async fn run(cluster: &ClusterState, spec: &LoadSpec, mut progress: impl FnM
         }
         if spec.profile == Profile::Cold {
             // Let the previous request's async work end, then retire every environment.
-            while requests.join_next().await.is_some() {}
+            while let Some(outcome) = requests.join_next().await {
+                outcomes.push(outcome?);
+            }
             wait_idle(cluster).await?;
             for url in cluster.endpoints.values() {
                 expire(&admin, &signer, url).await?;
@@ -119,7 +122,6 @@ pub async fn run(cluster: &ClusterState, spec: &LoadSpec, mut progress: impl FnM
             Outcome { trace_id: trace.trace_id, latency, error: result.err().map(|e| e.to_string()) }
         });
     }
-    let mut outcomes = Vec::new();
     loop {
         tokio::select! {
             next = requests.join_next() => match next {

@@ -1,0 +1,172 @@
+//! The local cluster for real: one `fusion-host` process per function, driven by the load
+//! generator, telemetry read back from every host's file; and `fusion up` as a user runs it.
+
+mod common;
+
+use std::collections::BTreeSet;
+use std::io::BufRead;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::*;
+use fusion_deploy::cluster::{ClusterState, LocalCluster};
+use fusion_deploy::extract;
+use fusion_deploy::loadgen::{self, LoadSpec, Profile};
+use fusion_deploy::pricing::Pricing;
+use fusion_host::telemetry::Record;
+use fusion_host::{CallMode, FusionSetup, Preset};
+use CallMode::{Async, Sync};
+
+fn all_remote(app: &str) -> FusionSetup {
+    let m = manifest(app);
+    FusionSetup::preset(Preset::AllRemote, app, &m.task_names(), &m.entry)
+}
+
+fn spec(requests: usize, profile: Profile) -> LoadSpec {
+    LoadSpec { rate: requests as f64, duration: Duration::from_secs(1), profile, payload: SMALL_WORK.as_bytes().to_vec() }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn telemetry_of_every_host_rebuilds_the_exact_call_tree() {
+    let dir = tempfile::tempdir().unwrap();
+    let cluster = LocalCluster::start(workspace(), dir.path(), &manifest("iot"), &all_remote("iot"), "all-remote", "raw").unwrap();
+    let outcomes = loadgen::run(&cluster.state, &spec(2, Profile::Steady), |_| {}).await.unwrap();
+    loadgen::wait_idle(&cluster.state).await.unwrap();
+    assert!(outcomes.iter().all(|o| o.error.is_none()), "{outcomes:?}");
+    let (records, skipped) = extract::read_dir(&cluster.state.telemetry).unwrap();
+    assert_eq!(skipped, 0);
+    for outcome in &outcomes {
+        let trace: Vec<Record> = records.iter().filter(|r| trace_of(r) == outcome.trace_id).cloned().collect();
+        // Every call of IoT, each in its own process, linked to the span that made it.
+        assert_eq!(
+            edges(&trace),
+            expect(&[
+                ("client", "I", Sync, 1),
+                ("I", "CW", Sync, 1),
+                ("I", "SE", Sync, 1),
+                ("I", "CT", Async, 1),
+                ("I", "CS", Async, 1),
+                ("I", "CA", Async, 1),
+                ("CS", "CSL", Sync, 1),
+                ("CS", "CSA", Sync, 1),
+                ("CA", "DJ", Sync, 1),
+                ("CA", "AS", Async, 1),
+                ("CT", "AS", Async, 1),
+            ])
+        );
+        let all = spans(&trace);
+        for span in &all {
+            assert_eq!(span.function, span.task, "all-remote runs every task in its own function");
+            match &span.parent_span {
+                None => assert_eq!(span.task, "I"),
+                Some(parent) => {
+                    let parent = all.iter().find(|s| &s.span_id == parent).expect("the parent span was recorded by its host");
+                    assert_eq!(span.caller.as_deref(), Some(parent.task.as_str()), "the parent is the caller");
+                    assert!(span.start_us >= parent.start_us, "a callee starts after its caller");
+                }
+            }
+        }
+    }
+    let traces: BTreeSet<String> = outcomes.iter().map(|o| o.trace_id.clone()).collect();
+    let versions = extract::extract(&records, Pricing::LAMBDA_X86, Some(&traces));
+    let [version] = &versions[..] else { panic!("one setup version expected") };
+    assert_eq!(version.requests.len(), 2);
+    for request in &version.requests {
+        assert_eq!(request.invocations, 11, "one invocation per task execution");
+        assert!(request.cost > 11.0 * Pricing::LAMBDA_X86.per_request, "every invocation bills its duration");
+    }
+    cluster.stop();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_cold_profile_makes_every_invocation_a_cold_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let cluster = LocalCluster::start(workspace(), dir.path(), &manifest("tree"), &all_remote("tree"), "all-remote", "raw").unwrap();
+    let outcomes = loadgen::run(&cluster.state, &spec(3, Profile::Cold), |_| {}).await.unwrap();
+    loadgen::wait_idle(&cluster.state).await.unwrap();
+    assert!(outcomes.iter().all(|o| o.error.is_none()), "{outcomes:?}");
+    let traces = outcomes.iter().map(|o| o.trace_id.clone()).collect();
+    let (records, _) = extract::read_dir(&cluster.state.telemetry).unwrap();
+    let versions = extract::extract(&records, Pricing::LAMBDA_X86, Some(&traces));
+    let requests: Vec<_> = versions.iter().flat_map(|v| &v.requests).collect();
+    assert_eq!(requests.len(), 3);
+    for request in requests {
+        assert_eq!((request.invocations, request.cold_starts), (7, 7), "Tree has 7 functions, all cold");
+    }
+    cluster.stop();
+}
+
+fn trace_of(record: &Record) -> &str {
+    match record {
+        Record::Span(s) => &s.trace_id,
+        Record::Invocation(i) => &i.trace_id,
+    }
+}
+
+fn fusion(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_fusion")).args(args).output().expect("fusion runs")
+}
+
+/// Waits (bounded) until nothing listens at `url` any more.
+fn gone(url: &str) -> bool {
+    let addr = url.trim_start_matches("http://");
+    let until = Instant::now() + Duration::from_secs(10);
+    while Instant::now() < until {
+        if std::net::TcpStream::connect(addr).is_err() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    false
+}
+
+/// `fusion up --app tree` in the background; returns it once its cluster is up.
+fn fusion_up(app: &str, setup: &str) -> (std::process::Child, ClusterState) {
+    let mut up = Command::new(env!("CARGO_BIN_EXE_fusion"))
+        .args(["up", "--app", app, "--setup", setup])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = std::io::BufReader::new(up.stdout.take().unwrap()).lines();
+    let table: Vec<String> = lines.by_ref().map_while(Result::ok).take_while(|l| !l.starts_with("telemetry:")).collect();
+    let state = ClusterState::running(&workspace().fusion_dir().join("clusters").join(app)).expect("the cluster's state");
+    assert_eq!(state.endpoints.len(), manifest(app).tasks.len(), "one host per function");
+    for (function, url) in &state.endpoints {
+        assert!(table.iter().any(|l| l.starts_with(function.as_str()) && l.contains(url.as_str())), "{function} missing in {table:?}");
+    }
+    (up, state)
+}
+
+#[test]
+fn fusion_up_serves_fusion_load_and_stops_every_host_on_ctrl_c() {
+    let (mut up, state) = fusion_up("tree", "fusionize-optimum");
+    let load = fusion(&["load", "--app", "tree", "--rate", "4", "--duration", "1s", "--size", "small"]);
+    let stdout = String::from_utf8_lossy(&load.stdout);
+    assert!(load.status.success(), "{stdout}{}", String::from_utf8_lossy(&load.stderr));
+    assert!(stdout.contains("tree · fusionize-optimum"), "fusion load used the running cluster: {stdout}");
+    assert!(stdout.contains("4 requests") && stdout.contains("0 failed"), "{stdout}");
+    assert!(stdout.contains("invocations 4.00"), "F(A), F(C), F(F), F(G) per request: {stdout}");
+    let extracted = fusion(&["extract", "--app", "tree"]);
+    let text = String::from_utf8_lossy(&extracted.stdout);
+    assert!(extracted.status.success());
+    for edge in ["A → B", "A → C", "B → D", "D → E", "C → F", "C → G"] {
+        assert!(text.contains(edge), "missing {edge} in\n{text}");
+    }
+    // SAFETY: signalling our own child.
+    unsafe { libc::kill(up.id() as i32, libc::SIGINT) };
+    assert!(up.wait().unwrap().success());
+    for url in state.endpoints.values() {
+        assert!(gone(url), "host at {url} outlived fusion up");
+    }
+}
+
+#[test]
+fn hosts_do_not_outlive_a_killed_fusion_up() {
+    let (mut up, state) = fusion_up("iot", "all-remote");
+    up.kill().unwrap();
+    up.wait().unwrap();
+    for url in state.endpoints.values() {
+        assert!(gone(url), "host at {url} was orphaned");
+    }
+}
