@@ -10,6 +10,7 @@ pub mod pricing;
 pub mod report;
 pub mod runner;
 pub mod stats;
+pub mod throughput;
 pub mod workspace;
 
 pub use workspace::Workspace;

@@ -10,7 +10,7 @@ use fusion_deploy::loadgen::{self, LoadSpec, Profile};
 use fusion_deploy::pricing::Pricing;
 use fusion_deploy::report::{self, LoadResult};
 use fusion_deploy::stats::Summary;
-use fusion_deploy::{Workspace, builder, calltree, extract, runner};
+use fusion_deploy::{Workspace, builder, calltree, extract, runner, throughput};
 use fusion_host::AppManifest;
 use fusion_host::platform::Platform;
 
@@ -87,6 +87,9 @@ enum Command {
         #[arg(long)]
         no_build: bool,
     },
+    /// Benchmarks that print their result as a ratio against a baseline measured in the same run.
+    #[command(subcommand)]
+    Bench(Bench),
     /// Rebuild the call graph and per-request latency, cost and cold starts from telemetry.
     Extract {
         #[arg(long, default_value = "iot")]
@@ -96,6 +99,18 @@ enum Command {
         telemetry: Option<PathBuf>,
         #[arg(long, default_value = "lambda-x86", value_parser = parse_pricing)]
         pricing: Pricing,
+    },
+}
+
+#[derive(Subcommand)]
+enum Bench {
+    /// Requests per second one host serves for a trivial task over HTTP, against its /healthz.
+    Throughput {
+        #[arg(long, default_value = "5s", value_parser = parse_duration)]
+        duration: Duration,
+        /// Requests kept in flight (one kept-alive connection each).
+        #[arg(long, default_value_t = 32)]
+        connections: usize,
     },
 }
 
@@ -210,6 +225,15 @@ fn main() -> Result<()> {
             if results.len() > 1 {
                 print!("\n{}", report::comparison(&results));
             }
+            Ok(())
+        }
+        Command::Bench(Bench::Throughput { duration, connections }) => {
+            build(&ws)?;
+            let rt = tokio::runtime::Runtime::new()?;
+            let t = rt.block_on(throughput::measure(&ws, duration, connections))?;
+            println!("{connections} connections, {:.0} s each, one host, client on the same machine", duration.as_secs_f64());
+            println!("  GET /healthz (HTTP stack only)     {:>9.0} req/s", t.healthz);
+            println!("  POST /v1/invoke/echo (signed call) {:>9.0} req/s  ({:.2}× /healthz)", t.invoke, t.invoke / t.healthz);
             Ok(())
         }
         Command::Extract { app, telemetry, pricing } => {
