@@ -1,7 +1,8 @@
 //! What crossing a function boundary costs on loopback HTTP, against the same call in-process,
 //! measured through real `fusion-host serve` processes in one run:
 //! - sync: client → forward → echo, with echo remote against echo fused into forward's function;
-//! - async: client → relay, which spawns echo, remote against fused (what the caller sees).
+//! - async: client → relay, which spawns echo, remote against fused (what the caller sees);
+//! - the floor: an HTTP round trip to a host's `/healthz`.
 //!
 //! `cargo bench -p fusion-deploy --bench remote_call`
 
@@ -62,6 +63,61 @@ fn bench(c: &mut Criterion) {
         }
         group.finish();
     }
+    // The floor under both: one HTTP round trip to a host that runs no task.
+    let client = rt.block_on(async { reqwest::Client::builder().tcp_nodelay(true).build().unwrap() });
+    hyper_bench(c, &rt, &echo.url);
+    let healthz = format!("{}/healthz", echo.url);
+    c.bench_function("http round trip/healthz", |b| {
+        b.to_async(&rt).iter_custom(|iters| {
+            let (client, healthz) = (client.clone(), healthz.clone());
+            async move {
+                let mut measured = Duration::ZERO;
+                for _ in 0..iters {
+                    std::thread::sleep(GAP);
+                    let started = Instant::now();
+                    client.get(&healthz).send().await.unwrap().bytes().await.unwrap();
+                    measured += started.elapsed();
+                }
+                measured
+            }
+        })
+    });
+}
+
+fn hyper_bench(c: &mut Criterion, rt: &tokio::runtime::Runtime, url: &str) {
+    use http_body_util::BodyExt;
+    let addr = url.trim_start_matches("http://").to_string();
+    let (send, conn) = rt.block_on(async {
+        let tcp = tokio::net::TcpStream::connect(&addr).await.unwrap();
+        tcp.set_nodelay(true).unwrap();
+        hyper::client::conn::http1::handshake::<_, http_body_util::Full<bytes::Bytes>>(hyper_util::rt::TokioIo::new(tcp)).await.unwrap()
+    });
+    let conn = std::sync::Arc::new(tokio::sync::Mutex::new((send, conn)));
+    c.bench_function("http round trip/healthz (hyper, same task)", |b| {
+        b.to_async(rt).iter_custom(|iters| {
+            let conn = conn.clone();
+            async move {
+                let mut guard = conn.lock().await;
+                let (send, conn) = &mut *guard;
+                let mut measured = Duration::ZERO;
+                for _ in 0..iters {
+                    std::thread::sleep(GAP);
+                    let started = Instant::now();
+                    let req = hyper::Request::get("/healthz").header("host", "x").body(http_body_util::Full::new(bytes::Bytes::new())).unwrap();
+                    let fut = async { send.send_request(req).await.unwrap().into_body().collect().await.unwrap() };
+                    tokio::pin!(fut);
+                    loop {
+                        tokio::select! {
+                            _ = &mut fut => break,
+                            _ = &mut *conn => panic!("closed"),
+                        }
+                    }
+                    measured += started.elapsed();
+                }
+                measured
+            }
+        })
+    });
 }
 
 criterion_group!(benches, bench);
