@@ -98,24 +98,26 @@ impl Keeper {
         Ok(Keeper { jobs, target, pending })
     }
 
-    /// A ready instance of `code`, if one is waiting; asks for a replacement either way.
+    /// A ready instance of `code`, if one is waiting.
     pub fn take(&self, code: &Arc<TaskCode>) -> Option<Ready> {
         if self.target == 0 {
             return None;
         }
-        let ready = code.warm.lock().unwrap().pop();
-        let _ = self.jobs.send(Job::Refill(code.clone()));
-        ready
+        code.warm.lock().unwrap().pop()
     }
 
-    /// Drops a used store on the keeper's thread, or here when the keeper is behind (or gone).
-    pub fn dispose(&self, store: Store<TaskState>) {
+    /// Drops a used store of `code` on the keeper's thread (or here when the keeper is behind,
+    /// or gone), then has a replacement instance prepared. Both happen after the execution, so
+    /// the keeper does not compete with it for the CPU.
+    pub fn dispose(&self, code: &Arc<TaskCode>, store: Store<TaskState>) {
         if self.pending.fetch_add(1, Ordering::Relaxed) >= MAX_PENDING_DISPOSALS {
             self.pending.fetch_sub(1, Ordering::Relaxed);
-            return drop(store);
-        }
-        if self.jobs.send(Job::Dispose(Box::new(store))).is_err() {
+            drop(store);
+        } else if self.jobs.send(Job::Dispose(Box::new(store))).is_err() {
             self.pending.fetch_sub(1, Ordering::Relaxed);
+        }
+        if self.target > 0 {
+            let _ = self.jobs.send(Job::Refill(code.clone()));
         }
     }
 }

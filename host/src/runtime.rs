@@ -235,7 +235,7 @@ impl Runtime {
             arm_deadline(&mut store, deadline);
             let result = instance.call_handle(&mut store, payload).await;
             let result = result.map_err(|e| trap_error(&code.task, e, stderr.last_words(), self.config.deadline));
-            self.keeper.dispose(store);
+            self.keeper.dispose(code, store);
             meter.pause();
             meter.budget().settle().await;
             result
