@@ -4,6 +4,7 @@
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant, SystemTime};
 
+use futures_util::FutureExt;
 use tokio_util::task::TaskTracker;
 
 use crate::call::{Call, CallMode, TraceContext, new_span_id};
@@ -80,8 +81,9 @@ impl FunctionHost {
         let remote = call.trace.parent_span.is_some();
         let response = invocation.clone().run_task(call.task, call.payload, call.mode, call.trace.clone(), remote, root_span.clone()).await;
         let response_us = started.elapsed().as_micros() as u64;
+        let local_work_ended = invocation.tracker.is_empty();
         invocation.tracker.close();
-        self.work.spawn(async move {
+        let end = async move {
             invocation.tracker.wait().await;
             let duration_us = started.elapsed().as_micros() as u64;
             // The environment serves the next invocation only once this one has ended.
@@ -99,7 +101,13 @@ impl FunctionHost {
                 memory_mb,
                 cold_start: invocation.cold_start,
             }));
-        });
+        };
+        if local_work_ended {
+            // Nothing runs on: end the invocation here rather than waking another thread for it.
+            end.now_or_never();
+        } else {
+            self.work.spawn(end);
+        }
         response
     }
 }
