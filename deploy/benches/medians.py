@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
-"""Prints criterion's median per benchmark and the fused-call overhead (fused minus direct),
-measured in the same run: `python3 deploy/benches/medians.py` after `cargo bench`."""
+"""Prints criterion's median per benchmark, the fused-call overhead (fused minus direct) and the
+function-boundary overhead (remote minus fused), each measured in the same run:
+`python3 deploy/benches/medians.py` after `cargo bench`."""
 import json
 import pathlib
 import sys
@@ -16,3 +17,7 @@ for group in sorted({g for g, _ in medians}):
     fused = medians.get((group, "host → forward → echo (fused)"))
     if direct and fused:
         print(f"{group}: a fused sync call adds {fused - direct:.1f} µs ({fused / direct:.2f}× the direct call)")
+    remote = medians.get((group, "echo remote"))
+    fused = medians.get((group, "echo fused"))
+    if remote and fused:
+        print(f"{group}: crossing a function boundary adds {remote - fused:.1f} µs ({remote / fused:.2f}× fused)")

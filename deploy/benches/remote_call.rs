@@ -67,7 +67,7 @@ fn bench(c: &mut Criterion) {
     let client = rt.block_on(async { reqwest::Client::builder().tcp_nodelay(true).build().unwrap() });
     hyper_bench(c, &rt, &echo.url);
     let healthz = format!("{}/healthz", echo.url);
-    c.bench_function("http round trip/healthz", |b| {
+    c.benchmark_group("http round trip to healthz").bench_function("reqwest (a connection task)", |b| {
         b.to_async(&rt).iter_custom(|iters| {
             let (client, healthz) = (client.clone(), healthz.clone());
             async move {
@@ -84,6 +84,7 @@ fn bench(c: &mut Criterion) {
     });
 }
 
+/// The round trip as `HttpTransport` does it: the caller drives the connection itself.
 fn hyper_bench(c: &mut Criterion, rt: &tokio::runtime::Runtime, url: &str) {
     use http_body_util::BodyExt;
     let addr = url.trim_start_matches("http://").to_string();
@@ -93,7 +94,7 @@ fn hyper_bench(c: &mut Criterion, rt: &tokio::runtime::Runtime, url: &str) {
         hyper::client::conn::http1::handshake::<_, http_body_util::Full<bytes::Bytes>>(hyper_util::rt::TokioIo::new(tcp)).await.unwrap()
     });
     let conn = std::sync::Arc::new(tokio::sync::Mutex::new((send, conn)));
-    c.bench_function("http round trip/healthz (hyper, same task)", |b| {
+    c.benchmark_group("http round trip to healthz").bench_function("hyper, driven by the caller (as HttpTransport)", |b| {
         b.to_async(rt).iter_custom(|iters| {
             let conn = conn.clone();
             async move {

@@ -36,7 +36,7 @@ enum Command {
         #[arg(long, default_value_t = 10)]
         requests: usize,
         /// Work sizes: the paper's, or small ones for a quick look.
-        #[arg(long, value_enum, default_value_t = Size::Paper)]
+        #[arg(long, value_enum, default_value_t = Size::Scaled)]
         size: Size,
         /// Request payload (JSON); overrides --size.
         #[arg(long)]
