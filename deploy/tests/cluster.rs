@@ -120,8 +120,18 @@ fn gone(url: &str) -> bool {
     false
 }
 
-/// `fusion up --app tree` in the background; returns it once its cluster is up.
-fn fusion_up(app: &str, setup: &str) -> (std::process::Child, ClusterState) {
+/// A `fusion up` process, killed (with its hosts) when the test ends, even by a failed assertion.
+struct Up(std::process::Child);
+
+impl Drop for Up {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// `fusion up` in the background; returns it once its cluster is up.
+fn fusion_up(app: &str, setup: &str) -> (Up, ClusterState) {
     let mut up = Command::new(env!("CARGO_BIN_EXE_fusion"))
         .args(["up", "--app", app, "--setup", setup])
         .stdout(Stdio::piped())
@@ -135,7 +145,7 @@ fn fusion_up(app: &str, setup: &str) -> (std::process::Child, ClusterState) {
     for (function, url) in &state.endpoints {
         assert!(table.iter().any(|l| l.starts_with(function.as_str()) && l.contains(url.as_str())), "{function} missing in {table:?}");
     }
-    (up, state)
+    (Up(up), state)
 }
 
 #[test]
@@ -154,8 +164,8 @@ fn fusion_up_serves_fusion_load_and_stops_every_host_on_ctrl_c() {
         assert!(text.contains(edge), "missing {edge} in\n{text}");
     }
     // SAFETY: signalling our own child.
-    unsafe { libc::kill(up.id() as i32, libc::SIGINT) };
-    assert!(up.wait().unwrap().success());
+    unsafe { libc::kill(up.0.id() as i32, libc::SIGINT) };
+    assert!(up.0.wait().unwrap().success());
     for url in state.endpoints.values() {
         assert!(gone(url), "host at {url} outlived fusion up");
     }
@@ -164,8 +174,8 @@ fn fusion_up_serves_fusion_load_and_stops_every_host_on_ctrl_c() {
 #[test]
 fn hosts_do_not_outlive_a_killed_fusion_up() {
     let (mut up, state) = fusion_up("iot", "all-remote");
-    up.kill().unwrap();
-    up.wait().unwrap();
+    up.0.kill().unwrap();
+    up.0.wait().unwrap();
     for url in state.endpoints.values() {
         assert!(gone(url), "host at {url} was orphaned");
     }

@@ -1,14 +1,21 @@
 //! The process-wide wasmtime engine: pooling allocator when the OS allows it, epoch interruption
 //! for deadlines, and the ticker thread that drives the epoch.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::thread::Thread;
 use std::time::Duration;
 
 use anyhow::Result;
 use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
 
-/// How often the epoch advances. Each tick gives a running guest a chance to yield to other work
-/// on its thread and to be stopped at its deadline.
+/// How often the epoch advances while guests run. Each tick gives a running guest a chance to
+/// yield to other work on its thread, to be paced, and to be stopped at its deadline.
 pub const EPOCH_TICK: Duration = Duration::from_millis(1);
+
+/// How often it advances while no execution is in flight (instantiation can still run guest code).
+/// An idle host must not wake up a thousand times a second: a local cluster runs a dozen of them.
+pub const IDLE_TICK: Duration = Duration::from_millis(50);
 
 /// Upper bound of one task's linear memory; [`crate::RuntimeConfig::memory_bytes`] may only lower it.
 pub const MAX_TASK_MEMORY: usize = 1 << 30;
@@ -25,6 +32,32 @@ pub struct FusionEngine {
     pub engine: Engine,
     /// False when the OS refused the pooling allocator's address-space reservation.
     pub pooling: bool,
+    ticker: Ticker,
+}
+
+/// The epoch ticker's thread and the number of executions it ticks for.
+#[derive(Clone)]
+pub(crate) struct Ticker {
+    running: Arc<AtomicUsize>,
+    thread: Thread,
+}
+
+/// An execution in flight: the epoch ticks at full rate until every one is dropped.
+pub(crate) struct Running(Ticker);
+
+impl Ticker {
+    pub fn enter(&self) -> Running {
+        if self.running.fetch_add(1, Ordering::AcqRel) == 0 {
+            self.thread.unpark();
+        }
+        Running(self.clone())
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        self.0.running.fetch_sub(1, Ordering::AcqRel);
+    }
 }
 
 impl FusionEngine {
@@ -37,8 +70,12 @@ impl FusionEngine {
                 (Engine::new(&config(false))?, false)
             }
         };
-        start_epoch_ticker(&engine);
-        Ok(FusionEngine { engine, pooling })
+        let ticker = start_epoch_ticker(&engine);
+        Ok(FusionEngine { engine, pooling, ticker })
+    }
+
+    pub(crate) fn ticker(&self) -> &Ticker {
+        &self.ticker
     }
 }
 
@@ -67,17 +104,26 @@ fn config(pooling: bool) -> Config {
 }
 
 /// Advances the epoch from an OS thread of its own, so a guest spinning on a tokio worker cannot
-/// starve it. The thread ends when the engine is dropped.
-fn start_epoch_ticker(engine: &Engine) {
+/// starve it: every [`EPOCH_TICK`] while executions run, every [`IDLE_TICK`] otherwise. The
+/// thread ends when the engine is dropped.
+fn start_epoch_ticker(engine: &Engine) -> Ticker {
     let weak = engine.weak();
-    std::thread::Builder::new()
+    let running = Arc::new(AtomicUsize::new(0));
+    let busy = running.clone();
+    let handle = std::thread::Builder::new()
         .name("fusion-epoch".into())
         .spawn(move || {
             while let Some(engine) = weak.upgrade() {
                 engine.increment_epoch();
                 drop(engine);
-                std::thread::sleep(EPOCH_TICK);
+                if busy.load(Ordering::Acquire) > 0 {
+                    std::thread::sleep(EPOCH_TICK);
+                } else {
+                    // Woken early by the next execution.
+                    std::thread::park_timeout(IDLE_TICK);
+                }
             }
         })
         .expect("spawning the epoch thread");
+    Ticker { running, thread: handle.thread().clone() }
 }

@@ -221,6 +221,7 @@ impl Runtime {
     ) -> Result<Vec<u8>, CallError> {
         let memory_bytes = memory_bytes.min(self.config.memory_bytes).min(MAX_TASK_MEMORY);
         let deadline = Instant::now() + self.config.deadline;
+        let _running = self.engine.ticker().enter();
         let warm = self.keeper.take(code);
         let run = async {
             let Ready { mut store, instance, stderr } = match warm {
