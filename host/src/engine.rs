@@ -2,9 +2,9 @@
 //! for deadlines, and the ticker thread that drives the epoch.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::thread::Thread;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use anyhow::Result;
 use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
@@ -13,9 +13,14 @@ use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConf
 /// yield to other work on its thread, to be paced, and to be stopped at its deadline.
 pub const EPOCH_TICK: Duration = Duration::from_millis(1);
 
-/// How often it advances while no execution is in flight (instantiation can still run guest code).
-/// An idle host must not wake up a thousand times a second: a local cluster runs a dozen of them.
+/// How often it advances once no execution has been in flight for [`IDLE_AFTER`] (instantiation
+/// can still run guest code). An idle host must not wake up a thousand times a second: a local
+/// cluster runs a dozen of them.
 pub const IDLE_TICK: Duration = Duration::from_millis(50);
+
+/// How long the ticker keeps its full rate after the last execution: under load it never parks,
+/// so no request pays for waking it (tens of µs on a VM).
+pub const IDLE_AFTER: Duration = Duration::from_secs(1);
 
 /// Upper bound of one task's linear memory; [`crate::RuntimeConfig::memory_bytes`] may only lower it.
 pub const MAX_TASK_MEMORY: usize = 1 << 30;
@@ -39,6 +44,8 @@ pub struct FusionEngine {
 #[derive(Clone)]
 pub(crate) struct Ticker {
     running: Arc<AtomicUsize>,
+    /// True while the ticker sleeps at the idle rate.
+    parked: Arc<AtomicBool>,
     thread: Thread,
 }
 
@@ -47,7 +54,8 @@ pub(crate) struct Running(Ticker);
 
 impl Ticker {
     pub fn enter(&self) -> Running {
-        if self.running.fetch_add(1, Ordering::AcqRel) == 0 {
+        self.running.fetch_add(1, Ordering::SeqCst);
+        if self.parked.swap(false, Ordering::SeqCst) {
             self.thread.unpark();
         }
         Running(self.clone())
@@ -56,7 +64,7 @@ impl Ticker {
 
 impl Drop for Running {
     fn drop(&mut self) {
-        self.0.running.fetch_sub(1, Ordering::AcqRel);
+        self.0.running.fetch_sub(1, Ordering::SeqCst);
     }
 }
 
@@ -104,26 +112,37 @@ fn config(pooling: bool) -> Config {
 }
 
 /// Advances the epoch from an OS thread of its own, so a guest spinning on a tokio worker cannot
-/// starve it: every [`EPOCH_TICK`] while executions run, every [`IDLE_TICK`] otherwise. The
-/// thread ends when the engine is dropped.
+/// starve it: every [`EPOCH_TICK`] while executions run (and for [`IDLE_AFTER`] after), every
+/// [`IDLE_TICK`] otherwise. The thread ends when the engine is dropped.
 fn start_epoch_ticker(engine: &Engine) -> Ticker {
     let weak = engine.weak();
-    let running = Arc::new(AtomicUsize::new(0));
-    let busy = running.clone();
+    let (running, parked) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicBool::new(false)));
+    let (busy, idle) = (running.clone(), parked.clone());
     let handle = std::thread::Builder::new()
         .name("fusion-epoch".into())
         .spawn(move || {
+            let mut last_busy = Instant::now();
             while let Some(engine) = weak.upgrade() {
                 engine.increment_epoch();
                 drop(engine);
-                if busy.load(Ordering::Acquire) > 0 {
-                    std::thread::sleep(EPOCH_TICK);
-                } else {
-                    // Woken early by the next execution.
-                    std::thread::park_timeout(IDLE_TICK);
+                if busy.load(Ordering::SeqCst) > 0 {
+                    last_busy = Instant::now();
                 }
+                if last_busy.elapsed() < IDLE_AFTER {
+                    std::thread::sleep(EPOCH_TICK);
+                    continue;
+                }
+                idle.store(true, Ordering::SeqCst);
+                // An execution that started meanwhile may have missed the flag: look again.
+                if busy.load(Ordering::SeqCst) > 0 {
+                    idle.store(false, Ordering::SeqCst);
+                    continue;
+                }
+                // Woken early by the next execution.
+                std::thread::park_timeout(IDLE_TICK);
+                idle.store(false, Ordering::SeqCst);
             }
         })
         .expect("spawning the epoch thread");
-    Ticker { running, thread: handle.thread().clone() }
+    Ticker { running, parked, thread: handle.thread().clone() }
 }
