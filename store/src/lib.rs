@@ -1,0 +1,160 @@
+//! Fusion's store on S3 (DESIGN.md §4, §5): content-addressed components, precompiled artifacts
+//! keyed by component digest and engine fingerprint, immutable versioned fusion setups with a
+//! pointer to the current one, and telemetry batches. Any S3 endpoint works; locally it is the
+//! embedded server of [`embedded`].
+
+pub mod embedded;
+mod setups;
+
+use anyhow::{Context, Result, bail};
+use aws_sdk_s3::Client;
+use aws_sdk_s3::config::{BehaviorVersion, Credentials, Region};
+use aws_sdk_s3::error::{DisplayErrorContext, SdkError};
+use aws_sdk_s3::primitives::ByteStream;
+use fusion_host::components::digest_of;
+
+/// Where the store lives.
+#[derive(Debug, Clone)]
+pub struct StoreConfig {
+    /// An S3-compatible endpoint (`http://127.0.0.1:9000`); None for AWS itself.
+    pub endpoint: Option<String>,
+    pub bucket: String,
+    /// Prefix of every key, e.g. `fusion/`.
+    pub prefix: String,
+    pub region: String,
+    /// Static keys; None takes the standard AWS credential chain (environment, profile, role).
+    pub credentials: Option<(String, String)>,
+}
+
+#[derive(Clone)]
+pub struct Store {
+    s3: Client,
+    bucket: String,
+    prefix: String,
+}
+
+impl Store {
+    /// A client for `config` (path-style addressing, so any endpoint works); creates the bucket
+    /// if it does not exist.
+    pub async fn connect(config: &StoreConfig) -> Result<Store> {
+        let mut loader = aws_config::defaults(BehaviorVersion::latest()).region(Region::new(config.region.clone()));
+        if let Some((key, secret)) = &config.credentials {
+            loader = loader.credentials_provider(Credentials::new(key, secret, None, None, "fusion"));
+        }
+        let shared = loader.load().await;
+        let mut s3 = aws_sdk_s3::config::Builder::from(&shared).force_path_style(true);
+        if let Some(endpoint) = &config.endpoint {
+            s3 = s3.endpoint_url(endpoint);
+        }
+        let store = Store { s3: Client::from_conf(s3.build()), bucket: config.bucket.clone(), prefix: config.prefix.clone() };
+        store.ensure_bucket().await?;
+        Ok(store)
+    }
+
+    async fn ensure_bucket(&self) -> Result<()> {
+        if self.s3.head_bucket().bucket(&self.bucket).send().await.is_ok() {
+            return Ok(());
+        }
+        match self.s3.create_bucket().bucket(&self.bucket).send().await {
+            Ok(_) => Ok(()),
+            Err(err) if err.as_service_error().is_some_and(|e| e.is_bucket_already_owned_by_you()) => Ok(()),
+            Err(err) => Err(failed(&format!("creating bucket '{}'", self.bucket), err)),
+        }
+    }
+
+    fn key(&self, rest: &str) -> String {
+        format!("{}{rest}", self.prefix)
+    }
+
+    /// Uploads a component under its digest; returns the digest and whether it was uploaded (an
+    /// unchanged component is already there and is not sent again).
+    pub async fn put_component(&self, bytes: &[u8]) -> Result<(String, bool)> {
+        let digest = digest_of(bytes);
+        let key = self.key(&component_key(&digest));
+        if self.exists(&key).await? {
+            return Ok((digest, false));
+        }
+        self.put(&key, bytes.to_vec()).await?;
+        Ok((digest, true))
+    }
+
+    /// Downloads a component and checks that its bytes are the digest it is stored under.
+    pub async fn get_component(&self, digest: &str) -> Result<Vec<u8>> {
+        let bytes = self
+            .get(&self.key(&component_key(digest)))
+            .await
+            .with_context(|| format!("component {digest} is corrupt or unreadable in the store"))?
+            .with_context(|| format!("no component {digest} in the store"))?;
+        let actual = digest_of(&bytes);
+        if actual != digest {
+            bail!("component {digest} is corrupt in the store: its bytes hash to {actual}");
+        }
+        Ok(bytes)
+    }
+
+    /// A precompiled artifact of a component for one engine configuration, if one was published.
+    pub async fn get_artifact(&self, digest: &str, fingerprint: &str) -> Result<Option<Vec<u8>>> {
+        self.get(&self.key(&artifact_key(digest, fingerprint))).await
+    }
+
+    pub async fn put_artifact(&self, digest: &str, fingerprint: &str, bytes: Vec<u8>) -> Result<()> {
+        self.put(&self.key(&artifact_key(digest, fingerprint)), bytes).await
+    }
+
+    /// Stores one batch of telemetry records (JSON lines) of a function.
+    pub async fn put_telemetry(&self, app: &str, function: &str, batch_id: &str, lines: Vec<u8>) -> Result<()> {
+        self.put(&self.key(&format!("telemetry/{app}/{function}/{batch_id}.jsonl")), lines).await
+    }
+
+    async fn exists(&self, key: &str) -> Result<bool> {
+        match self.s3.head_object().bucket(&self.bucket).key(key).send().await {
+            Ok(_) => Ok(true),
+            Err(err) if err.as_service_error().is_some_and(|e| e.is_not_found()) => Ok(false),
+            Err(err) => Err(failed(&format!("looking up {key}"), err)),
+        }
+    }
+
+    async fn put(&self, key: &str, bytes: Vec<u8>) -> Result<()> {
+        self.s3
+            .put_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .body(ByteStream::from(bytes))
+            .send()
+            .await
+            .map_err(|e| failed(&format!("writing {key}"), e))?;
+        Ok(())
+    }
+
+    async fn get(&self, key: &str) -> Result<Option<Vec<u8>>> {
+        let object = match self.s3.get_object().bucket(&self.bucket).key(key).send().await {
+            Ok(object) => object,
+            Err(err) if err.as_service_error().is_some_and(|e| e.is_no_such_key()) => return Ok(None),
+            Err(err) => return Err(failed(&format!("reading {key}"), err)),
+        };
+        let body = object.body.collect().await.with_context(|| format!("reading {key}"))?;
+        Ok(Some(body.into_bytes().to_vec()))
+    }
+
+    async fn list(&self, prefix: &str) -> Result<Vec<String>> {
+        let mut keys = Vec::new();
+        let mut pages = self.s3.list_objects_v2().bucket(&self.bucket).prefix(self.key(prefix)).into_paginator().send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| failed(&format!("listing {prefix}"), e))?;
+            keys.extend(page.contents().iter().filter_map(|o| o.key()).map(|k| k[self.prefix.len()..].to_string()));
+        }
+        Ok(keys)
+    }
+}
+
+fn component_key(digest: &str) -> String {
+    format!("components/{}.wasm", digest.trim_start_matches("sha256:"))
+}
+
+fn artifact_key(digest: &str, fingerprint: &str) -> String {
+    format!("artifacts/{fingerprint}/{}.cwasm", digest.trim_start_matches("sha256:"))
+}
+
+fn failed<E: std::error::Error + Send + Sync + 'static, R: std::fmt::Debug>(what: &str, err: SdkError<E, R>) -> anyhow::Error {
+    anyhow::anyhow!("S3: {what}: {}", DisplayErrorContext(&err))
+}
