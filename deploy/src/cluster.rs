@@ -3,7 +3,6 @@
 //! The cluster's state file lets other commands (`fusion load`, `fusion extract`) find it.
 
 use std::collections::BTreeMap;
-use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
@@ -11,6 +10,7 @@ use fusion_host::{AppManifest, FusionSetup};
 use serde::{Deserialize, Serialize};
 
 use crate::host_process::{HostProcess, HostSpec};
+use crate::random::random_hex;
 use crate::workspace::Workspace;
 
 /// What a running cluster tells other commands about itself.
@@ -67,7 +67,7 @@ impl LocalCluster {
         std::fs::create_dir_all(&telemetry).with_context(|| format!("cannot create {}", telemetry.display()))?;
         let setup_file = dir.join("setup.json");
         std::fs::write(&setup_file, serde_json::to_string_pretty(setup)?)?;
-        let secret = new_secret()?;
+        let secret = random_hex(32)?;
         let functions = manifest.task_names();
         // Every host must know every peer's address before it starts: reserve the ports first.
         let endpoints: BTreeMap<String, String> = free_ports(functions.len())?
@@ -121,11 +121,4 @@ impl LocalCluster {
 fn free_ports(n: usize) -> Result<Vec<u16>> {
     let listeners = (0..n).map(|_| std::net::TcpListener::bind("127.0.0.1:0")).collect::<std::io::Result<Vec<_>>>()?;
     Ok(listeners.iter().map(|l| l.local_addr().map(|a| a.port())).collect::<std::io::Result<Vec<_>>>()?)
-}
-
-/// 256 random bits from the OS, hex-encoded.
-fn new_secret() -> Result<String> {
-    let mut bytes = [0u8; 32];
-    std::fs::File::open("/dev/urandom")?.read_exact(&mut bytes)?;
-    Ok(hex::encode(bytes))
 }

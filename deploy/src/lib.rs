@@ -6,10 +6,13 @@ pub mod cluster;
 pub mod extract;
 pub mod host_process;
 pub mod loadgen;
+pub mod local_store;
 pub mod pricing;
+pub mod random;
 pub mod report;
 pub mod runner;
 pub mod stats;
+pub mod store_commands;
 pub mod throughput;
 pub mod workspace;
 

@@ -10,7 +10,7 @@ use fusion_deploy::loadgen::{self, LoadSpec, Profile};
 use fusion_deploy::pricing::Pricing;
 use fusion_deploy::report::{self, LoadResult};
 use fusion_deploy::stats::Summary;
-use fusion_deploy::{Workspace, builder, calltree, extract, runner, throughput};
+use fusion_deploy::{Workspace, builder, calltree, extract, local_store, runner, store_commands, throughput};
 use fusion_host::AppManifest;
 use fusion_host::platform::Platform;
 
@@ -87,6 +87,16 @@ enum Command {
         #[arg(long)]
         no_build: bool,
     },
+    /// Upload the built components of an app to the store (unchanged ones are skipped).
+    Push {
+        #[arg(long, default_value = "iot")]
+        app: String,
+        #[arg(long)]
+        no_build: bool,
+    },
+    /// Fusion setups in the store: apply, show, history, rollback.
+    #[command(subcommand)]
+    Setup(SetupCommand),
     /// Benchmarks that print their result as a ratio against a baseline measured in the same run.
     #[command(subcommand)]
     Bench(Bench),
@@ -99,6 +109,31 @@ enum Command {
         telemetry: Option<PathBuf>,
         #[arg(long, default_value = "lambda-x86", value_parser = parse_pricing)]
         pricing: Pricing,
+    },
+}
+
+#[derive(Subcommand)]
+enum SetupCommand {
+    /// Make a setup current: all-remote, all-local, one shipped with the app, or a JSON file.
+    Apply {
+        setup: String,
+        #[arg(long, default_value = "iot")]
+        app: String,
+    },
+    /// Print the current setup.
+    Show {
+        #[arg(long, default_value = "iot")]
+        app: String,
+    },
+    /// List every setup applied, oldest first; `*` marks the current one.
+    History {
+        #[arg(long, default_value = "iot")]
+        app: String,
+    },
+    /// Make the current setup's predecessor current again.
+    Rollback {
+        #[arg(long, default_value = "iot")]
+        app: String,
     },
 }
 
@@ -226,6 +261,29 @@ fn main() -> Result<()> {
                 print!("\n{}", report::comparison(&results));
             }
             Ok(())
+        }
+        Command::Push { app, no_build } => {
+            if !no_build {
+                build(&ws)?;
+            }
+            let rt = tokio::runtime::Runtime::new()?;
+            rt.block_on(async {
+                let open = local_store::open(&ws).await?;
+                eprintln!("store: {}", open.location);
+                store_commands::push(&ws, &open, &app).await
+            })
+        }
+        Command::Setup(command) => {
+            let rt = tokio::runtime::Runtime::new()?;
+            rt.block_on(async {
+                let open = local_store::open(&ws).await?;
+                match command {
+                    SetupCommand::Apply { setup, app } => store_commands::apply(&ws, &open, &app, &setup).await,
+                    SetupCommand::Show { app } => store_commands::show(&open, &app).await,
+                    SetupCommand::History { app } => store_commands::history(&open, &app).await,
+                    SetupCommand::Rollback { app } => store_commands::rollback(&open, &app).await,
+                }
+            })
         }
         Command::Bench(Bench::Throughput { duration, connections }) => {
             build(&ws)?;

@@ -6,6 +6,8 @@
 pub mod embedded;
 mod setups;
 
+use std::collections::BTreeMap;
+
 use anyhow::{Context, Result, bail};
 use aws_sdk_s3::Client;
 use aws_sdk_s3::config::{BehaviorVersion, Credentials, Region};
@@ -90,6 +92,20 @@ impl Store {
             bail!("component {digest} is corrupt in the store: its bytes hash to {actual}");
         }
         Ok(bytes)
+    }
+
+    /// Records which component each task of `app` has, as last pushed (task → digest).
+    pub async fn put_component_index(&self, app: &str, index: &BTreeMap<String, String>) -> Result<()> {
+        self.put(&self.key(&format!("apps/{app}/components.json")), serde_json::to_vec_pretty(index)?).await
+    }
+
+    /// The components last pushed for `app`, if any were.
+    pub async fn component_index(&self, app: &str) -> Result<Option<BTreeMap<String, String>>> {
+        let key = format!("apps/{app}/components.json");
+        match self.get(&self.key(&key)).await? {
+            Some(bytes) => Ok(Some(serde_json::from_slice(&bytes).with_context(|| format!("{key} is damaged"))?)),
+            None => Ok(None),
+        }
     }
 
     /// A precompiled artifact of a component for one engine configuration, if one was published.
