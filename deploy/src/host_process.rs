@@ -21,7 +21,7 @@ pub fn host_binary() -> Result<PathBuf> {
     }
     let profile_dir = if dir.ends_with("deps") { dir.parent().unwrap_or(dir) } else { dir };
     let mut cargo = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
-    cargo.args(["build", "-q", "-p", "fusion-host", "--bin", "fusion-host"]);
+    cargo.args(["build", "-q", "-p", "fusion-server", "--bin", "fusion-host"]);
     if profile_dir.file_name().is_some_and(|n| n == "release") {
         cargo.arg("--release");
     }
