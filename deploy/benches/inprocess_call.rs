@@ -4,16 +4,16 @@
 //!
 //! `cargo bench -p fusion-deploy --bench inprocess_call`
 
+#[path = "support/gap.rs"]
+mod gap;
+
 use std::sync::Arc;
-use std::time::{Duration, Instant};
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use fusion_deploy::{Workspace, builder};
 use fusion_host::telemetry::NullSink;
+use gap::with_gap;
 use fusion_host::{AppManifest, FusionSetup, InProcessCluster, Runtime, RuntimeConfig, TraceContext};
-
-/// Idle time between requests (not measured).
-const GAP: Duration = Duration::from_micros(500);
 
 const SETUP: &str = r#"{"app":"testkit","functions":{"forward":{"inline":["echo"]}}}"#;
 
@@ -37,20 +37,13 @@ fn bench(c: &mut Criterion) {
             let name = if task == "echo" { "host → echo" } else { "host → forward → echo (fused)" };
             group.bench_function(name, |b| {
                 b.to_async(&rt).iter_custom(|iters| {
-                    let (cluster, payload) = (cluster.clone(), payload.clone());
-                    async move {
-                        let mut measured = Duration::ZERO;
-                        for _ in 0..iters {
-                            // Requests arrive with a gap, as on a host that is not saturated,
-                            // so the background work after one request is not billed to the next.
-                            std::thread::sleep(GAP);
-                            let started = Instant::now();
+                    with_gap(iters, || {
+                        let (cluster, payload) = (cluster.clone(), payload.clone());
+                        async move {
                             let out = cluster.call(task, TraceContext::new_request(), payload.clone()).await.unwrap();
-                            measured += started.elapsed();
                             assert_eq!(out, payload);
                         }
-                        measured
-                    }
+                    })
                 })
             });
         }

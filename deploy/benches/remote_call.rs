@@ -6,6 +6,9 @@
 //!
 //! `cargo bench -p fusion-deploy --bench remote_call`
 
+#[path = "support/gap.rs"]
+mod gap;
+
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
@@ -16,10 +19,9 @@ use fusion_host::auth::Signer;
 use fusion_host::http_transport::HttpTransport;
 use fusion_host::router::Transport;
 use fusion_host::{Call, CallMode, TraceContext};
+use gap::{GAP, with_gap};
 
 const SECRET: &str = "bench-secret";
-/// Idle time between requests (not measured), as on a host that is not saturated.
-const GAP: Duration = Duration::from_micros(500);
 const FUSED: &str = r#"{"app":"testkit","functions":{"forward":{"inline":["echo"]},"relay":{"inline":["echo"]}}}"#;
 
 fn start(ws: &Workspace, function: &str, setup: Option<&std::path::Path>, peers: &[(&str, &str)]) -> HostProcess {
@@ -46,18 +48,13 @@ fn bench(c: &mut Criterion) {
             let transport = rt.block_on(async { HttpTransport::new(peers, Some(Signer::new(SECRET)), Duration::from_secs(10)).unwrap() });
             group.bench_function(format!("echo {placement}"), |b| {
                 b.to_async(&rt).iter_custom(|iters| {
-                    let transport = transport.clone();
-                    async move {
-                        let mut measured = Duration::ZERO;
-                        for _ in 0..iters {
-                            std::thread::sleep(GAP);
-                            let call = Call { task: task.into(), payload: payload.into(), mode: CallMode::Sync, trace: TraceContext::new_request() };
-                            let started = Instant::now();
-                            transport.send(task, call).await.unwrap();
-                            measured += started.elapsed();
+                    with_gap(iters, || {
+                        let call = Call { task: task.into(), payload: payload.into(), mode: CallMode::Sync, trace: TraceContext::new_request() };
+                        let sent = transport.send(task, call);
+                        async move {
+                            sent.await.unwrap();
                         }
-                        measured
-                    }
+                    })
                 })
             });
         }
@@ -69,17 +66,12 @@ fn bench(c: &mut Criterion) {
     let healthz = format!("{}/healthz", echo.url);
     c.benchmark_group("http round trip to healthz").bench_function("reqwest (a connection task)", |b| {
         b.to_async(&rt).iter_custom(|iters| {
-            let (client, healthz) = (client.clone(), healthz.clone());
-            async move {
-                let mut measured = Duration::ZERO;
-                for _ in 0..iters {
-                    std::thread::sleep(GAP);
-                    let started = Instant::now();
-                    client.get(&healthz).send().await.unwrap().bytes().await.unwrap();
-                    measured += started.elapsed();
+            with_gap(iters, || {
+                let sent = client.get(&healthz).send();
+                async move {
+                    sent.await.unwrap().bytes().await.unwrap();
                 }
-                measured
-            }
+            })
         })
     });
 }

@@ -68,9 +68,15 @@ pub struct VersionReport {
 }
 
 impl VersionReport {
-    pub fn mean<F: Fn(&RequestReport) -> f64>(&self, f: F) -> f64 {
-        if self.requests.is_empty() { 0.0 } else { self.requests.iter().map(f).sum::<f64>() / self.requests.len() as f64 }
+    pub fn mean(&self, f: impl Fn(&RequestReport) -> f64) -> f64 {
+        mean(&self.requests, f)
     }
+}
+
+/// The mean of `f` over `requests` (0 when there are none).
+pub fn mean<'a>(requests: impl IntoIterator<Item = &'a RequestReport>, f: impl Fn(&RequestReport) -> f64) -> f64 {
+    let (sum, n) = requests.into_iter().fold((0.0, 0usize), |(sum, n), r| (sum + f(r), n + 1));
+    if n == 0 { 0.0 } else { sum / n as f64 }
 }
 
 /// Builds the reports of the requests in `records` (only those in `traces`, when given). A

@@ -8,7 +8,7 @@ use fusion_host::FusionSetup;
 use fusion_host::router::group;
 
 use crate::cluster::ClusterState;
-use crate::extract::VersionReport;
+use crate::extract::{self, RequestReport, VersionReport};
 use crate::loadgen::{Outcome, Profile, Progress};
 use crate::stats::Summary;
 
@@ -32,9 +32,8 @@ impl LoadResult {
     }
 
     /// Mean over every extracted request of the run.
-    pub fn per_request(&self, f: impl Fn(&crate::extract::RequestReport) -> f64) -> f64 {
-        let all: Vec<_> = self.versions.iter().flat_map(|v| &v.requests).collect();
-        if all.is_empty() { 0.0 } else { all.iter().map(|r| f(r)).sum::<f64>() / all.len() as f64 }
+    pub fn per_request(&self, f: impl Fn(&RequestReport) -> f64) -> f64 {
+        extract::mean(self.versions.iter().flat_map(|v| &v.requests), f)
     }
 }
 

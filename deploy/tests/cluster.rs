@@ -26,15 +26,29 @@ fn spec(requests: usize, profile: Profile) -> LoadSpec {
     LoadSpec { rate: requests as f64, duration: Duration::from_secs(1), profile, payload: SMALL_WORK.as_bytes().to_vec() }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn telemetry_of_every_host_rebuilds_the_exact_call_tree() {
+/// A load run on a fresh all-remote cluster: its outcomes (all successful) and every host's
+/// telemetry, read once the cluster is idle.
+struct Run {
+    cluster: LocalCluster,
+    outcomes: Vec<loadgen::Outcome>,
+    records: Vec<Record>,
+    _dir: tempfile::TempDir,
+}
+
+async fn run_all_remote(app: &str, requests: usize, profile: Profile) -> Run {
     let dir = tempfile::tempdir().unwrap();
-    let cluster = LocalCluster::start(workspace(), dir.path(), &manifest("iot"), &all_remote("iot"), "all-remote", "raw").unwrap();
-    let outcomes = loadgen::run(&cluster.state, &spec(2, Profile::Steady), |_| {}).await.unwrap();
+    let cluster = LocalCluster::start(workspace(), dir.path(), &manifest(app), &all_remote(app), "all-remote", "raw").unwrap();
+    let outcomes = loadgen::run(&cluster.state, &spec(requests, profile), |_| {}).await.unwrap();
     loadgen::wait_idle(&cluster.state).await.unwrap();
     assert!(outcomes.iter().all(|o| o.error.is_none()), "{outcomes:?}");
     let (records, skipped) = extract::read_dir(&cluster.state.telemetry).unwrap();
-    assert_eq!(skipped, 0);
+    assert_eq!(skipped, 0, "every telemetry line parses");
+    Run { cluster, outcomes, records, _dir: dir }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn telemetry_of_every_host_rebuilds_the_exact_call_tree() {
+    let Run { cluster, outcomes, records, _dir } = run_all_remote("iot", 2, Profile::Steady).await;
     for outcome in &outcomes {
         let trace: Vec<Record> = records.iter().filter(|r| trace_of(r) == outcome.trace_id).cloned().collect();
         // Every call of IoT, each in its own process, linked to the span that made it.
@@ -80,13 +94,8 @@ async fn telemetry_of_every_host_rebuilds_the_exact_call_tree() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_cold_profile_makes_every_invocation_a_cold_start() {
-    let dir = tempfile::tempdir().unwrap();
-    let cluster = LocalCluster::start(workspace(), dir.path(), &manifest("tree"), &all_remote("tree"), "all-remote", "raw").unwrap();
-    let outcomes = loadgen::run(&cluster.state, &spec(3, Profile::Cold), |_| {}).await.unwrap();
-    loadgen::wait_idle(&cluster.state).await.unwrap();
-    assert!(outcomes.iter().all(|o| o.error.is_none()), "{outcomes:?}");
+    let Run { cluster, outcomes, records, _dir } = run_all_remote("tree", 3, Profile::Cold).await;
     let traces = outcomes.iter().map(|o| o.trace_id.clone()).collect();
-    let (records, _) = extract::read_dir(&cluster.state.telemetry).unwrap();
     let versions = extract::extract(&records, Pricing::LAMBDA_X86, Some(&traces));
     let requests: Vec<_> = versions.iter().flat_map(|v| &v.requests).collect();
     assert_eq!(requests.len(), 3);

@@ -55,7 +55,7 @@ impl HttpTransport {
         Ok(Arc::new(HttpTransport { peers, signer, timeout, idle: Arc::default() }))
     }
 
-    fn request(&self, base: &str, call: &Call) -> hyper::Request<Full<Bytes>> {
+    fn request(&self, base: &str, call: Call) -> hyper::Request<Full<Bytes>> {
         let path = format!("{INVOKE_PREFIX}{}", call.task);
         let mode = call.mode.as_str();
         let mut request = hyper::Request::post(&path)
@@ -73,7 +73,7 @@ impl HttpTransport {
             let signed = Signed { path: &path, trace_id: &call.trace.trace_id, mode, body: &call.payload };
             request = request.header(wire::SIGNATURE, signer.sign(&signed));
         }
-        request.body(Full::new(Bytes::from(call.payload.clone()))).expect("the request's parts are valid")
+        request.body(Full::new(Bytes::from(call.payload))).expect("the request's parts are valid")
     }
 }
 
@@ -83,7 +83,8 @@ impl Transport for HttpTransport {
             let error = CallError::new(ErrorKind::Unavailable, format!("no address known for function '{function}'"));
             return Box::pin(async move { Err(error) });
         };
-        let request = self.request(base, &call);
+        let mode = call.mode;
+        let request = self.request(base, call);
         let (function, base, idle, timeout) = (function.to_string(), base.clone(), self.idle.clone(), self.timeout);
         Box::pin(async move {
             let exchange = exchange(&idle, &base, request);
@@ -92,7 +93,7 @@ impl Transport for HttpTransport {
                 Ok(Err(why)) => return Err(CallError::new(ErrorKind::Unavailable, format!("function '{function}' at {base}: {why}"))),
                 Ok(Ok(answer)) => answer,
             };
-            match (call.mode, status) {
+            match (mode, status) {
                 (CallMode::Sync, 200) => Ok(body.to_vec()),
                 (CallMode::Async, 202) => Ok(Vec::new()),
                 _ => Err(wire::error_from_response(status, &body)),
