@@ -1,6 +1,8 @@
-//! A local cluster: one `fusion-host serve` process per function of a setup, on loopback ports,
-//! sharing a fresh secret, each writing its telemetry to `<dir>/telemetry/<function>.jsonl`.
-//! The cluster's state file lets other commands (`fusion load`, `fusion extract`) find it.
+//! A local cluster: one `fusion-host serve` process per function, on loopback ports, sharing a
+//! fresh secret, each writing its telemetry to `<dir>/telemetry/<function>.jsonl`. The hosts
+//! start from the store (the embedded S3 server unless `FUSION_S3_BUCKET` names another) and
+//! follow its current setup. The cluster's state file lets other commands (`fusion load`,
+//! `fusion extract`, `fusion setup apply`) find it and its store.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -10,7 +12,9 @@ use fusion_host::{AppManifest, FusionSetup};
 use serde::{Deserialize, Serialize};
 
 use crate::host_process::{HostProcess, HostSpec};
+use crate::local_store::OpenStore;
 use crate::random::random_hex;
+use crate::store_commands;
 use crate::workspace::Workspace;
 
 /// What a running cluster tells other commands about itself.
@@ -28,6 +32,10 @@ pub struct ClusterState {
     pub telemetry: PathBuf,
     /// The process that owns the hosts.
     pub pid: u32,
+    /// The setup version the cluster started with.
+    pub setup_version: u64,
+    /// The embedded S3 server the hosts use, while the cluster runs.
+    pub store_endpoint: Option<String>,
 }
 
 impl ClusterState {
@@ -54,19 +62,34 @@ pub struct LocalCluster {
     pub state: ClusterState,
     pub dir: PathBuf,
     hosts: Vec<HostProcess>,
+    /// Keeps the embedded store running while the hosts use it.
+    _store: OpenStore,
 }
 
 impl LocalCluster {
-    /// Starts every function of `setup` in `dir` (its old telemetry is removed) and records the
+    /// Pushes the app's components to `store`, applies `setup` as the app's current setup, and
+    /// starts a host for every function in `dir` (its old telemetry is removed), recording the
     /// cluster's state there. `label` names the setup as the user chose it.
-    pub fn start(ws: &Workspace, dir: &Path, manifest: &AppManifest, setup: &FusionSetup, label: &str, platform: &str) -> Result<LocalCluster> {
+    pub async fn start(
+        ws: &Workspace,
+        dir: &Path,
+        manifest: &AppManifest,
+        setup: &FusionSetup,
+        label: &str,
+        platform: &str,
+        store: OpenStore,
+    ) -> Result<LocalCluster> {
         let telemetry = dir.join("telemetry");
         if telemetry.exists() {
             std::fs::remove_dir_all(&telemetry).with_context(|| format!("cannot clear {}", telemetry.display()))?;
         }
         std::fs::create_dir_all(&telemetry).with_context(|| format!("cannot create {}", telemetry.display()))?;
-        let setup_file = dir.join("setup.json");
-        std::fs::write(&setup_file, serde_json::to_string_pretty(setup)?)?;
+        store_commands::upload(ws, &store.store, &manifest.app).await?;
+        let mut setup = setup.clone();
+        if setup.created_by.is_empty() {
+            setup.created_by = format!("fusion up {label}");
+        }
+        let applied = store_commands::pin_and_apply(&store.store, setup).await?;
         let secret = random_hex(32)?;
         let functions = manifest.task_names();
         // Every host must know every peer's address before it starts: reserve the ports first.
@@ -75,33 +98,43 @@ impl LocalCluster {
             .zip(&functions)
             .map(|(port, function)| (function.clone(), format!("http://127.0.0.1:{port}")))
             .collect();
-        let mut hosts = Vec::new();
+        // Spawned from this thread (their parent-death signal follows it), then waited for side
+        // by side while the store keeps serving them.
+        let mut spawned = Vec::new();
         for function in &functions {
-            let listen = endpoints[function].trim_start_matches("http://").to_string();
+            let listen = endpoints[function].trim_start_matches("http://");
             let log = telemetry.join(format!("{function}.jsonl"));
             let spec = HostSpec {
-                setup: Some(&setup_file),
+                store: Some(&store.access),
                 peers: endpoints.clone(),
                 telemetry: Some(&log),
-                listen: &listen,
+                listen,
                 platform,
                 ..HostSpec::new(&manifest.app, function, &secret)
             };
-            hosts.push(HostProcess::start(ws, spec)?);
+            spawned.push(HostProcess::spawn(ws, spec)?);
         }
+        let hosts = tokio::task::block_in_place(|| {
+            std::thread::scope(|scope| {
+                let waiting: Vec<_> = spawned.into_iter().map(|host| scope.spawn(move || host.ready())).collect();
+                waiting.into_iter().map(|w| w.join().expect("waiting for a host does not panic")).collect::<Result<Vec<_>>>()
+            })
+        })?;
         let state = ClusterState {
             app: manifest.app.clone(),
             entry: manifest.entry.clone(),
             setup: label.to_string(),
-            groups: setup.describe(),
+            groups: applied.describe(),
             platform: platform.to_string(),
             endpoints,
             secret,
             telemetry,
             pid: std::process::id(),
+            setup_version: applied.version,
+            store_endpoint: store.embedded.then(|| store.access.endpoint.clone()).flatten(),
         };
         std::fs::write(dir.join(ClusterState::FILE), serde_json::to_string_pretty(&state)?)?;
-        Ok(LocalCluster { state, dir: dir.to_path_buf(), hosts })
+        Ok(LocalCluster { state, dir: dir.to_path_buf(), hosts, _store: store })
     }
 
     /// Stops every host; each finishes the work it accepted first (for a few seconds at most).

@@ -8,6 +8,7 @@ use std::process::{Child, Command, Stdio};
 
 use anyhow::{Context, Result, bail};
 
+use crate::local_store::StoreAccess;
 use crate::workspace::Workspace;
 
 /// The `fusion-host` binary next to the running one (or one level up, for tests and benches in
@@ -35,7 +36,12 @@ pub fn host_binary() -> Result<PathBuf> {
 pub struct HostSpec<'a> {
     pub app: &'a str,
     pub function: &'a str,
+    /// A setup file for a host serving the workspace's components (all-remote when None).
     pub setup: Option<&'a Path>,
+    /// A host that follows the app's current setup in a store instead (`setup` is then unused).
+    pub store: Option<&'a StoreAccess>,
+    /// Where the host caches precompiled artifacts (default: the workspace's cache).
+    pub artifacts: Option<&'a Path>,
     /// Function → base URL of its host.
     pub peers: BTreeMap<String, String>,
     pub secret: &'a str,
@@ -49,7 +55,7 @@ pub struct HostSpec<'a> {
 impl<'a> HostSpec<'a> {
     /// A host of `function` with no peers, on any free port, on the raw platform.
     pub fn new(app: &'a str, function: &'a str, secret: &'a str) -> HostSpec<'a> {
-        HostSpec { app, function, setup: None, peers: BTreeMap::new(), secret, telemetry: None, listen: "127.0.0.1:0", platform: "raw" }
+        HostSpec { app, function, setup: None, store: None, artifacts: None, peers: BTreeMap::new(), secret, telemetry: None, listen: "127.0.0.1:0", platform: "raw" }
     }
 }
 
@@ -63,36 +69,61 @@ pub struct HostProcess {
 impl HostProcess {
     /// Starts the host and waits until it listens.
     pub fn start(ws: &Workspace, spec: HostSpec<'_>) -> Result<HostProcess> {
+        HostProcess::spawn(ws, spec)?.ready()
+    }
+
+    /// Starts the host without waiting for it. Must be called on a thread that outlives the
+    /// host: the kernel's parent-death signal follows the spawning thread, not the process.
+    pub fn spawn(ws: &Workspace, spec: HostSpec<'_>) -> Result<HostProcess> {
         let peers_file = tempfile::NamedTempFile::new()?;
         std::fs::write(peers_file.path(), serde_json::to_string(&spec.peers)?)?;
         let mut cmd = Command::new(host_binary()?);
         cmd.arg("serve")
-            .arg("--app")
-            .arg(ws.app_manifest(spec.app))
-            .arg("--components")
-            .arg(ws.components_dir())
             .arg("--artifacts")
-            .arg(ws.artifacts_dir())
+            .arg(spec.artifacts.map_or_else(|| ws.artifacts_dir(), Path::to_path_buf))
             .args(["--function", spec.function, "--listen", spec.listen, "--platform", spec.platform, "--peers"])
             .arg(peers_file.path())
             .env("FUSION_SECRET", spec.secret)
             .stdout(Stdio::piped());
         die_with_parent(&mut cmd);
-        if let Some(setup) = spec.setup {
-            cmd.arg("--setup").arg(setup);
+        match spec.store {
+            Some(store) => {
+                cmd.args(["--store", &store.location, "--app-name", spec.app]);
+                if let Some(endpoint) = &store.endpoint {
+                    cmd.args(["--store-endpoint", endpoint]);
+                }
+                if let Some((key, secret)) = &store.keys {
+                    cmd.env("AWS_ACCESS_KEY_ID", key).env("AWS_SECRET_ACCESS_KEY", secret);
+                }
+                if let Some(key) = &store.artifact_key {
+                    cmd.env("FUSION_ARTIFACT_KEY", key);
+                }
+            }
+            None => {
+                cmd.arg("--app").arg(ws.app_manifest(spec.app)).arg("--components").arg(ws.components_dir());
+                if let Some(setup) = spec.setup {
+                    cmd.arg("--setup").arg(setup);
+                }
+            }
         }
         if let Some(path) = spec.telemetry {
             cmd.arg("--telemetry").arg(path);
         }
-        let mut child = cmd.spawn().context("starting fusion-host")?;
+        let child = cmd.spawn().context("starting fusion-host")?;
+        Ok(HostProcess { function: spec.function.to_string(), url: String::new(), child, _peers_file: peers_file })
+    }
+
+    /// Waits until the spawned host listens (it prints its URL), or fails with what it said.
+    pub fn ready(mut self) -> Result<HostProcess> {
         let mut line = String::new();
-        std::io::BufReader::new(child.stdout.take().expect("piped stdout")).read_line(&mut line)?;
-        let url = line.trim().rsplit(' ').next().unwrap_or_default().to_string();
+        let stdout = self.child.stdout.take().context("the host was already waited for")?;
+        std::io::BufReader::new(stdout).read_line(&mut line)?;
+        let url = line.trim().rsplit(' ').next().unwrap_or_default();
         if !url.starts_with("http://") {
-            let _ = child.kill();
-            bail!("fusion-host for '{}' did not start (it said '{}')", spec.function, line.trim());
+            bail!("fusion-host for '{}' did not start (it said '{}')", self.function, line.trim());
         }
-        Ok(HostProcess { function: spec.function.to_string(), url, child, _peers_file: peers_file })
+        self.url = url.to_string();
+        Ok(self)
     }
 
     /// Asks the host to finish the work it accepted and exit.

@@ -1,5 +1,6 @@
 //! The Fusion control plane: builds task components, runs applications, renders what happened.
 
+pub mod admin;
 pub mod builder;
 pub mod calltree;
 pub mod cluster;

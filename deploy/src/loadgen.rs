@@ -6,12 +6,12 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{Result, bail};
-use fusion_host::auth::{Signed, Signer};
+use fusion_host::auth::Signer;
 use fusion_host::http_transport::HttpTransport;
 use fusion_host::router::Transport;
-use fusion_host::wire::{self, EXPIRE_PATH};
 use fusion_host::{Call, CallMode, TraceContext};
 
+use crate::admin::expire;
 use crate::cluster::ClusterState;
 
 /// The workloads of DESIGN.md §9.
@@ -133,14 +133,6 @@ pub async fn run(cluster: &ClusterState, spec: &LoadSpec, mut progress: impl FnM
     }
     report(&mut progress);
     Ok(outcomes)
-}
-
-/// Retires the environments of the function at `url`.
-async fn expire(client: &reqwest::Client, signer: &Signer, url: &str) -> Result<()> {
-    let signature = signer.sign(&Signed { path: EXPIRE_PATH, trace_id: "", mode: "", body: b"" });
-    let response = client.post(format!("{url}{EXPIRE_PATH}")).header(wire::SIGNATURE, signature).send().await?;
-    anyhow::ensure!(response.status().is_success(), "{url} refused to retire its environments: {}", response.status());
-    Ok(())
 }
 
 /// Waits until no function of the cluster has an invocation in flight (async work included),

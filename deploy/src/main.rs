@@ -218,11 +218,16 @@ fn main() -> Result<()> {
             }
             let manifest = AppManifest::load(&ws.app_manifest(&app))?;
             let resolved = runner::resolve_setup(&ws, &manifest, &setup)?;
-            let cluster = LocalCluster::start(&ws, &ws.fusion_dir().join("clusters").join(&app), &manifest, &resolved, &setup, &platform)?;
+            let rt = tokio::runtime::Runtime::new()?;
+            let cluster = rt.block_on(async {
+                let store = local_store::open(&ws).await?;
+                eprintln!("store: {}", store.location);
+                LocalCluster::start(&ws, &ws.clusters_dir().join(&app), &manifest, &resolved, &setup, &platform, store).await
+            })?;
             print!("{}", report::endpoint_table(&cluster.state, &resolved));
             println!("\ntelemetry: {}", cluster.state.telemetry.display());
+            println!("setup version {} (try: fusion setup apply all-local --app {app})", cluster.state.setup_version);
             println!("try: fusion load --app {app} --rate 10 --duration 10s   (Ctrl-C here stops every host)");
-            let rt = tokio::runtime::Runtime::new()?;
             rt.block_on(until_stopped())?;
             eprintln!("stopping {} hosts…", cluster.state.endpoints.len());
             cluster.stop();
@@ -235,7 +240,7 @@ fn main() -> Result<()> {
             serde_json::from_str::<serde_json::Value>(&payload).context("--payload is not valid JSON")?;
             let spec = LoadSpec { rate, duration, profile, payload: payload.into_bytes() };
             let rt = tokio::runtime::Runtime::new()?;
-            let running = ClusterState::running(&ws.fusion_dir().join("clusters").join(&app));
+            let running = ClusterState::running(&ws.clusters_dir().join(&app));
             if let (true, Some(state)) = (setup.is_empty(), running) {
                 let result = rt.block_on(measure(&state, &spec, pricing))?;
                 print!("{}", report::load_summary(&result));
@@ -250,7 +255,7 @@ fn main() -> Result<()> {
             for label in &setups {
                 let resolved = runner::resolve_setup(&ws, &manifest, label)?;
                 let dir = ws.fusion_dir().join("runs").join(format!("{app}-{}", label.replace(['/', '.'], "_")));
-                let cluster = LocalCluster::start(&ws, &dir, &manifest, &resolved, label, &platform)?;
+                let cluster = rt.block_on(async { LocalCluster::start(&ws, &dir, &manifest, &resolved, label, &platform, local_store::open(&ws).await?).await })?;
                 let result = rt.block_on(measure(&cluster.state, &spec, pricing));
                 cluster.stop();
                 let result = result?;
@@ -281,7 +286,7 @@ fn main() -> Result<()> {
                     SetupCommand::Apply { setup, app } => store_commands::apply(&ws, &open, &app, &setup).await,
                     SetupCommand::Show { app } => store_commands::show(&open, &app).await,
                     SetupCommand::History { app } => store_commands::history(&open, &app).await,
-                    SetupCommand::Rollback { app } => store_commands::rollback(&open, &app).await,
+                    SetupCommand::Rollback { app } => store_commands::rollback(&ws, &open, &app).await,
                 }
             })
         }
@@ -297,7 +302,7 @@ fn main() -> Result<()> {
         Command::Extract { app, telemetry, pricing } => {
             let dir = match telemetry {
                 Some(dir) => dir,
-                None => ClusterState::last(&ws.fusion_dir().join("clusters").join(&app))?.telemetry,
+                None => ClusterState::last(&ws.clusters_dir().join(&app))?.telemetry,
             };
             let (records, skipped) = extract::read_dir(&dir)?;
             if skipped > 0 {

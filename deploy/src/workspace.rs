@@ -35,6 +35,11 @@ impl Workspace {
         self.root.join("target/fusion")
     }
 
+    /// One directory per app with a `fusion up` cluster: its state file and telemetry.
+    pub fn clusters_dir(&self) -> PathBuf {
+        self.fusion_dir().join("clusters")
+    }
+
     /// Built components, `<stem>.wasm`.
     pub fn components_dir(&self) -> PathBuf {
         self.fusion_dir().join("components")

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use common::*;
 use fusion_deploy::cluster::{ClusterState, LocalCluster};
-use fusion_deploy::extract;
+use fusion_deploy::{extract, local_store};
 use fusion_deploy::loadgen::{self, LoadSpec, Profile};
 use fusion_deploy::pricing::Pricing;
 use fusion_host::telemetry::Record;
@@ -37,7 +37,8 @@ struct Run {
 
 async fn run_all_remote(app: &str, requests: usize, profile: Profile) -> Run {
     let dir = tempfile::tempdir().unwrap();
-    let cluster = LocalCluster::start(workspace(), dir.path(), &manifest(app), &all_remote(app), "all-remote", "raw").unwrap();
+    let store = local_store::private(&dir.path().join("s3")).await.unwrap();
+    let cluster = LocalCluster::start(workspace(), dir.path(), &manifest(app), &all_remote(app), "all-remote", "raw", store).await.unwrap();
     let outcomes = loadgen::run(&cluster.state, &spec(requests, profile), |_| {}).await.unwrap();
     loadgen::wait_idle(&cluster.state).await.unwrap();
     assert!(outcomes.iter().all(|o| o.error.is_none()), "{outcomes:?}");
@@ -149,7 +150,7 @@ fn fusion_up(app: &str, setup: &str) -> (Up, ClusterState) {
         .unwrap();
     let mut lines = std::io::BufReader::new(up.stdout.take().unwrap()).lines();
     let table: Vec<String> = lines.by_ref().map_while(Result::ok).take_while(|l| !l.starts_with("telemetry:")).collect();
-    let state = ClusterState::running(&workspace().fusion_dir().join("clusters").join(app)).expect("the cluster's state");
+    let state = ClusterState::running(&workspace().clusters_dir().join(app)).expect("the cluster's state");
     assert_eq!(state.endpoints.len(), manifest(app).tasks.len(), "one host per function");
     for (function, url) in &state.endpoints {
         assert!(table.iter().any(|l| l.starts_with(function.as_str()) && l.contains(url.as_str())), "{function} missing in {table:?}");

@@ -49,12 +49,15 @@ pub struct TraceContext {
     pub caller: Option<String>,
     /// Nesting depth of the call, to stop runaway recursion.
     pub depth: u32,
+    /// The setup version the request runs under; `None` for an external request, which runs under
+    /// the callee's current setup. Every later call of the request carries that version.
+    pub setup_version: Option<u64>,
 }
 
 impl TraceContext {
     /// The context of a request from outside the application.
     pub fn new_request() -> TraceContext {
-        TraceContext { trace_id: new_trace_id(), parent_span: None, caller: None, depth: 0 }
+        TraceContext { trace_id: new_trace_id(), parent_span: None, caller: None, depth: 0, setup_version: None }
     }
 }
 

@@ -43,31 +43,66 @@ impl ArtifactCache {
         self.load_bytes(&bytes).with_context(|| format!("{} was refused", path.display()))
     }
 
+    /// Loads a component from its bytes: from its artifact when there is a usable one, else by
+    /// compiling it (and caching the artifact).
     pub fn load_bytes(&self, bytes: &[u8]) -> Result<LoadedComponent> {
         check_component_header(bytes)?;
         let digest = digest_of(bytes);
-        let artifact = self.dir.join(format!("{}.cwasm", digest.trim_start_matches("sha256:")));
-        if artifact.exists() {
-            // SAFETY: the artifact was written by `store_artifact` below for these exact bytes
-            // (its name is their digest) under this engine's fingerprint.
-            match unsafe { Component::deserialize_file(&self.engine, &artifact) } {
-                Ok(component) => return Ok(LoadedComponent { digest, component, from_artifact: true }),
-                Err(err) => tracing::warn!("ignoring unusable artifact {}: {err:#}", artifact.display()),
-            }
+        if let Some(loaded) = self.load_cached(&digest) {
+            return Ok(loaded);
         }
         let component = Component::new(&self.engine, bytes).map_err(anyhow::Error::from).context("not a valid component")?;
-        if let Err(err) = self.store_artifact(&component, &artifact) {
-            tracing::warn!("could not cache artifact {}: {err:#}", artifact.display());
+        if let Err(err) = self.store_artifact(&component.serialize()?, &self.path(&digest)) {
+            tracing::warn!("could not cache the artifact of {digest}: {err:#}");
         }
         Ok(LoadedComponent { digest, component, from_artifact: false })
     }
 
+    /// The component `digest` from its cached artifact, without its bytes; None when there is no
+    /// usable artifact.
+    pub fn load_cached(&self, digest: &str) -> Option<LoadedComponent> {
+        let artifact = self.path(digest);
+        if !artifact.exists() {
+            return None;
+        }
+        // SAFETY: artifacts in this directory were written by Fusion for exactly the component
+        // whose digest names them, under this engine's fingerprint: by `load_bytes`, or by
+        // `install` from a source the caller authenticated.
+        match unsafe { Component::deserialize_file(&self.engine, &artifact) } {
+            Ok(component) => Some(LoadedComponent { digest: digest.to_string(), component, from_artifact: true }),
+            Err(err) => {
+                tracing::warn!("ignoring unusable artifact {}: {err:#}", artifact.display());
+                None
+            }
+        }
+    }
+
+    /// Adds the artifact of `digest` obtained elsewhere. The caller must have checked that Fusion
+    /// wrote it (see the store's sealed artifacts): a forged artifact is native code.
+    pub fn install(&self, digest: &str, artifact: &[u8]) -> Result<()> {
+        self.store_artifact(artifact, &self.path(digest))
+    }
+
+    /// The bytes of the cached artifact of `digest`, to publish it.
+    pub fn read(&self, digest: &str) -> Option<Vec<u8>> {
+        std::fs::read(self.path(digest)).ok()
+    }
+
+    /// The engine configuration the artifacts are for.
+    pub fn fingerprint(&self) -> &str {
+        self.dir.file_name().and_then(|n| n.to_str()).unwrap_or_default()
+    }
+
+    fn path(&self, digest: &str) -> PathBuf {
+        self.dir.join(format!("{}.cwasm", digest.trim_start_matches("sha256:")))
+    }
+
     /// Written aside and renamed into place, never rewritten in place: loaded components map
     /// their artifact, and truncating a mapped file would fault them.
-    fn store_artifact(&self, component: &Component, artifact: &Path) -> Result<()> {
+    fn store_artifact(&self, bytes: &[u8], artifact: &Path) -> Result<()> {
         std::fs::create_dir_all(&self.dir)?;
-        let tmp = artifact.with_extension(format!("tmp{}", std::process::id()));
-        std::fs::write(&tmp, component.serialize()?)?;
+        let tmp = artifact.with_extension(format!("tmp{}-{}", std::process::id(), fastrand::u32(..)));
+        std::fs::write(&tmp, bytes)?;
         std::fs::rename(&tmp, artifact)?;
         Ok(())
     }

@@ -1,7 +1,7 @@
 //! A function: the unit a fusion setup deploys (a Lambda, or one host process). It serves
 //! invocations; inside one, fused calls run in-process and the rest go through the router.
 
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use futures_util::FutureExt;
@@ -12,13 +12,14 @@ use crate::cpu::{CpuBudget, CpuMeter, vcpus};
 use crate::environments::Environments;
 use crate::error::{CallError, ErrorKind};
 use crate::router::{Route, Router};
+use crate::routers::Routers;
 use crate::runtime::{BoxFuture, Dispatch, Frame, Runtime};
 use crate::telemetry::{InvocationRecord, Record, RecordSink, Span, billed_ms, unix_micros};
 
 pub struct FunctionHost {
     pub name: String,
     runtime: Arc<Runtime>,
-    router: RwLock<Arc<Router>>,
+    routers: Routers,
     sink: Arc<dyn RecordSink>,
     /// Every invocation's work, including what runs after its response was sent.
     work: TaskTracker,
@@ -28,10 +29,10 @@ pub struct FunctionHost {
 
 impl FunctionHost {
     /// `work` may be shared between functions of one process so that one wait drains them all.
-    pub fn new(runtime: Arc<Runtime>, router: Router, sink: Arc<dyn RecordSink>, work: TaskTracker) -> Arc<FunctionHost> {
+    pub fn new(runtime: Arc<Runtime>, routers: Routers, sink: Arc<dyn RecordSink>, work: TaskTracker) -> Arc<FunctionHost> {
         Arc::new(FunctionHost {
-            name: router.function.clone(),
-            router: RwLock::new(Arc::new(router)),
+            name: routers.current().function.clone(),
+            routers,
             sink,
             environments: Environments::new(runtime.config.idle_timeout),
             runtime,
@@ -39,8 +40,9 @@ impl FunctionHost {
         })
     }
 
-    pub fn router(&self) -> Arc<Router> {
-        self.router.read().unwrap().clone()
+    /// The function's routers: the current setup's, and those of calls still under earlier ones.
+    pub fn routers(&self) -> &Routers {
+        &self.routers
     }
 
     /// Tracks background work of this function (remote async calls it accepted).
@@ -58,7 +60,7 @@ impl FunctionHost {
         let started = Instant::now();
         let start_us = unix_micros(SystemTime::now());
         let environment = self.environments.acquire();
-        let router = self.router();
+        let router = self.routers.for_call(call.trace.setup_version).await;
         let config = &self.runtime.config;
         // A new environment first starts the platform's runtime, then loads the group's components.
         let init = if environment.cold { config.platform.runtime_init + router.load_time() } else { Duration::ZERO };
@@ -177,6 +179,7 @@ impl Dispatch for Invocation {
             parent_span: Some(from.span_id.clone()),
             caller: Some(from.task.clone()),
             depth: from.depth + 1,
+            setup_version: Some(self.router.setup.version),
         };
         let max_depth = self.runtime.config.max_call_depth;
         if trace.depth > max_depth {

@@ -16,7 +16,7 @@ use crate::auth::{Signed, Signer};
 use crate::call::{Call, CallMode};
 use crate::error::{CallError, ErrorKind};
 use crate::function::FunctionHost;
-use crate::wire::{self, EXPIRE_PATH, INVOKE_PREFIX};
+use crate::wire::{self, EXPIRE_PATH, INVOKE_PREFIX, REFRESH_PATH};
 
 pub struct HttpFrontEnd {
     host: Arc<FunctionHost>,
@@ -45,6 +45,7 @@ impl HttpFrontEnd {
         let app = axum::Router::new()
             .route("/v1/invoke/{task}", post(invoke))
             .route(EXPIRE_PATH, post(expire))
+            .route(REFRESH_PATH, post(refresh))
             .route("/healthz", get(|| async { "ok\n" }))
             .route("/metrics", get(metrics))
             .with_state(self);
@@ -113,6 +114,22 @@ async fn expire(State(front): State<Arc<HttpFrontEnd>>, headers: HeaderMap, body
     StatusCode::NO_CONTENT.into_response()
 }
 
+/// Swaps to the store's current setup (the pointer was just moved) and says which version is
+/// served: 200 `{"version": N}`, or 409 with the reason the new version was refused.
+async fn refresh(State(front): State<Arc<HttpFrontEnd>>, headers: HeaderMap, body: Bytes) -> Response {
+    if let Err(refused) = front.authenticate(REFRESH_PATH, &headers, &body) {
+        return refused;
+    }
+    match front.host.routers().refresh().await {
+        Ok(version) => axum::Json(serde_json::json!({ "version": version })).into_response(),
+        Err(err) => {
+            let serving = front.host.routers().current().setup.version;
+            let error = format!("{err:#}");
+            (StatusCode::CONFLICT, axum::Json(serde_json::json!({ "version": serving, "error": error }))).into_response()
+        }
+    }
+}
+
 async fn metrics(State(front): State<Arc<HttpFrontEnd>>) -> Response {
     let function = &front.host.name;
     let mut text = String::from("# TYPE fusion_calls_total counter\n");
@@ -122,5 +139,7 @@ async fn metrics(State(front): State<Arc<HttpFrontEnd>>) -> Response {
     // Invocations not yet ended (async work included): 0 once the function is idle.
     text.push_str("# TYPE fusion_invocations_in_flight gauge\n");
     text.push_str(&format!("fusion_invocations_in_flight{{function=\"{function}\"}} {}\n", front.host.work().len()));
+    text.push_str("# TYPE fusion_setup_version gauge\n");
+    text.push_str(&format!("fusion_setup_version{{function=\"{function}\"}} {}\n", front.host.routers().current().setup.version));
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response()
 }

@@ -69,6 +69,9 @@ impl HttpTransport {
         if let Some(caller) = &call.trace.caller {
             request = request.header(wire::CALLER, caller);
         }
+        if let Some(version) = call.trace.setup_version {
+            request = request.header(wire::SETUP_VERSION, version.to_string());
+        }
         if let Some(signer) = &self.signer {
             let signed = Signed { path: &path, trace_id: &call.trace.trace_id, mode, body: &call.payload };
             request = request.header(wire::SIGNATURE, signer.sign(&signed));

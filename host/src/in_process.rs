@@ -14,6 +14,7 @@ use crate::call::{Call, CallMode, TraceContext};
 use crate::error::{CallError, ErrorKind};
 use crate::function::FunctionHost;
 use crate::router::{Router, Transport};
+use crate::routers::Routers;
 use crate::runtime::{BoxFuture, Runtime};
 use crate::setup::FusionSetup;
 use crate::telemetry::RecordSink;
@@ -46,7 +47,7 @@ impl InProcessCluster {
             for task in &tasks {
                 match Router::new(setup.clone(), task, code.clone(), tasks.clone(), transport.clone()) {
                     Ok(router) => {
-                        functions.insert(task.clone(), FunctionHost::new(runtime.clone(), router, sink.clone(), work.clone()));
+                        functions.insert(task.clone(), FunctionHost::new(runtime.clone(), Routers::new(router, None), sink.clone(), work.clone()));
                     }
                     Err(err) => failure = Some(err),
                 }

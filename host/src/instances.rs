@@ -106,6 +106,19 @@ impl Keeper {
         code.warm.lock().unwrap().pop()
     }
 
+    /// Has instances of newly loaded `code` prepared before its first execution.
+    pub fn prime(&self, code: &Arc<TaskCode>) {
+        for _ in 0..self.target {
+            self.refill(code);
+        }
+    }
+
+    fn refill(&self, code: &Arc<TaskCode>) {
+        if self.target > 0 {
+            let _ = self.jobs.send(Job::Refill(code.clone()));
+        }
+    }
+
     /// Drops a used store of `code` on the keeper's thread (or here when the keeper is behind,
     /// or gone), then has a replacement instance prepared. Both happen after the execution, so
     /// the keeper does not compete with it for the CPU.
@@ -116,9 +129,7 @@ impl Keeper {
         } else if self.jobs.send(Job::Dispose(Box::new(store))).is_err() {
             self.pending.fetch_sub(1, Ordering::Relaxed);
         }
-        if self.target > 0 {
-            let _ = self.jobs.send(Job::Refill(code.clone()));
-        }
+        self.refill(code);
     }
 }
 

@@ -18,6 +18,7 @@ mod instances;
 pub mod in_process;
 pub mod platform;
 pub mod router;
+pub mod routers;
 pub mod runtime;
 pub mod setup;
 pub mod telemetry;

@@ -16,7 +16,7 @@ use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 use crate::app::AppManifest;
 use crate::bindings::{self, Mode, Request, Task, TaskPre, WitCallError};
 use crate::call::CallMode;
-use crate::components::ArtifactCache;
+use crate::components::{ArtifactCache, LoadedComponent};
 use crate::cpu::CpuMeter;
 use crate::engine::{FusionEngine, MAX_TASK_MEMORY};
 use crate::environments::IDLE_TIMEOUT;
@@ -171,21 +171,44 @@ impl Runtime {
     pub fn load(&self, task: &str, path: &Path) -> Result<Arc<TaskCode>> {
         let started = Instant::now();
         let loaded = self.artifacts.load_file(path).with_context(|| format!("loading task '{task}'"))?;
-        let pre = self
-            .linker
-            .instantiate_pre(&loaded.component)
-            .and_then(TaskPre::new)
-            .map_err(anyhow::Error::from)
-            .with_context(|| format!("{} does not implement the fusion:task world", path.display()))
-            .with_context(|| format!("loading task '{task}'"))?;
-        Ok(Arc::new(TaskCode {
+        self.prepare(task, loaded, started).with_context(|| format!("{} does not implement the fusion:task world", path.display()))
+    }
+
+    /// Like [`Runtime::load`], for a component's bytes.
+    pub fn load_bytes(&self, task: &str, bytes: &[u8]) -> Result<Arc<TaskCode>> {
+        let started = Instant::now();
+        let loaded = self.artifacts.load_bytes(bytes).with_context(|| format!("loading task '{task}'"))?;
+        let digest = loaded.digest.clone();
+        self.prepare(task, loaded, started).with_context(|| format!("component {digest} of task '{task}' does not implement the fusion:task world"))
+    }
+
+    /// Loads task `task` from the cached artifact of component `digest`, if there is one.
+    pub fn load_artifact(&self, task: &str, digest: &str) -> Result<Option<Arc<TaskCode>>> {
+        let started = Instant::now();
+        match self.artifacts.load_cached(digest) {
+            Some(loaded) => self.prepare(task, loaded, started).map(Some).with_context(|| format!("loading task '{task}' from its artifact")),
+            None => Ok(None),
+        }
+    }
+
+    /// The precompiled artifacts of this runtime's engine.
+    pub fn artifacts(&self) -> &ArtifactCache {
+        &self.artifacts
+    }
+
+    /// Links a loaded component against the host's imports and has instances prepared for it.
+    fn prepare(&self, task: &str, loaded: LoadedComponent, started: Instant) -> Result<Arc<TaskCode>> {
+        let pre = self.linker.instantiate_pre(&loaded.component).and_then(TaskPre::new).map_err(anyhow::Error::from)?;
+        let code = Arc::new(TaskCode {
             task: task.to_string(),
             digest: loaded.digest,
             from_artifact: loaded.from_artifact,
             load_time: started.elapsed(),
             pre,
             warm: Mutex::new(Vec::new()),
-        }))
+        });
+        self.keeper.prime(&code);
+        Ok(code)
     }
 
     /// Loads the components of `tasks` of an application from `dir`.

@@ -9,6 +9,9 @@ use crate::error::{CallError, ErrorKind};
 pub const INVOKE_PREFIX: &str = "/v1/invoke/";
 /// Retires a function's execution environments (signed like a call, with an empty trace and mode).
 pub const EXPIRE_PATH: &str = "/v1/admin/expire";
+/// Has a function started from a store swap to the store's current setup now (signed the same
+/// way); answers with the version it serves.
+pub const REFRESH_PATH: &str = "/v1/admin/refresh";
 pub const TRACE_ID: &str = "x-fusion-trace-id";
 pub const PARENT_SPAN: &str = "x-fusion-parent-span";
 pub const CALLER: &str = "x-fusion-caller";
@@ -53,11 +56,16 @@ pub fn read_headers(headers: &HeaderMap) -> Result<(TraceContext, CallMode), Cal
         None => 0,
         Some(d) => d.parse().map_err(|_| CallError::new(ErrorKind::Rejected, format!("bad {DEPTH} '{d}'")))?,
     };
+    let setup_version = match text(SETUP_VERSION) {
+        None => None,
+        Some(v) => Some(v.parse().map_err(|_| CallError::new(ErrorKind::Rejected, format!("bad {SETUP_VERSION} '{v}'")))?),
+    };
     let trace = TraceContext {
         trace_id: text(TRACE_ID).unwrap_or_else(crate::call::new_trace_id),
         parent_span: text(PARENT_SPAN),
         caller: text(CALLER),
         depth,
+        setup_version,
     };
     Ok((trace, mode))
 }

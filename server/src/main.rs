@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::{Context, Result};
 use clap::{Args, Parser, Subcommand};
@@ -13,8 +14,12 @@ use fusion_host::http_server::HttpFrontEnd;
 use fusion_host::http_transport::HttpTransport;
 use fusion_host::platform::Platform;
 use fusion_host::router::{Router, group};
+use fusion_host::routers::Routers;
 use fusion_host::telemetry::{JsonLinesSink, MemorySink, NullSink, RecordSink};
 use fusion_host::{AppManifest, FunctionHost, FusionSetup, InProcessCluster, Preset, Runtime, RuntimeConfig, TraceContext};
+use fusion_store::seal::ArtifactSeal;
+use fusion_store::source::StoreSource;
+use fusion_store::{Store, StoreConfig};
 use tokio_util::task::TaskTracker;
 
 #[derive(Parser)]
@@ -37,10 +42,14 @@ enum Command {
         #[arg(long)]
         spans: bool,
     },
-    /// Serve one function over HTTP: POST /v1/invoke/{task}, GET /healthz, GET /metrics.
+    /// Serve one function over HTTP: POST /v1/invoke/{task}, GET /healthz, GET /metrics. Its setup
+    /// and components come from files (--app, --components, --setup) or from a store (--store),
+    /// whose current setup it follows without restarting.
     Serve {
         #[command(flatten)]
         app: AppArgs,
+        #[command(flatten)]
+        store: StoreArgs,
         /// The function to serve, named after its task.
         #[arg(long)]
         function: String,
@@ -62,10 +71,10 @@ enum Command {
 struct AppArgs {
     /// The application manifest (app.json).
     #[arg(long)]
-    app: PathBuf,
+    app: Option<PathBuf>,
     /// Directory with the components (`<stem>.wasm`) the manifest names.
     #[arg(long)]
-    components: PathBuf,
+    components: Option<PathBuf>,
     /// A fusion setup JSON file (default: all-local for `run`, all-remote for `serve`).
     #[arg(long)]
     setup: Option<PathBuf>,
@@ -80,13 +89,60 @@ struct AppArgs {
     no_cpu_pacing: bool,
 }
 
+#[derive(Args)]
+struct StoreArgs {
+    /// Follow the application's current setup in this S3 store: `s3://BUCKET[/PREFIX]`.
+    /// Credentials come from the standard AWS chain (e.g. AWS_ACCESS_KEY_ID).
+    #[arg(long, conflicts_with_all = ["app", "components", "setup"], requires = "app_name")]
+    store: Option<String>,
+    /// The application's name in the store.
+    #[arg(long)]
+    app_name: Option<String>,
+    /// An S3-compatible endpoint instead of AWS (e.g. the embedded store of `fusion up`).
+    #[arg(long)]
+    store_endpoint: Option<String>,
+    #[arg(long, default_value = "us-east-1")]
+    store_region: String,
+    /// How often to look for a new current setup, in milliseconds (a signed
+    /// POST /v1/admin/refresh makes the host look at once).
+    #[arg(long, default_value_t = 1000)]
+    poll_ms: u64,
+    /// Environment variable holding the key that seals precompiled artifacts in the store;
+    /// without it, artifacts in the store are neither used nor published.
+    #[arg(long, default_value = "FUSION_ARTIFACT_KEY")]
+    artifact_key_env: String,
+}
+
+impl StoreArgs {
+    fn config(&self, location: &str) -> Result<StoreConfig> {
+        let rest = location.strip_prefix("s3://").with_context(|| format!("--store '{location}' is not s3://BUCKET[/PREFIX]"))?;
+        let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
+        anyhow::ensure!(!bucket.is_empty(), "--store '{location}' names no bucket");
+        let prefix = if prefix.is_empty() || prefix.ends_with('/') { prefix.to_string() } else { format!("{prefix}/") };
+        Ok(StoreConfig {
+            endpoint: self.store_endpoint.clone(),
+            bucket: bucket.to_string(),
+            prefix,
+            region: self.store_region.clone(),
+            credentials: None,
+        })
+    }
+}
+
 fn parse_platform(name: &str) -> Result<Platform, String> {
     Platform::named(name).ok_or_else(|| format!("unknown platform '{name}' (raw, lambda)"))
 }
 
 impl AppArgs {
+    fn files(&self) -> Result<(&PathBuf, &PathBuf)> {
+        match (&self.app, &self.components) {
+            (Some(app), Some(components)) => Ok((app, components)),
+            _ => anyhow::bail!("--app and --components are required (or, to serve, --store and --app-name)"),
+        }
+    }
+
     fn load(&self, default: Preset) -> Result<(AppManifest, FusionSetup)> {
-        let manifest = AppManifest::load(&self.app)?;
+        let manifest = AppManifest::load(self.files()?.0)?;
         let setup = match &self.setup {
             Some(path) => FusionSetup::load(path)?,
             None => FusionSetup::preset(default, &manifest.app, &manifest.task_names(), &manifest.entry),
@@ -105,8 +161,8 @@ fn main() -> ExitCode {
     let rt = tokio::runtime::Runtime::new().expect("a tokio runtime");
     let result = match Cli::parse().command {
         Command::Run { app, payload, spans } => rt.block_on(run(app, payload, spans)),
-        Command::Serve { app, function, listen, peers, secret_env, telemetry } => {
-            rt.block_on(serve(app, function, listen, peers, secret_env, telemetry)).map(|()| ExitCode::SUCCESS)
+        Command::Serve { app, store, function, listen, peers, secret_env, telemetry } => {
+            rt.block_on(serve(app, store, function, listen, peers, secret_env, telemetry)).map(|()| ExitCode::SUCCESS)
         }
     };
     result.unwrap_or_else(|err| {
@@ -120,7 +176,7 @@ async fn run(args: AppArgs, payload: String, spans: bool) -> Result<ExitCode> {
     serde_json::from_str::<serde_json::Value>(&payload).context("--payload is not valid JSON")?;
     let runtime = Runtime::new(&args.artifacts, args.runtime_config())?;
     let sink = Arc::new(MemorySink::default());
-    let cluster = InProcessCluster::start(&runtime, &manifest, &args.components, setup, sink.clone())?;
+    let cluster = InProcessCluster::start(&runtime, &manifest, args.files()?.1, setup, sink.clone())?;
     let result = cluster.request(TraceContext::new_request(), payload.into_bytes()).await;
     cluster.drain().await;
     if spans {
@@ -142,14 +198,13 @@ async fn run(args: AppArgs, payload: String, spans: bool) -> Result<ExitCode> {
 
 async fn serve(
     args: AppArgs,
+    store: StoreArgs,
     function: String,
     listen: String,
     peers: Option<PathBuf>,
     secret_env: String,
     telemetry: Option<PathBuf>,
 ) -> Result<()> {
-    let (manifest, setup) = args.load(Preset::AllRemote)?;
-    anyhow::ensure!(manifest.tasks.contains_key(&function), "app '{}' has no task '{function}' to serve", manifest.app);
     let peers: BTreeMap<String, String> = match &peers {
         Some(path) => serde_json::from_str(&std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?)
             .with_context(|| format!("{} is not a JSON object of function → URL", path.display()))?,
@@ -162,14 +217,24 @@ async fn serve(
     let config = args.runtime_config();
     let transport = HttpTransport::new(peers, signer.clone(), config.deadline)?;
     let runtime = Runtime::new(&args.artifacts, config)?;
-    let group = group(&setup, &function);
-    let code = runtime.load_tasks(&manifest, &args.components, group.iter().map(String::as_str))?;
-    let router = Router::new(Arc::new(setup), &function, code, manifest.task_names(), transport)?;
+    let routers = match &store.store {
+        Some(location) => follow_store(&store, location, &function, &runtime, transport).await?,
+        None => {
+            let (manifest, setup) = args.load(Preset::AllRemote)?;
+            anyhow::ensure!(manifest.tasks.contains_key(&function), "app '{}' has no task '{function}' to serve", manifest.app);
+            let group = group(&setup, &function);
+            let code = runtime.load_tasks(&manifest, args.files()?.1, group.iter().map(String::as_str))?;
+            Routers::new(Router::new(Arc::new(setup), &function, code, manifest.task_names(), transport)?, None)
+        }
+    };
     let sink: Arc<dyn RecordSink> = match &telemetry {
         Some(path) => Arc::new(JsonLinesSink::create(path).with_context(|| format!("cannot open {}", path.display()))?),
         None => Arc::new(NullSink),
     };
-    let host = FunctionHost::new(runtime, router, sink, TaskTracker::new());
+    let host = FunctionHost::new(runtime, routers, sink, TaskTracker::new());
+    if store.store.is_some() {
+        tokio::spawn(poll_store(host.clone(), Duration::from_millis(store.poll_ms.max(10))));
+    }
     let listener = tokio::net::TcpListener::bind(&listen).await.with_context(|| format!("cannot listen on {listen}"))?;
     println!("function {function} listening on http://{}", listener.local_addr()?);
     let front = HttpFrontEnd::new(host.clone(), signer);
@@ -183,4 +248,36 @@ async fn serve(
     host.work().close();
     host.work().wait().await;
     Ok(())
+}
+
+/// Loads the function's router for the store's current setup, ready to follow it.
+async fn follow_store(args: &StoreArgs, location: &str, function: &str, runtime: &Arc<Runtime>, transport: Arc<HttpTransport>) -> Result<Routers> {
+    let app = args.app_name.as_deref().context("--store needs --app-name")?;
+    let store = Store::connect(&args.config(location)?).await.with_context(|| format!("cannot reach the store {location}"))?;
+    let seal = std::env::var(&args.artifact_key_env).ok().filter(|k| !k.is_empty()).map(ArtifactSeal::new);
+    if seal.is_none() {
+        tracing::warn!("{} is not set: precompiled artifacts in the store are neither used nor published", args.artifact_key_env);
+    }
+    let source = StoreSource::new(store, app, function, runtime.clone(), transport, seal);
+    let version = source.current_version().await?;
+    let router = source.router(version).await.with_context(|| format!("cannot serve '{function}' of app '{app}'"))?;
+    Ok(Routers::new(router, Some(Arc::new(source))))
+}
+
+/// Follows the store's current setup. A refused version is reported once, not at every poll.
+async fn poll_store(host: Arc<FunctionHost>, every: Duration) {
+    let mut last_error = String::new();
+    loop {
+        tokio::time::sleep(every).await;
+        match host.routers().refresh().await {
+            Ok(_) => last_error.clear(),
+            Err(err) => {
+                let error = format!("{err:#}");
+                if error != last_error {
+                    tracing::error!("keeping setup version {}: {error}", host.routers().current().setup.version);
+                    last_error = error;
+                }
+            }
+        }
+    }
 }

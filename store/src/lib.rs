@@ -4,7 +4,9 @@
 //! embedded server of [`embedded`].
 
 pub mod embedded;
+pub mod seal;
 mod setups;
+pub mod source;
 
 use std::collections::BTreeMap;
 
@@ -78,6 +80,11 @@ impl Store {
         }
         self.put(&key, bytes.to_vec()).await?;
         Ok((digest, true))
+    }
+
+    /// Whether the component `digest` is in the store.
+    pub async fn has_component(&self, digest: &str) -> Result<bool> {
+        self.exists(&self.key(&component_key(digest))).await
     }
 
     /// Downloads a component and checks that its bytes are the digest it is stored under.

@@ -59,13 +59,15 @@ impl Store {
         Ok(previous)
     }
 
-    async fn setup(&self, app: &str, version: u64) -> Result<FusionSetup> {
+    /// One applied setup of `app`.
+    pub async fn setup(&self, app: &str, version: u64) -> Result<FusionSetup> {
         let key = document_key(app, version);
         let bytes = self.get(&self.key(&key)).await?.with_context(|| format!("setup {key} is missing from the store"))?;
         FusionSetup::from_json(std::str::from_utf8(&bytes).unwrap_or_default()).with_context(|| format!("setup {key} in the store"))
     }
 
-    async fn current_version(&self, app: &str) -> Result<Option<u64>> {
+    /// The version the `current` pointer of `app` names, if a setup was ever applied.
+    pub async fn current_version(&self, app: &str) -> Result<Option<u64>> {
         let Some(bytes) = self.get(&self.key(&pointer_key(app))).await? else { return Ok(None) };
         let pointer: Pointer = serde_json::from_slice(&bytes).with_context(|| format!("{} is damaged", pointer_key(app)))?;
         Ok(Some(pointer.version))
