@@ -62,8 +62,8 @@ pub struct LocalCluster {
     pub state: ClusterState,
     pub dir: PathBuf,
     hosts: Vec<HostProcess>,
-    /// Keeps the embedded store running while the hosts use it.
-    _store: OpenStore,
+    /// The store the hosts follow; an embedded one runs as long as the cluster.
+    store: OpenStore,
 }
 
 impl LocalCluster {
@@ -134,7 +134,12 @@ impl LocalCluster {
             store_endpoint: store.embedded.then(|| store.access.endpoint.clone()).flatten(),
         };
         std::fs::write(dir.join(ClusterState::FILE), serde_json::to_string_pretty(&state)?)?;
-        Ok(LocalCluster { state, dir: dir.to_path_buf(), hosts, _store: store })
+        Ok(LocalCluster { state, dir: dir.to_path_buf(), hosts, store })
+    }
+
+    /// The store the hosts follow.
+    pub fn store(&self) -> &fusion_store::Store {
+        &self.store.store
     }
 
     /// Stops every host; each finishes the work it accepted first (for a few seconds at most).

@@ -3,6 +3,7 @@
 pub mod admin;
 pub mod builder;
 pub mod calltree;
+pub mod cold_start;
 pub mod cluster;
 pub mod extract;
 pub mod host_process;
@@ -10,6 +11,7 @@ pub mod loadgen;
 pub mod local_store;
 pub mod pricing;
 pub mod random;
+pub mod refusion;
 pub mod report;
 pub mod runner;
 pub mod stats;

@@ -10,7 +10,8 @@ use fusion_deploy::loadgen::{self, LoadSpec, Profile};
 use fusion_deploy::pricing::Pricing;
 use fusion_deploy::report::{self, LoadResult};
 use fusion_deploy::stats::Summary;
-use fusion_deploy::{Workspace, builder, calltree, extract, local_store, runner, store_commands, throughput};
+use fusion_deploy::refusion::{self, RefusionSpec};
+use fusion_deploy::{Workspace, builder, calltree, cold_start, extract, local_store, runner, store_commands, throughput};
 use fusion_host::AppManifest;
 use fusion_host::platform::Platform;
 
@@ -146,6 +147,32 @@ enum Bench {
         /// Requests kept in flight (one kept-alive connection each).
         #[arg(long, default_value_t = 32)]
         connections: usize,
+    },
+    /// A function's host started from the store, to its first response: compiling its group,
+    /// with the sealed artifacts from the store, and with them in its local cache.
+    ColdStart {
+        #[arg(long, default_value = "iot")]
+        app: String,
+        #[arg(long, default_value = "fusionize-optimum")]
+        setup: String,
+        /// The function to start (IoT's CS runs CS, CSA and CSL under the optimum).
+        #[arg(long, default_value = "CS")]
+        function: String,
+        #[arg(long, default_value_t = 5)]
+        runs: usize,
+    },
+    /// Hot swaps under a steady load: the setup changes every few seconds; reports how long each
+    /// swap took to reach every host, failed requests, and requests that mixed setup versions.
+    Refusion {
+        #[arg(long, default_value = "iot")]
+        app: String,
+        /// Setups in the order they are applied; the cluster starts on the first.
+        #[arg(long, value_delimiter = ',', default_value = "all-remote,fusionize-optimum,all-local,fusionize-optimum,all-remote")]
+        setups: Vec<String>,
+        #[arg(long, default_value = "3s", value_parser = parse_duration)]
+        every: Duration,
+        #[arg(long, default_value_t = 200.0)]
+        rate: f64,
     },
 }
 
@@ -299,6 +326,36 @@ fn main() -> Result<()> {
             println!("  POST /v1/invoke/echo (signed call) {:>9.0} req/s  ({:.2}× /healthz)", t.invoke, t.invoke / t.healthz);
             Ok(())
         }
+        Command::Bench(Bench::ColdStart { app, setup, function, runs }) => {
+            build(&ws)?;
+            let rt = tokio::runtime::Runtime::new()?;
+            let starts = rt.block_on(cold_start::measure(&ws, &app, &setup, &function, runs.max(1), Size::Small.payload().as_bytes()))?;
+            println!("{app} · {setup} · function {function} runs {{{}}}: spawn → first response, median of {runs}", starts.group.join(","));
+            let compile = median(&starts.compile);
+            for (way, samples) in [("compiling its components", &starts.compile), ("sealed artifacts from the store", &starts.store_artifact), ("artifacts in its local cache", &starts.local_artifact)] {
+                let m = median(samples);
+                println!("  {way:<34} {:>7.1} ms  ({:.2}× compiling)", m.as_secs_f64() * 1e3, m.as_secs_f64() / compile.as_secs_f64());
+            }
+            Ok(())
+        }
+        Command::Bench(Bench::Refusion { app, setups, every, rate }) => {
+            build(&ws)?;
+            let rt = tokio::runtime::Runtime::new()?;
+            let dir = tempfile::tempdir()?;
+            let spec = RefusionSpec { app: &app, setups: &setups, every, rate, payload: Size::Small.payload().as_bytes().to_vec(), platform: "raw" };
+            let run = rt.block_on(refusion::run(&ws, dir.path(), &spec))?;
+            println!("{app} at {rate} req/s, small work, setup switched every {:.1} s (starts on v{} {})", every.as_secs_f64(), run.first_version, setups[0]);
+            for swap in &run.swaps {
+                println!("  → v{:<3} {:<20} every host serves it {:>6.1} ms after the apply began", swap.version, swap.label, swap.took.as_secs_f64() * 1e3);
+            }
+            let took: Vec<Duration> = run.swaps.iter().map(|s| s.took).collect();
+            let failed = run.outcomes.iter().filter(|o| o.error.is_some()).count();
+            println!("  swap: median {:.1} ms, max {:.1} ms", median(&took).as_secs_f64() * 1e3, took.iter().max().copied().unwrap_or_default().as_secs_f64() * 1e3);
+            println!("  requests: {} sent, {failed} failed, {} under more than one setup version", run.outcomes.len(), run.mixed_requests().len());
+            let served: Vec<String> = run.requests_per_version().iter().map(|(v, n)| format!("v{v}: {n}")).collect();
+            println!("  requests per version: {}", served.join(", "));
+            Ok(())
+        }
         Command::Extract { app, telemetry, pricing } => {
             let dir = match telemetry {
                 Some(dir) => dir,
@@ -316,6 +373,10 @@ fn main() -> Result<()> {
             Ok(())
         }
     }
+}
+
+fn median(samples: &[Duration]) -> Duration {
+    Summary::of(samples).map_or(Duration::ZERO, |s| s.p50)
 }
 
 /// Returns on Ctrl-C or SIGTERM.

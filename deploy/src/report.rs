@@ -79,6 +79,8 @@ pub fn load_summary(r: &LoadResult) -> String {
         r.rate,
         r.errors()
     );
+    let served: Vec<String> = r.versions.iter().map(|v| format!("v{} ({} requests)", v.setup_version, v.requests.len())).collect();
+    let _ = writeln!(out, "  setup        {}", served.join(", "));
     if let Some(s) = r.latency() {
         let _ = writeln!(out, "  latency      p50 {:.1} ms  p95 {:.1} ms  p99 {:.1} ms  max {:.1} ms", ms(s.p50), ms(s.p95), ms(s.p99), ms(s.max));
     }

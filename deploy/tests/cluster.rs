@@ -14,6 +14,7 @@ use fusion_deploy::{extract, local_store};
 use fusion_deploy::loadgen::{self, LoadSpec, Profile};
 use fusion_deploy::pricing::Pricing;
 use fusion_host::telemetry::Record;
+use fusion_store::embedded::EmbeddedS3;
 use fusion_host::{CallMode, FusionSetup, Preset};
 use CallMode::{Async, Sync};
 
@@ -140,9 +141,18 @@ impl Drop for Up {
     }
 }
 
-/// `fusion up` in the background; returns it once its cluster is up.
-fn fusion_up(app: &str, setup: &str) -> (Up, ClusterState) {
-    let mut up = Command::new(env!("CARGO_BIN_EXE_fusion"))
+/// `fusion up` in the background, on the workspace's embedded store or on `s3`; returns it once
+/// its cluster is up.
+fn fusion_up(app: &str, setup: &str, s3: Option<&EmbeddedS3>) -> (Up, ClusterState) {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_fusion"));
+    if let Some(s3) = s3 {
+        command
+            .env("FUSION_S3_BUCKET", "up-test")
+            .env("FUSION_S3_ENDPOINT", &s3.endpoint)
+            .env("AWS_ACCESS_KEY_ID", &s3.access_key)
+            .env("AWS_SECRET_ACCESS_KEY", &s3.secret_key);
+    }
+    let mut up = command
         .args(["up", "--app", app, "--setup", setup])
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -160,7 +170,7 @@ fn fusion_up(app: &str, setup: &str) -> (Up, ClusterState) {
 
 #[test]
 fn fusion_up_serves_fusion_load_and_stops_every_host_on_ctrl_c() {
-    let (mut up, state) = fusion_up("tree", "fusionize-optimum");
+    let (mut up, state) = fusion_up("tree", "fusionize-optimum", None);
     let load = fusion(&["load", "--app", "tree", "--rate", "4", "--duration", "1s", "--size", "small"]);
     let stdout = String::from_utf8_lossy(&load.stdout);
     assert!(load.status.success(), "{stdout}{}", String::from_utf8_lossy(&load.stderr));
@@ -173,6 +183,15 @@ fn fusion_up_serves_fusion_load_and_stops_every_host_on_ctrl_c() {
     for edge in ["A → B", "A → C", "B → D", "D → E", "C → F", "C → G"] {
         assert!(text.contains(edge), "missing {edge} in\n{text}");
     }
+    // A new setup reaches the running hosts without restarting them.
+    let applied = fusion(&["setup", "apply", "all-local", "--app", "tree"]);
+    let said = String::from_utf8_lossy(&applied.stdout);
+    assert!(applied.status.success(), "{said}{}", String::from_utf8_lossy(&applied.stderr));
+    let version = state.setup_version + 1;
+    assert!(said.contains(&format!("all 7 hosts of the running cluster serve version {version}")), "{said}");
+    let load = fusion(&["load", "--app", "tree", "--rate", "4", "--duration", "1s", "--size", "small"]);
+    let stdout = String::from_utf8_lossy(&load.stdout);
+    assert!(stdout.contains(&format!("setup        v{version} (4 requests)")) && stdout.contains("invocations 1.00"), "all-local: {stdout}");
     // SAFETY: signalling our own child.
     unsafe { libc::kill(up.0.id() as i32, libc::SIGINT) };
     assert!(up.0.wait().unwrap().success());
@@ -181,9 +200,12 @@ fn fusion_up_serves_fusion_load_and_stops_every_host_on_ctrl_c() {
     }
 }
 
-#[test]
-fn hosts_do_not_outlive_a_killed_fusion_up() {
-    let (mut up, state) = fusion_up("iot", "all-remote");
+/// On a store of its own, reached as any S3 is (the hosts take their keys from the environment).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hosts_do_not_outlive_a_killed_fusion_up() {
+    let dir = tempfile::tempdir().unwrap();
+    let s3 = EmbeddedS3::start(dir.path(), "127.0.0.1:0", "up-key", "up-secret").await.unwrap();
+    let (mut up, state) = fusion_up("iot", "all-remote", Some(&s3));
     up.0.kill().unwrap();
     up.0.wait().unwrap();
     for url in state.endpoints.values() {

@@ -1,0 +1,101 @@
+//! Refusion under load: a cluster serves a steady open-loop load while its setup is switched
+//! every few seconds through the store, the way `fusion setup apply` does it. `fusion bench
+//! refusion` reports how long each swap took to reach every host; the hot-swap test checks that
+//! no request failed and that each ran under one setup version.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use anyhow::Result;
+use fusion_host::telemetry::Record;
+use fusion_host::{AppManifest, FusionSetup};
+
+use crate::cluster::LocalCluster;
+use crate::loadgen::{self, LoadSpec, Outcome, Profile};
+use crate::workspace::Workspace;
+use crate::{admin, extract, local_store, runner, store_commands};
+
+pub struct RefusionSpec<'a> {
+    pub app: &'a str,
+    /// Setups in the order they are applied; the cluster starts on the first.
+    pub setups: &'a [String],
+    /// How long each setup serves.
+    pub every: Duration,
+    pub rate: f64,
+    pub payload: Vec<u8>,
+    pub platform: &'a str,
+}
+
+/// One switch: from `fusion setup apply` (writing the setup) until every host served it.
+pub struct Swap {
+    pub label: String,
+    pub version: u64,
+    pub took: Duration,
+}
+
+pub struct RefusionRun {
+    /// The version the cluster started with.
+    pub first_version: u64,
+    pub swaps: Vec<Swap>,
+    pub outcomes: Vec<Outcome>,
+    /// Every host's telemetry, read once the cluster was idle.
+    pub records: Vec<Record>,
+    pub setups: BTreeMap<u64, FusionSetup>,
+}
+
+/// Runs the load on a fresh cluster in `dir` with its own embedded store.
+pub async fn run(ws: &Workspace, dir: &Path, spec: &RefusionSpec<'_>) -> Result<RefusionRun> {
+    anyhow::ensure!(!spec.setups.is_empty(), "no setups to switch between");
+    let manifest = AppManifest::load(&ws.app_manifest(spec.app))?;
+    let resolved = spec.setups.iter().map(|label| runner::resolve_setup(ws, &manifest, label)).collect::<Result<Vec<_>>>()?;
+    let store = local_store::private(&dir.join("s3")).await?;
+    let cluster = LocalCluster::start(ws, dir, &manifest, &resolved[0], &spec.setups[0], spec.platform, store).await?;
+    let load = LoadSpec { rate: spec.rate, duration: spec.every * spec.setups.len() as u32, profile: Profile::Steady, payload: spec.payload.clone() };
+    let state = cluster.state.clone();
+    let running = tokio::spawn(async move { loadgen::run(&state, &load, |_| {}).await });
+    let mut swaps = Vec::new();
+    let mut setups = BTreeMap::from([(cluster.state.setup_version, resolved[0].clone())]);
+    for (label, setup) in spec.setups.iter().zip(&resolved).skip(1) {
+        tokio::time::sleep(spec.every).await;
+        let started = Instant::now();
+        let applied = store_commands::pin_and_apply(cluster.store(), setup.clone()).await?;
+        admin::swap_all(&cluster.state, applied.version).await?;
+        swaps.push(Swap { label: label.clone(), version: applied.version, took: started.elapsed() });
+        setups.insert(applied.version, applied);
+    }
+    let outcomes = running.await??;
+    loadgen::wait_idle(&cluster.state).await?;
+    let (records, _) = extract::read_dir(&cluster.state.telemetry)?;
+    let first_version = cluster.state.setup_version;
+    cluster.stop();
+    Ok(RefusionRun { first_version, swaps, outcomes, records, setups })
+}
+
+impl RefusionRun {
+    /// Requests whose spans and invocations name more than one setup version.
+    pub fn mixed_requests(&self) -> Vec<String> {
+        let mut versions: BTreeMap<&str, BTreeSet<u64>> = BTreeMap::new();
+        for record in &self.records {
+            let (trace, version) = match record {
+                Record::Span(s) => (&s.trace_id, s.setup_version),
+                Record::Invocation(i) => (&i.trace_id, i.setup_version),
+            };
+            versions.entry(trace).or_default().insert(version);
+        }
+        versions.into_iter().filter(|(_, v)| v.len() > 1).map(|(trace, _)| trace.to_string()).collect()
+    }
+
+    /// Requests served per setup version (by their entry span).
+    pub fn requests_per_version(&self) -> BTreeMap<u64, usize> {
+        let mut counts = BTreeMap::new();
+        for record in &self.records {
+            if let Record::Span(span) = record
+                && span.parent_span.is_none()
+            {
+                *counts.entry(span.setup_version).or_default() += 1;
+            }
+        }
+        counts
+    }
+}
