@@ -350,7 +350,9 @@ fn main() -> Result<()> {
             }
             let took: Vec<Duration> = run.swaps.iter().map(|s| s.took).collect();
             let failed = run.outcomes.iter().filter(|o| o.error.is_some()).count();
-            println!("  swap: median {:.1} ms, max {:.1} ms", median(&took).as_secs_f64() * 1e3, took.iter().max().copied().unwrap_or_default().as_secs_f64() * 1e3);
+            let (m, start) = (median(&took).as_secs_f64() * 1e3, run.cluster_start.as_secs_f64() * 1e3);
+            println!("  swap: median {m:.1} ms, max {:.1} ms", took.iter().max().copied().unwrap_or_default().as_secs_f64() * 1e3);
+            println!("  baseline: starting the cluster afresh (a redeploy) took {start:.0} ms; a swap takes {:.3}× that", m / start);
             println!("  requests: {} sent, {failed} failed, {} under more than one setup version", run.outcomes.len(), run.mixed_requests().len());
             let served: Vec<String> = run.requests_per_version().iter().map(|(v, n)| format!("v{v}: {n}")).collect();
             println!("  requests per version: {}", served.join(", "));

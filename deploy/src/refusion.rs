@@ -37,6 +37,9 @@ pub struct Swap {
 pub struct RefusionRun {
     /// The version the cluster started with.
     pub first_version: u64,
+    /// How long starting the cluster afresh took (push, apply, every host up): what a redeploy
+    /// costs, the baseline a swap is measured against.
+    pub cluster_start: Duration,
     pub swaps: Vec<Swap>,
     pub outcomes: Vec<Outcome>,
     /// Every host's telemetry, read once the cluster was idle.
@@ -50,7 +53,9 @@ pub async fn run(ws: &Workspace, dir: &Path, spec: &RefusionSpec<'_>) -> Result<
     let manifest = AppManifest::load(&ws.app_manifest(spec.app))?;
     let resolved = spec.setups.iter().map(|label| runner::resolve_setup(ws, &manifest, label)).collect::<Result<Vec<_>>>()?;
     let store = local_store::private(&dir.join("s3")).await?;
+    let started = Instant::now();
     let cluster = LocalCluster::start(ws, dir, &manifest, &resolved[0], &spec.setups[0], spec.platform, store).await?;
+    let cluster_start = started.elapsed();
     let load = LoadSpec { rate: spec.rate, duration: spec.every * spec.setups.len() as u32, profile: Profile::Steady, payload: spec.payload.clone() };
     let state = cluster.state.clone();
     let running = tokio::spawn(async move { loadgen::run(&state, &load, |_| {}).await });
@@ -69,7 +74,7 @@ pub async fn run(ws: &Workspace, dir: &Path, spec: &RefusionSpec<'_>) -> Result<
     let (records, _) = extract::read_dir(&cluster.state.telemetry)?;
     let first_version = cluster.state.setup_version;
     cluster.stop();
-    Ok(RefusionRun { first_version, swaps, outcomes, records, setups })
+    Ok(RefusionRun { first_version, cluster_start, swaps, outcomes, records, setups })
 }
 
 impl RefusionRun {
