@@ -99,11 +99,9 @@ fn hyper_bench(c: &mut Criterion, rt: &tokio::runtime::Runtime, url: &str) {
                     let req = hyper::Request::get("/healthz").header("host", "x").body(http_body_util::Full::new(bytes::Bytes::new())).unwrap();
                     let fut = async { send.send_request(req).await.unwrap().into_body().collect().await.unwrap() };
                     tokio::pin!(fut);
-                    loop {
-                        tokio::select! {
-                            _ = &mut fut => break,
-                            _ = &mut *conn => panic!("closed"),
-                        }
+                    tokio::select! {
+                        _ = &mut fut => {}
+                        _ = &mut *conn => panic!("closed"),
                     }
                     measured += started.elapsed();
                 }

@@ -129,15 +129,13 @@ async fn exchange(idle: &Mutex<BTreeMap<String, Vec<PeerConnection>>>, base: &st
         // Drive the connection's I/O in this task until the answer is complete.
         let answered = {
             tokio::pin!(answer);
-            loop {
-                tokio::select! {
-                    biased;
-                    answered = &mut answer => break answered,
-                    ended = &mut conn.io => break Err(RetryOr::Failed(match ended {
-                        Ok(()) => "the connection closed before the answer".to_string(),
-                        Err(e) => e.to_string(),
-                    })),
-                }
+            tokio::select! {
+                biased;
+                answered = &mut answer => answered,
+                ended = &mut conn.io => Err(RetryOr::Failed(match ended {
+                    Ok(()) => "the connection closed before the answer".to_string(),
+                    Err(e) => e.to_string(),
+                })),
             }
         };
         match answered {

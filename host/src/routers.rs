@@ -91,10 +91,10 @@ impl Routers {
         if let Some(router) = self.retained(version) {
             return Ok(router);
         }
-        if let Some((when, why)) = self.refused.lock().unwrap().get(&version) {
-            if when.elapsed() < RETRY_REFUSED {
-                return Err(anyhow!("setup version {version} was refused: {why}"));
-            }
+        if let Some((when, why)) = self.refused.lock().unwrap().get(&version)
+            && when.elapsed() < RETRY_REFUSED
+        {
+            return Err(anyhow!("setup version {version} was refused: {why}"));
         }
         let source = self.source.as_ref().context("this function was not started from a store")?;
         let _one = self.loading.lock().await;

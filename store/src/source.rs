@@ -76,7 +76,7 @@ impl StoreSource {
         if let Some(code) = self.0.loaded.lock().unwrap().get(&key).and_then(Weak::upgrade) {
             return Ok(code);
         }
-        let code = match self.from_artifact(task, digest).await? {
+        let code = match self.load_artifact(task, digest).await? {
             Some(code) => code,
             None => self.compile(task, digest).await?,
         };
@@ -85,7 +85,7 @@ impl StoreSource {
     }
 
     /// From the local artifact cache, or else from a sealed artifact in the store.
-    async fn from_artifact(&self, task: &str, digest: &str) -> Result<Option<Arc<TaskCode>>> {
+    async fn load_artifact(&self, task: &str, digest: &str) -> Result<Option<Arc<TaskCode>>> {
         if let Some(code) = self.blocking({
             let (task, digest) = (task.to_string(), digest.to_string());
             move |runtime| runtime.load_artifact(&task, &digest)
