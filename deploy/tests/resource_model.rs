@@ -52,6 +52,10 @@ async fn time_spent_waiting_is_not_guest_cpu_time() {
     let e = spans(&records).into_iter().find(|s| s.task == "E").expect("E ran");
     assert!(e.duration_us >= 50_000, "E sleeps 50 ms");
     assert!(e.cpu_us * 10 < e.duration_us, "E ran {} µs of {} µs", e.cpu_us, e.duration_us);
+    // D calls E sync, then sleeps: it waited on the call at least as long as E ran.
+    let d = spans(&records).into_iter().find(|s| s.task == "D").expect("D ran");
+    assert_eq!(e.calls_us, 0, "E calls nothing");
+    assert!(d.calls_us >= e.duration_us && d.calls_us < d.duration_us, "D waited {} µs on E's {} µs, of its {} µs", d.calls_us, e.duration_us, d.duration_us);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

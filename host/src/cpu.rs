@@ -81,8 +81,9 @@ fn burst_cap(vcpus: f64) -> f64 {
     BURST_PERIOD.as_nanos() as f64 * vcpus
 }
 
-/// Measures the time one task execution runs guest code (between wasmtime's call hooks and
-/// around epoch yields) and charges it to the invocation's budget.
+/// Measures one task execution: the time it runs guest code (between wasmtime's call hooks and
+/// around epoch yields), charged to the invocation's budget, and the time it waits on its sync
+/// calls. The rest of its span is its own waiting (I/O, sleeps) and CPU pacing.
 pub struct CpuMeter {
     budget: Arc<CpuBudget>,
     state: Mutex<MeterState>,
@@ -92,6 +93,7 @@ pub struct CpuMeter {
 struct MeterState {
     running_since: Option<Instant>,
     total: Duration,
+    in_calls: Duration,
 }
 
 impl CpuMeter {
@@ -124,6 +126,16 @@ impl CpuMeter {
     /// Guest time so far.
     pub fn total(&self) -> Duration {
         self.state.lock().unwrap().total
+    }
+
+    /// The task waited `waited` for the results of sync calls.
+    pub fn waited_on_calls(&self, waited: Duration) {
+        self.state.lock().unwrap().in_calls += waited;
+    }
+
+    /// Time spent waiting on sync calls so far.
+    pub fn in_calls(&self) -> Duration {
+        self.state.lock().unwrap().in_calls
     }
 }
 

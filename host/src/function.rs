@@ -163,6 +163,7 @@ impl Invocation {
                 start_us,
                 duration_us: started.elapsed().as_micros() as u64,
                 cpu_us: meter.total().as_micros() as u64,
+                calls_us: meter.in_calls().as_micros() as u64,
                 memory_mb: self.memory_mb,
                 cold_start: self.cold_start,
                 error: result.as_ref().err().map(|e| e.kind),

@@ -117,11 +117,15 @@ impl bindings::fusion::task::invoke::Host for TaskState {
     async fn invoke(&mut self, task: String, payload: Vec<u8>, mode: Mode) -> Result<Vec<u8>, WitCallError> {
         // The work done before the call must have had its CPU time before the call goes out.
         self.meter.budget().settle().await;
-        self.dispatch.clone().dispatch(&self.frame, task, payload, mode.into()).await.map_err(Into::into)
+        let waiting = Instant::now();
+        let result = self.dispatch.clone().dispatch(&self.frame, task, payload, mode.into()).await;
+        self.meter.waited_on_calls(waiting.elapsed());
+        result.map_err(Into::into)
     }
 
     async fn invoke_all(&mut self, requests: Vec<Request>) -> Vec<Result<Vec<u8>, WitCallError>> {
         self.meter.budget().settle().await;
+        let waiting = Instant::now();
         // Spawned, so CPU-bound callees run in parallel on the runtime's worker threads.
         let handles: Vec<_> = requests
             .into_iter()
@@ -134,6 +138,7 @@ impl bindings::fusion::task::invoke::Host for TaskState {
                 .unwrap_or_else(|e| Err(CallError::new(ErrorKind::Trapped, format!("call aborted: {e}"))));
             results.push(result.map_err(Into::into));
         }
+        self.meter.waited_on_calls(waiting.elapsed());
         results
     }
 }

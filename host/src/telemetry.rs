@@ -36,6 +36,9 @@ pub struct Span {
     pub duration_us: u64,
     /// Time the guest itself ran (not waiting on calls, sleeps or its CPU budget).
     pub cpu_us: u64,
+    /// Time the task waited on its sync calls (all of `invoke-all`'s as one wait).
+    #[serde(default)]
+    pub calls_us: u64,
     pub memory_mb: u32,
     pub cold_start: bool,
     pub error: Option<ErrorKind>,
