@@ -9,7 +9,6 @@ pub mod extract;
 pub mod host_process;
 pub mod loadgen;
 pub mod local_store;
-pub mod pricing;
 pub mod random;
 pub mod refusion;
 pub mod report;
@@ -19,4 +18,5 @@ pub mod store_commands;
 pub mod throughput;
 pub mod workspace;
 
+pub use fusion_optimizer::pricing;
 pub use workspace::Workspace;

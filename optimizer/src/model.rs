@@ -1,0 +1,145 @@
+//! The model: predicts the median latency and the cost per request of any fusion setup from one
+//! profile. A task's own time is its CPU time paced at its function's memory share plus its own
+//! waits; a sync call adds the callee's time, plus a hop when it crosses a function boundary; an
+//! async call adds only the enqueue when remote, and when fused it runs after its caller, sharing
+//! the invocation's CPU share with the rest of the fused async work. Every remote call is an
+//! invocation of its own, billed from its start until its last local work ends.
+
+use fusion_host::{CallMode, FusionSetup};
+
+use crate::pricing::Pricing;
+use crate::profile::Profile;
+use crate::resources::paced_ms;
+
+/// What crossing a function boundary costs the caller, ms.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Overheads {
+    pub sync_hop_ms: f64,
+    pub async_enqueue_ms: f64,
+}
+
+impl Overheads {
+    /// The emulator's platform profiles: its added delays plus Fusion's own loopback hop
+    /// (`cargo bench --bench remote_call`: ~0.2 ms sync, ~0.15 ms async on the dev VM).
+    pub fn platform(name: &str) -> Option<Overheads> {
+        match name {
+            "raw" => Some(Overheads { sync_hop_ms: 0.2, async_enqueue_ms: 0.15 }),
+            "lambda" => Some(Overheads { sync_hop_ms: 40.2, async_enqueue_ms: 90.15 }),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Prediction {
+    pub latency_ms: f64,
+    /// Dollars per request.
+    pub cost: f64,
+    pub invocations: f64,
+}
+
+pub struct Model<'a> {
+    pub profile: &'a Profile,
+    overheads: Overheads,
+    pricing: Pricing,
+    /// Measured over predicted, for latency and cost, on the profiled setup: applied to every
+    /// prediction, so what the model gets wrong about the app is corrected by what it measured.
+    correction: (f64, f64),
+}
+
+/// One task run inside an invocation, as predicted.
+#[derive(Default)]
+struct Run {
+    /// Until the task returns, ms.
+    duration: f64,
+    /// Until its last fused work (async included) ends, from its start, ms.
+    end: f64,
+    /// Guest CPU of the run and its fused sync callees, ms.
+    cpu: f64,
+    /// Dollars and count of the invocations its remote calls cause.
+    cost: f64,
+    invocations: f64,
+}
+
+const MAX_DEPTH: usize = 64;
+
+impl<'a> Model<'a> {
+    pub fn new(profile: &'a Profile, overheads: Overheads, pricing: Pricing) -> Model<'a> {
+        let mut model = Model { profile, overheads, pricing, correction: (1.0, 1.0) };
+        let raw = model.predict(&profile.setup);
+        let ratio = |measured: f64, predicted: f64| if predicted > 0.0 && measured > 0.0 { (measured / predicted).clamp(0.25, 4.0) } else { 1.0 };
+        model.correction = (ratio(profile.measured.p50_latency_ms, raw.latency_ms), ratio(profile.measured.mean_cost, raw.cost));
+        model
+    }
+
+    /// Measured over predicted on the profiled setup (latency, cost).
+    pub fn correction(&self) -> (f64, f64) {
+        self.correction
+    }
+
+    pub fn predict(&self, setup: &FusionSetup) -> Prediction {
+        let entry = &self.profile.entry;
+        let (cost, invocations, run) = self.invocation(setup, entry, 0);
+        Prediction { latency_ms: run.duration * self.correction.0, cost: cost * self.correction.1, invocations }
+    }
+
+    /// An invocation of `F(task)`: its cost with everything it causes, the invocations, its run.
+    fn invocation(&self, setup: &FusionSetup, task: &str, depth: usize) -> (f64, f64, Run) {
+        let run = self.run(setup, task, task, depth);
+        let memory_mb = setup.function(task).memory_mb;
+        let billed_ms = run.end.max(run.duration).ceil();
+        let cost = billed_ms / 1000.0 * memory_mb as f64 / 1024.0 * self.pricing.per_gb_second + self.pricing.per_request;
+        (cost + run.cost, 1.0 + run.invocations, run)
+    }
+
+    /// `task` run inside `function`.
+    fn run(&self, setup: &FusionSetup, task: &str, function: &str, depth: usize) -> Run {
+        let Some(profile) = self.profile.tasks.get(task).filter(|_| depth < MAX_DEPTH) else { return Run::default() };
+        let memory_mb = setup.function(function).memory_mb;
+        let mut run = Run { cpu: profile.cpu_ms, ..Run::default() };
+        let (mut sequential, mut concurrent, mut concurrent_cpu, mut sync_tail) = (0.0f64, 0.0f64, 0.0, 0.0f64);
+        let (mut async_end, mut async_cpu) = (0.0f64, 0.0);
+        for call in self.profile.calls_of(task) {
+            let n = call.calls_per_run;
+            if setup.is_local(function, &call.callee) {
+                let child = self.run(setup, &call.callee, function, depth + 1);
+                run.cost += n * child.cost;
+                run.invocations += n * child.invocations;
+                match call.mode {
+                    CallMode::Sync if call.concurrent => {
+                        concurrent = concurrent.max(child.duration);
+                        concurrent_cpu += n * child.cpu;
+                    }
+                    CallMode::Sync => sequential += n * child.duration,
+                    CallMode::Async => {
+                        async_end = async_end.max(child.end.max(child.duration));
+                        async_cpu += n * child.cpu;
+                        continue;
+                    }
+                }
+                run.cpu += n * child.cpu;
+                sync_tail = sync_tail.max(child.end - child.duration);
+            } else {
+                let (cost, invocations, child) = self.invocation(setup, &call.callee, depth + 1);
+                run.cost += n * cost;
+                run.invocations += n * invocations;
+                match call.mode {
+                    CallMode::Sync if call.concurrent => concurrent = concurrent.max(self.overheads.sync_hop_ms + child.duration),
+                    CallMode::Sync => sequential += n * (self.overheads.sync_hop_ms + child.duration),
+                    CallMode::Async => sequential += n * self.overheads.async_enqueue_ms,
+                }
+            }
+        }
+        // Fused work running side by side shares the invocation's CPU share.
+        if concurrent_cpu > 0.0 {
+            concurrent = concurrent.max(paced_ms(concurrent_cpu, memory_mb));
+        }
+        run.duration = paced_ms(profile.cpu_ms, memory_mb) + profile.wait_ms + sequential + concurrent;
+        // Fused async work starts as its caller ends (the apps fire it last) and shares the CPU.
+        if async_cpu > 0.0 {
+            async_end = async_end.max(paced_ms(async_cpu, memory_mb));
+        }
+        run.end = (run.duration + sync_tail).max(run.duration + async_end);
+        run
+    }
+}

@@ -1,0 +1,158 @@
+//! What the optimizer learns from one measured setup. Per task: the CPU time it uses and how long
+//! it waits on its own (I/O, sleeps), which do not depend on where it runs. Per call edge: how
+//! often, sync or async, and whether the caller makes it concurrently with its other sync calls.
+//! And what the setup measured, to check the model against.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use anyhow::{Result, bail, ensure};
+use fusion_host::telemetry::{InvocationRecord, Record, Span};
+use fusion_host::{CallMode, FusionSetup};
+
+use crate::pricing::Pricing;
+use crate::resources::paced_ms;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct TaskProfile {
+    /// How often the task runs per request.
+    pub runs_per_request: f64,
+    /// Guest CPU time per run, ms.
+    pub cpu_ms: f64,
+    /// Time per run the task waits on its own (not on calls, not on its CPU share), ms.
+    pub wait_ms: f64,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct EdgeProfile {
+    pub caller: String,
+    pub callee: String,
+    pub mode: CallMode,
+    /// Calls per run of the caller.
+    pub calls_per_run: f64,
+    /// The caller makes this sync call concurrently with its other concurrent ones (invoke-all).
+    pub concurrent: bool,
+}
+
+/// What the profiled setup measured, per request.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Measured {
+    pub p50_latency_ms: f64,
+    pub mean_cost: f64,
+    pub invocations: f64,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Profile {
+    pub app: String,
+    pub entry: String,
+    pub setup: FusionSetup,
+    pub requests: usize,
+    pub tasks: BTreeMap<String, TaskProfile>,
+    pub edges: Vec<EdgeProfile>,
+    pub measured: Measured,
+}
+
+impl Profile {
+    /// Profiles `setup` from telemetry `records` of app `app`, whose tasks are `tasks` and whose
+    /// requests enter at `entry`. Only requests whose every span was recorded count.
+    pub fn from_records(records: &[Record], app: &str, entry: &str, tasks: &BTreeSet<String>, setup: &FusionSetup, pricing: Pricing) -> Result<Profile> {
+        ensure!(setup.app == app, "the setup is for app '{}', not '{app}'", setup.app);
+        let mut spans: BTreeMap<&str, Vec<&Span>> = BTreeMap::new();
+        let mut invocations: BTreeMap<&str, Vec<&InvocationRecord>> = BTreeMap::new();
+        for record in records {
+            match record {
+                Record::Span(s) if s.setup_version == setup.version => {
+                    if !tasks.contains(&s.task) {
+                        bail!("telemetry from another app: task '{}' is not a task of '{app}'", s.task);
+                    }
+                    spans.entry(&s.trace_id).or_default().push(s);
+                }
+                Record::Invocation(i) if i.setup_version == setup.version => invocations.entry(&i.trace_id).or_default().push(i),
+                _ => {}
+            }
+        }
+        ensure!(!spans.is_empty(), "no telemetry of setup version {} of '{app}'", setup.version);
+        let complete: Vec<&Vec<&Span>> = spans.values().filter(|trace| is_complete(trace, entry)).collect();
+        ensure!(!complete.is_empty(), "no complete request of setup version {} in the telemetry (cut off while running?)", setup.version);
+
+        let mut runs: BTreeMap<&str, (usize, f64, f64)> = BTreeMap::new();
+        let mut edges: BTreeMap<(&str, &str, CallMode), (usize, usize)> = BTreeMap::new();
+        let mut latencies = Vec::new();
+        for trace in &complete {
+            let by_id: BTreeMap<&str, &Span> = trace.iter().map(|s| (s.span_id.as_str(), *s)).collect();
+            for span in trace.iter() {
+                let cpu_ms = span.cpu_us as f64 / 1e3;
+                let own_ms = span.duration_us.saturating_sub(span.calls_us) as f64 / 1e3;
+                let run = runs.entry(&span.task).or_default();
+                run.0 += 1;
+                run.1 += cpu_ms;
+                run.2 += (own_ms - paced_ms(cpu_ms, span.memory_mb)).max(0.0);
+                match span.parent_span.as_deref().map(|p| by_id[p]) {
+                    None => latencies.push(span.duration_us as f64 / 1e3),
+                    Some(parent) => {
+                        let edge = edges.entry((&parent.task, &span.task, span.mode)).or_default();
+                        edge.0 += 1;
+                        if span.mode == CallMode::Sync && overlaps_a_sibling(span, trace) {
+                            edge.1 += 1;
+                        }
+                    }
+                }
+            }
+        }
+        let requests = complete.len();
+        let tasks: BTreeMap<String, TaskProfile> = runs
+            .iter()
+            .map(|(task, (n, cpu, wait))| {
+                let n = *n as f64;
+                (task.to_string(), TaskProfile { runs_per_request: n / requests as f64, cpu_ms: cpu / n, wait_ms: wait / n })
+            })
+            .collect();
+        let edges = edges
+            .into_iter()
+            .map(|((caller, callee, mode), (count, overlapping))| EdgeProfile {
+                caller: caller.to_string(),
+                callee: callee.to_string(),
+                mode,
+                calls_per_run: count as f64 / runs[caller].0 as f64,
+                concurrent: overlapping * 2 > count,
+            })
+            .collect();
+        let traces: BTreeSet<&str> = complete.iter().map(|t| t[0].trace_id.as_str()).collect();
+        let invs: Vec<&&InvocationRecord> = invocations.iter().filter(|(t, _)| traces.contains(*t)).flat_map(|(_, i)| i).collect();
+        let measured = Measured {
+            p50_latency_ms: median(&mut latencies),
+            mean_cost: invs.iter().map(|i| pricing.invocation(i)).sum::<f64>() / requests as f64,
+            invocations: invs.len() as f64 / requests as f64,
+        };
+        Ok(Profile { app: app.to_string(), entry: entry.to_string(), setup: setup.clone(), requests, tasks, edges, measured })
+    }
+
+    /// The calls `task` makes.
+    pub fn calls_of<'a>(&'a self, task: &'a str) -> impl Iterator<Item = &'a EdgeProfile> + 'a {
+        self.edges.iter().filter(move |e| e.caller == task)
+    }
+}
+
+/// Every span's parent was recorded, and the root is the entry task.
+fn is_complete(trace: &[&Span], entry: &str) -> bool {
+    let ids: BTreeSet<&str> = trace.iter().map(|s| s.span_id.as_str()).collect();
+    let roots: Vec<_> = trace.iter().filter(|s| s.parent_span.is_none()).collect();
+    roots.len() == 1 && roots[0].task == entry && trace.iter().all(|s| s.parent_span.as_deref().is_none_or(|p| ids.contains(p)))
+}
+
+/// A sync call running at the same time as another sync call of the same caller run.
+fn overlaps_a_sibling(span: &Span, trace: &[&Span]) -> bool {
+    let end = span.start_us + span.duration_us;
+    trace.iter().any(|other| {
+        other.span_id != span.span_id
+            && other.parent_span == span.parent_span
+            && other.mode == CallMode::Sync
+            && other.start_us < end
+            && span.start_us < other.start_us + other.duration_us
+    })
+}
+
+fn median(values: &mut [f64]) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values.get(values.len().saturating_sub(1) / 2).copied().unwrap_or_default()
+}

@@ -1,0 +1,203 @@
+//! The search over setups: groupings of the tasks (every block connected in the call graph; all
+//! of them for small apps, a hill climb from one-function-per-task beyond) with a memory size per
+//! group chosen by coordinate descent, each predicted by the model; then the Pareto front of
+//! latency and cost, and the pick for the user's objective.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use fusion_host::{FusionSetup, setup::FunctionConfig};
+
+use crate::model::{Model, Prediction};
+use crate::resources::MEMORY_SIZES_MB;
+
+/// Apps with at most this many tasks are searched exhaustively.
+const EXHAUSTIVE_UP_TO: usize = 12;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Objective {
+    Cost,
+    Latency,
+    /// Latency and cost relative to the profiled setup, weighted equally.
+    Balanced,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Goal {
+    pub objective: Objective,
+    /// Predicted median latency must not exceed this; the objective ranks what meets it.
+    pub latency_slo_ms: Option<f64>,
+}
+
+/// A grouping of the tasks with a memory size per group.
+pub type Grouping = Vec<(BTreeSet<String>, u32)>;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Point {
+    pub grouping: Grouping,
+    pub setup: FusionSetup,
+    pub prediction: Prediction,
+}
+
+pub struct Plan {
+    /// Every setup evaluated (per grouping: its best memory sizes for the goal, and for cost and
+    /// latency alone).
+    pub evaluated: usize,
+    pub pareto: Vec<Point>,
+    pub pick: Point,
+}
+
+/// Searches setups of the model's app for `goal`.
+pub fn search(model: &Model<'_>, goal: Goal) -> Plan {
+    let profile = model.profile;
+    let tasks: Vec<String> = profile.tasks.keys().cloned().collect();
+    let neighbours = neighbours(model);
+    let reference = model.predict(&profile.setup);
+    let score = |p: &Prediction| score(goal, p, &reference);
+    let mut points = Vec::new();
+    let consider = |blocks: &[BTreeSet<String>], points: &mut Vec<Point>| {
+        for aim in [goal, Goal { objective: Objective::Cost, ..goal }, Goal { objective: Objective::Latency, latency_slo_ms: None }] {
+            points.push(best_memory(model, blocks, &|p| self::score(aim, p, &reference)));
+        }
+    };
+    if tasks.len() <= EXHAUSTIVE_UP_TO {
+        for blocks in connected_partitions(&tasks, &neighbours) {
+            consider(&blocks, &mut points);
+        }
+    } else {
+        let blocks = hill_climb(model, tasks.iter().map(|t| BTreeSet::from([t.clone()])).collect(), &neighbours, &score);
+        consider(&blocks, &mut points);
+    }
+    let evaluated = points.len();
+    let pick = points.iter().min_by(|a, b| score(&a.prediction).total_cmp(&score(&b.prediction))).cloned().expect("at least one grouping");
+    Plan { evaluated, pareto: pareto(points), pick }
+}
+
+fn score(goal: Goal, p: &Prediction, reference: &Prediction) -> f64 {
+    let base = match goal.objective {
+        Objective::Cost => p.cost / reference.cost,
+        Objective::Latency => p.latency_ms / reference.latency_ms,
+        Objective::Balanced => p.cost / reference.cost + p.latency_ms / reference.latency_ms,
+    };
+    match goal.latency_slo_ms {
+        Some(slo) if p.latency_ms > slo => 1e6 * (1.0 + (p.latency_ms - slo) / slo),
+        _ => base,
+    }
+}
+
+/// The setup that runs `grouping`: every task's function runs its whole group in-process.
+pub fn setup_of(app: &str, grouping: &Grouping) -> FusionSetup {
+    let mut functions = BTreeMap::new();
+    for (group, memory_mb) in grouping {
+        for task in group {
+            let inline = group.iter().filter(|t| *t != task).cloned().collect();
+            functions.insert(task.clone(), FunctionConfig { inline, memory_mb: *memory_mb });
+        }
+    }
+    FusionSetup { app: app.to_string(), version: 0, parent: None, created_by: String::new(), components: BTreeMap::new(), functions }
+}
+
+/// Memory per block by coordinate descent from 128 MB, two passes over the blocks.
+fn best_memory(model: &Model<'_>, blocks: &[BTreeSet<String>], score: &dyn Fn(&Prediction) -> f64) -> Point {
+    let app = &model.profile.app;
+    let mut grouping: Grouping = blocks.iter().map(|b| (b.clone(), MEMORY_SIZES_MB[0])).collect();
+    for _ in 0..2 {
+        for i in 0..grouping.len() {
+            let mut best = (f64::INFINITY, grouping[i].1);
+            for memory_mb in MEMORY_SIZES_MB {
+                grouping[i].1 = memory_mb;
+                let s = score(&model.predict(&setup_of(app, &grouping)));
+                if s < best.0 {
+                    best = (s, memory_mb);
+                }
+            }
+            grouping[i].1 = best.1;
+        }
+    }
+    let setup = setup_of(app, &grouping);
+    Point { prediction: model.predict(&setup), grouping, setup }
+}
+
+/// From singletons: apply the best merge of two neighbouring blocks while it improves the score.
+fn hill_climb(model: &Model<'_>, mut blocks: Vec<BTreeSet<String>>, neighbours: &BTreeMap<String, BTreeSet<String>>, score: &dyn Fn(&Prediction) -> f64) -> Vec<BTreeSet<String>> {
+    let mut current = score(&best_memory(model, &blocks, score).prediction);
+    loop {
+        let mut best: Option<(f64, Vec<BTreeSet<String>>)> = None;
+        for i in 0..blocks.len() {
+            for j in i + 1..blocks.len() {
+                if !blocks[i].iter().any(|t| neighbours[t].iter().any(|n| blocks[j].contains(n))) {
+                    continue;
+                }
+                let mut merged = blocks.clone();
+                let other = merged.remove(j);
+                merged[i].extend(other);
+                let s = score(&best_memory(model, &merged, score).prediction);
+                if s < best.as_ref().map_or(current, |b| b.0) {
+                    best = Some((s, merged));
+                }
+            }
+        }
+        match best {
+            Some((s, merged)) => (current, blocks) = (s, merged),
+            None => return blocks,
+        }
+    }
+}
+
+/// Tasks that call each other, either way.
+fn neighbours(model: &Model<'_>) -> BTreeMap<String, BTreeSet<String>> {
+    let mut map: BTreeMap<String, BTreeSet<String>> = model.profile.tasks.keys().map(|t| (t.clone(), BTreeSet::new())).collect();
+    for edge in &model.profile.edges {
+        map.entry(edge.caller.clone()).or_default().insert(edge.callee.clone());
+        map.entry(edge.callee.clone()).or_default().insert(edge.caller.clone());
+    }
+    map
+}
+
+/// Every partition of `tasks` into blocks that are connected in the call graph.
+pub fn connected_partitions(tasks: &[String], neighbours: &BTreeMap<String, BTreeSet<String>>) -> Vec<Vec<BTreeSet<String>>> {
+    fn connected(block: &BTreeSet<String>, neighbours: &BTreeMap<String, BTreeSet<String>>) -> bool {
+        let Some(first) = block.iter().next() else { return false };
+        let mut seen = BTreeSet::from([first.clone()]);
+        let mut frontier = vec![first.clone()];
+        while let Some(t) = frontier.pop() {
+            for n in neighbours.get(&t).into_iter().flatten() {
+                if block.contains(n) && seen.insert(n.clone()) {
+                    frontier.push(n.clone());
+                }
+            }
+        }
+        seen.len() == block.len()
+    }
+    fn extend(rest: &[String], neighbours: &BTreeMap<String, BTreeSet<String>>, prefix: &mut Vec<BTreeSet<String>>, out: &mut Vec<Vec<BTreeSet<String>>>) {
+        let Some((first, others)) = rest.split_first() else {
+            out.push(prefix.clone());
+            return;
+        };
+        for mask in 0u32..(1 << others.len()) {
+            let mut block = BTreeSet::from([first.clone()]);
+            block.extend(others.iter().enumerate().filter(|(i, _)| mask & (1 << i) != 0).map(|(_, t)| t.clone()));
+            if !connected(&block, neighbours) {
+                continue;
+            }
+            let remaining: Vec<String> = others.iter().filter(|t| !block.contains(*t)).cloned().collect();
+            prefix.push(block);
+            extend(&remaining, neighbours, prefix, out);
+            prefix.pop();
+        }
+    }
+    let mut out = Vec::new();
+    extend(tasks, neighbours, &mut Vec::new(), &mut out);
+    out
+}
+
+/// The points no other point beats on both latency and cost, by latency.
+fn pareto(mut points: Vec<Point>) -> Vec<Point> {
+    points.sort_by(|a, b| a.prediction.latency_ms.total_cmp(&b.prediction.latency_ms).then(a.prediction.cost.total_cmp(&b.prediction.cost)));
+    let mut front: Vec<Point> = Vec::new();
+    for point in points {
+        if front.last().is_none_or(|last| point.prediction.cost < last.prediction.cost) {
+            front.push(point);
+        }
+    }
+    front
+}

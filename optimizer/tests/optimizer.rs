@@ -1,0 +1,145 @@
+//! The optimizer on graphs whose answers can be worked out by hand, the heuristic on the
+//! reference apps' call graphs, and the profile's errors on bad telemetry.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use fusion_host::telemetry::{Record, Span};
+use fusion_host::{CallMode, FusionSetup, Preset};
+use fusion_optimizer::heuristic::{grouping_of, inline_next};
+use fusion_optimizer::model::{Model, Overheads};
+use fusion_optimizer::pricing::Pricing;
+use fusion_optimizer::profile::{EdgeProfile, Measured, Profile, TaskProfile};
+use fusion_optimizer::search::{Goal, Objective, connected_partitions, search};
+use CallMode::{Async, Sync};
+
+const LAMBDA: Overheads = Overheads { sync_hop_ms: 40.0, async_enqueue_ms: 90.0 };
+
+/// A profile of `tasks` (name, cpu ms, wait ms) calling each other along `edges`, profiled
+/// all-remote with nothing measured (so the model is not corrected).
+fn profile(app: &str, tasks: &[(&str, f64, f64)], edges: &[(&str, &str, CallMode)]) -> Profile {
+    let names: BTreeSet<String> = tasks.iter().map(|t| t.0.to_string()).collect();
+    Profile {
+        app: app.into(),
+        entry: tasks[0].0.into(),
+        setup: FusionSetup::preset(Preset::AllRemote, app, &names, tasks[0].0),
+        requests: 1,
+        tasks: tasks.iter().map(|(t, cpu, wait)| (t.to_string(), TaskProfile { runs_per_request: 1.0, cpu_ms: *cpu, wait_ms: *wait })).collect(),
+        edges: edges
+            .iter()
+            .map(|(a, b, mode)| EdgeProfile { caller: a.to_string(), callee: b.to_string(), mode: *mode, calls_per_run: 1.0, concurrent: false })
+            .collect(),
+        measured: Measured { p50_latency_ms: 0.0, mean_cost: 0.0, invocations: 0.0 },
+    }
+}
+
+fn groups(setup: &FusionSetup, profile: &Profile) -> BTreeSet<BTreeSet<String>> {
+    let tasks = profile.tasks.keys().cloned().collect();
+    grouping_of(setup, &tasks).into_iter().map(|(g, _)| g).collect()
+}
+
+fn set(groups: &[&[&str]]) -> BTreeSet<BTreeSet<String>> {
+    groups.iter().map(|g| g.iter().map(|t| t.to_string()).collect()).collect()
+}
+
+/// Runs the heuristic's fusion phase to its end.
+fn fuse(profile: &Profile) -> FusionSetup {
+    let mut setup = profile.setup.clone();
+    while let Some(next) = inline_next(profile, &setup) {
+        setup = next;
+    }
+    setup
+}
+
+#[test]
+fn the_heuristic_reproduces_fusionize_plus_plus_on_iot_and_tree() {
+    let iot = profile(
+        "iot",
+        &[("I", 1.0, 0.0), ("CW", 1.0, 0.0), ("SE", 0.0, 1.0), ("CT", 5.0, 0.0), ("CS", 0.0, 0.0), ("CA", 0.0, 0.0), ("CSL", 0.0, 3.0), ("CSA", 1.0, 0.0), ("DJ", 5.0, 1.0), ("AS", 5.0, 6.0)],
+        &[("I", "CW", Sync), ("I", "SE", Sync), ("I", "CT", Async), ("I", "CS", Async), ("I", "CA", Async), ("CS", "CSL", Sync), ("CS", "CSA", Sync), ("CA", "DJ", Sync), ("CA", "AS", Async), ("CT", "AS", Async)],
+    );
+    assert_eq!(groups(&fuse(&iot), &iot), set(&[&["I", "CW", "SE"], &["CS", "CSL", "CSA"], &["CA", "DJ"], &["CT"], &["AS"]]));
+    let tree = profile(
+        "tree",
+        &[("A", 0.0, 0.0), ("B", 0.0, 500.0), ("C", 5.0, 0.0), ("D", 0.0, 500.0), ("E", 0.0, 500.0), ("F", 5.0, 0.0), ("G", 9.0, 0.0)],
+        &[("A", "C", Async), ("A", "B", Sync), ("B", "D", Sync), ("D", "E", Sync), ("C", "F", Async), ("C", "G", Async)],
+    );
+    assert_eq!(groups(&fuse(&tree), &tree), set(&[&["A", "B", "D", "E"], &["C"], &["F"], &["G"]]));
+    assert!(inline_next(&tree, &fuse(&tree)).is_none(), "nothing left to inline");
+}
+
+#[test]
+fn the_model_predicts_a_sync_chain_as_worked_out_by_hand() {
+    // A waits 10 ms and calls B, which waits 100 ms. 128 MB, Lambda's 40 ms hop.
+    let p = profile("chain", &[("A", 0.0, 10.0), ("B", 0.0, 100.0)], &[("A", "B", Sync)]);
+    let model = Model::new(&p, LAMBDA, Pricing::LAMBDA_X86);
+    let price = |ms: f64| ms / 1000.0 * 0.125 * Pricing::LAMBDA_X86.per_gb_second + Pricing::LAMBDA_X86.per_request;
+    let remote = model.predict(&p.setup);
+    assert!((remote.latency_ms - 150.0).abs() < 1e-9, "{remote:?}");
+    assert!((remote.cost - (price(150.0) + price(100.0))).abs() < 1e-15, "A is billed while it waits: {remote:?}");
+    let fused = model.predict(&FusionSetup::preset(Preset::AllLocal, "chain", &p.tasks.keys().cloned().collect(), "A"));
+    assert!((fused.latency_ms - 110.0).abs() < 1e-9 && (fused.cost - price(110.0)).abs() < 1e-15, "{fused:?}");
+}
+
+#[test]
+fn the_search_fuses_a_sync_chain_and_buys_cpu_for_latency() {
+    // A calls B sync; B burns 1 s of CPU. Fusing saves the hop and the double billing. For
+    // latency, B's function needs a whole vCPU (1,769 MB or more): at 128 MB the burn takes ~14 s.
+    let p = profile("burn", &[("A", 0.0, 5.0), ("B", 1000.0, 0.0)], &[("A", "B", Sync)]);
+    let model = Model::new(&p, LAMBDA, Pricing::LAMBDA_X86);
+    let cheapest = search(&model, Goal { objective: Objective::Cost, latency_slo_ms: None }).pick;
+    assert_eq!(cheapest.grouping.len(), 1, "one function: {:?}", cheapest.grouping);
+    let fastest = search(&model, Goal { objective: Objective::Latency, latency_slo_ms: None }).pick;
+    assert_eq!(fastest.grouping.len(), 1);
+    assert!(fastest.grouping[0].1 >= 1769, "{:?}", fastest.grouping);
+    assert!((fastest.prediction.latency_ms - 1005.0).abs() < 1e-9, "{:?}", fastest.prediction);
+    // A 2 s SLO at the lowest cost: the smallest size that meets it.
+    let within = search(&model, Goal { objective: Objective::Cost, latency_slo_ms: Some(2000.0) });
+    assert!(within.pick.prediction.latency_ms <= 2000.0 && within.pick.grouping[0].1 < 1769, "{:?}", within.pick.grouping);
+    assert!(within.pareto.windows(2).all(|w| w[0].prediction.latency_ms <= w[1].prediction.latency_ms && w[0].prediction.cost > w[1].prediction.cost));
+}
+
+#[test]
+fn partitions_keep_every_group_connected() {
+    let tasks: Vec<String> = ["A", "B", "C"].map(String::from).into();
+    let neighbours: BTreeMap<String, BTreeSet<String>> =
+        [("A", &["B"][..]), ("B", &["A", "C"][..]), ("C", &["B"][..])].iter().map(|(t, n)| (t.to_string(), n.iter().map(|s| s.to_string()).collect())).collect();
+    let partitions = connected_partitions(&tasks, &neighbours);
+    // A-B-C in a line: {A}{B}{C}, {A,B}{C}, {A}{B,C}, {A,B,C}; never {A,C}{B}.
+    assert_eq!(partitions.len(), 4, "{partitions:?}");
+}
+
+fn span(trace: &str, id: &str, parent: Option<&str>, task: &str, version: u64) -> Record {
+    Record::Span(Span {
+        trace_id: trace.into(),
+        span_id: id.into(),
+        parent_span: parent.map(Into::into),
+        function: task.into(),
+        setup_version: version,
+        task: task.into(),
+        caller: None,
+        mode: Sync,
+        remote: parent.is_some(),
+        start_us: 0,
+        duration_us: 1000,
+        cpu_us: 100,
+        calls_us: 0,
+        memory_mb: 128,
+        cold_start: false,
+        error: None,
+    })
+}
+
+#[test]
+fn bad_telemetry_gets_a_clear_error() {
+    let tasks: BTreeSet<String> = ["A", "B"].map(String::from).into();
+    let setup = FusionSetup::preset(Preset::AllRemote, "ab", &tasks, "A");
+    let profile = |records: &[Record]| Profile::from_records(records, "ab", "A", &tasks, &setup, Pricing::LAMBDA_X86).unwrap_err().to_string();
+    assert!(profile(&[]).contains("no telemetry of setup version 0"), "{}", profile(&[]));
+    let cut_off = [span("t", "b", Some("a"), "B", 0)];
+    assert!(profile(&cut_off).contains("no complete request"), "{}", profile(&cut_off));
+    let other_app = [span("t", "a", None, "I", 0)];
+    assert!(profile(&other_app).contains("task 'I' is not a task of 'ab'"), "{}", profile(&other_app));
+    let good = [span("t", "a", None, "A", 0), span("t", "b", Some("a"), "B", 0)];
+    let ok = Profile::from_records(&good, "ab", "A", &tasks, &setup, Pricing::LAMBDA_X86).unwrap();
+    assert_eq!((ok.requests, ok.edges.len()), (1, 1));
+}
