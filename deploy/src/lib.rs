@@ -9,6 +9,7 @@ pub mod extract;
 pub mod host_process;
 pub mod loadgen;
 pub mod local_store;
+pub mod optimize;
 pub mod random;
 pub mod refusion;
 pub mod report;

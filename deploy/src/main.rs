@@ -10,7 +10,9 @@ use fusion_deploy::loadgen::{self, LoadSpec, Profile};
 use fusion_deploy::pricing::Pricing;
 use fusion_deploy::report::{self, LoadResult};
 use fusion_deploy::stats::Summary;
+use fusion_deploy::optimize::{self, Strategy};
 use fusion_deploy::refusion::{self, RefusionSpec};
+use fusion_optimizer::search::{Goal, Objective};
 use fusion_deploy::{Workspace, builder, calltree, cold_start, extract, local_store, runner, store_commands, throughput};
 use fusion_host::AppManifest;
 use fusion_host::platform::Platform;
@@ -87,6 +89,30 @@ enum Command {
         pricing: Pricing,
         #[arg(long)]
         no_build: bool,
+    },
+    /// Propose the next fusion setup from the app's measured telemetry (its last cluster): the
+    /// model's pick and predicted Pareto front, or Fusionize++'s next step; --apply makes it
+    /// current and hot-swaps a running cluster.
+    Optimize {
+        #[arg(long, default_value = "iot")]
+        app: String,
+        #[arg(long, value_enum, default_value_t = Strategy::Model)]
+        strategy: Strategy,
+        #[arg(long, value_enum, default_value_t = Objective::Balanced)]
+        objective: Objective,
+        /// Only setups predicted to meet this median latency, ms.
+        #[arg(long)]
+        latency_slo: Option<f64>,
+        /// The setup version to profile (default: the newest in the telemetry).
+        #[arg(long)]
+        version: Option<u64>,
+        /// The platform whose hop costs the model assumes (default: the cluster's).
+        #[arg(long)]
+        platform: Option<String>,
+        #[arg(long, default_value = "lambda-x86", value_parser = parse_pricing)]
+        pricing: Pricing,
+        #[arg(long)]
+        apply: bool,
     },
     /// Upload the built components of an app to the store (unchanged ones are skipped).
     Push {
@@ -293,6 +319,15 @@ fn main() -> Result<()> {
                 print!("\n{}", report::comparison(&results));
             }
             Ok(())
+        }
+        Command::Optimize { app, strategy, objective, latency_slo, version, platform, pricing, apply } => {
+            let rt = tokio::runtime::Runtime::new()?;
+            rt.block_on(async {
+                let open = local_store::open(&ws).await?;
+                let goal = Goal { objective, latency_slo_ms: latency_slo };
+                let request = optimize::Request { app: &app, strategy, goal, version, platform: platform.as_deref(), pricing, apply };
+                optimize::optimize(&ws, &open, &request).await
+            })
         }
         Command::Push { app, no_build } => {
             if !no_build {

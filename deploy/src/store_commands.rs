@@ -63,7 +63,7 @@ pub async fn apply(ws: &Workspace, open: &OpenStore, app: &str, choice: &str) ->
 
 /// Tells the app's running cluster, if any, to serve `version` now, and reports how long after
 /// `started` every host did.
-async fn swap_running(ws: &Workspace, app: &str, version: u64, started: Instant) -> Result<()> {
+pub async fn swap_running(ws: &Workspace, app: &str, version: u64, started: Instant) -> Result<()> {
     let Some(cluster) = ClusterState::running(&ws.clusters_dir().join(app)) else { return Ok(()) };
     admin::swap_all(&cluster, version).await?;
     println!("hot swap: all {} hosts of the running cluster serve version {version}, {:.0} ms after the apply began", cluster.endpoints.len(), started.elapsed().as_secs_f64() * 1e3);

@@ -23,8 +23,8 @@ fn all_remote(app: &str) -> FusionSetup {
     FusionSetup::preset(Preset::AllRemote, app, &m.task_names(), &m.entry)
 }
 
-fn spec(requests: usize, profile: Profile) -> LoadSpec {
-    LoadSpec { rate: requests as f64, duration: Duration::from_secs(1), profile, payload: SMALL_WORK.as_bytes().to_vec() }
+fn spec(requests: usize, profile: Profile, payload: &str) -> LoadSpec {
+    LoadSpec { rate: requests as f64, duration: Duration::from_secs(1), profile, payload: payload.as_bytes().to_vec() }
 }
 
 /// A load run on a fresh all-remote cluster: its outcomes (all successful) and every host's
@@ -36,11 +36,11 @@ struct Run {
     _dir: tempfile::TempDir,
 }
 
-async fn run_all_remote(app: &str, requests: usize, profile: Profile) -> Run {
+async fn run_all_remote(app: &str, requests: usize, profile: Profile, payload: &str) -> Run {
     let dir = tempfile::tempdir().unwrap();
     let store = local_store::private(&dir.path().join("s3")).await.unwrap();
     let cluster = LocalCluster::start(workspace(), dir.path(), &manifest(app), &all_remote(app), "all-remote", "raw", store).await.unwrap();
-    let outcomes = loadgen::run(&cluster.state, &spec(requests, profile), |_| {}).await.unwrap();
+    let outcomes = loadgen::run(&cluster.state, &spec(requests, profile, payload), |_| {}).await.unwrap();
     loadgen::wait_idle(&cluster.state).await.unwrap();
     assert!(outcomes.iter().all(|o| o.error.is_none()), "{outcomes:?}");
     let (records, skipped) = extract::read_dir(&cluster.state.telemetry).unwrap();
@@ -50,7 +50,7 @@ async fn run_all_remote(app: &str, requests: usize, profile: Profile) -> Run {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn telemetry_of_every_host_rebuilds_the_exact_call_tree() {
-    let Run { cluster, outcomes, records, _dir } = run_all_remote("iot", 2, Profile::Steady).await;
+    let Run { cluster, outcomes, records, _dir } = run_all_remote("iot", 2, Profile::Steady, SMALL_WORK).await;
     for outcome in &outcomes {
         let trace: Vec<Record> = records.iter().filter(|r| trace_of(r) == outcome.trace_id).cloned().collect();
         // Every call of IoT, each in its own process, linked to the span that made it.
@@ -96,7 +96,7 @@ async fn telemetry_of_every_host_rebuilds_the_exact_call_tree() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_cold_profile_makes_every_invocation_a_cold_start() {
-    let Run { cluster, outcomes, records, _dir } = run_all_remote("tree", 3, Profile::Cold).await;
+    let Run { cluster, outcomes, records, _dir } = run_all_remote("tree", 3, Profile::Cold, SMALL_WORK).await;
     let traces = outcomes.iter().map(|o| o.trace_id.clone()).collect();
     let versions = extract::extract(&records, Pricing::LAMBDA_X86, Some(&traces));
     let requests: Vec<_> = versions.iter().flat_map(|v| &v.requests).collect();
@@ -104,6 +104,43 @@ async fn the_cold_profile_makes_every_invocation_a_cold_start() {
     for request in requests {
         assert_eq!((request.invocations, request.cold_starts), (7, 7), "Tree has 7 functions, all cold");
     }
+    cluster.stop();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_profile_of_a_real_run_has_the_apps_calls_and_the_model_prefers_fusing() {
+    // CSA's sieve (paced at 128 MB) and CSL's writes both last long enough for their
+    // concurrency to show even when one of them starts cold.
+    let work = r#"{"work":{"burn":2.0,"sieve":1000000,"db_ms":5,"sleep_ms":2}}"#;
+    let Run { cluster, records, _dir, .. } = run_all_remote("iot", 4, Profile::Steady, work).await;
+    let m = manifest("iot");
+    let setup = cluster.store().setup("iot", cluster.state.setup_version).await.unwrap();
+    let profile = fusion_optimizer::profile::Profile::from_records(&records, "iot", &m.entry, &m.task_names(), &setup, Pricing::LAMBDA_X86).unwrap();
+    assert_eq!(profile.requests, 4);
+    let calls: BTreeSet<(String, String, CallMode, bool)> =
+        profile.edges.iter().map(|e| (e.caller.clone(), e.callee.clone(), e.mode, e.concurrent)).collect();
+    let expected = [
+        ("I", "CW", Sync, false),
+        ("I", "SE", Sync, false),
+        ("I", "CT", Async, false),
+        ("I", "CS", Async, false),
+        ("I", "CA", Async, false),
+        ("CS", "CSL", Sync, true),
+        ("CS", "CSA", Sync, true),
+        ("CA", "DJ", Sync, false),
+        ("CA", "AS", Async, false),
+        ("CT", "AS", Async, false),
+    ];
+    assert_eq!(calls, expected.iter().map(|(a, b, m, c)| (a.to_string(), b.to_string(), *m, *c)).collect(), "CS calls CSL and CSA together");
+    assert!((profile.tasks["AS"].runs_per_request - 2.0).abs() < 1e-9, "AS runs for CA and for CT");
+    assert!(profile.tasks["SE"].wait_ms >= 5.0, "SE waits on its emulated write (db_ms 5)");
+    // With Lambda's hop costs, the model predicts fusing beats one function per task on both.
+    let model = fusion_optimizer::model::Model::new(&profile, fusion_optimizer::model::Overheads::platform("lambda").unwrap(), Pricing::LAMBDA_X86);
+    let goal = fusion_optimizer::search::Goal { objective: fusion_optimizer::search::Objective::Balanced, latency_slo_ms: None };
+    let pick = fusion_optimizer::search::search(&model, goal).pick;
+    let remote = model.predict(&profile.setup);
+    assert!(pick.prediction.latency_ms < remote.latency_ms && pick.prediction.cost < remote.cost, "{:?} vs {remote:?}", pick.prediction);
+    assert!(pick.grouping.len() < 10, "some tasks fused: {:?}", pick.grouping);
     cluster.stop();
 }
 

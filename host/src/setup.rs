@@ -131,13 +131,15 @@ impl FusionSetup {
 
     /// The groups of tasks that share a function, for display.
     pub fn describe(&self) -> String {
+        let mut seen = BTreeSet::new();
         let groups: Vec<String> = self
             .functions
             .iter()
             .filter(|(_, f)| !f.inline.is_empty())
-            .map(|(name, f)| {
+            .filter_map(|(name, f)| {
                 let members: Vec<&str> = std::iter::once(name.as_str()).chain(f.inline.iter().map(String::as_str)).collect();
-                format!("{{{}}}", members.join(","))
+                // Functions that all run the same group (as the optimizer writes them) show it once.
+                seen.insert(members.iter().copied().collect::<BTreeSet<_>>()).then(|| format!("{{{}}}", members.join(",")))
             })
             .collect();
         if groups.is_empty() { "one function per task".to_string() } else { groups.join(" ") }

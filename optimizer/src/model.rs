@@ -56,6 +56,12 @@ struct Run {
     end: f64,
     /// Guest CPU of the run and its fused sync callees, ms.
     cpu: f64,
+    /// Guest CPU of the fused async work it starts, directly or through its callees, ms.
+    tail_cpu: f64,
+    /// Of `duration`, the time spent not running here: its own waits, hops, remote callees, ms.
+    waits: f64,
+    /// The same along the longest chain of fused async work it starts, ms.
+    tail_waits: f64,
     /// Dollars and count of the invocations its remote calls cause.
     cost: f64,
     invocations: f64,
@@ -99,6 +105,7 @@ impl<'a> Model<'a> {
         let mut run = Run { cpu: profile.cpu_ms, ..Run::default() };
         let (mut sequential, mut concurrent, mut concurrent_cpu, mut sync_tail) = (0.0f64, 0.0f64, 0.0, 0.0f64);
         let (mut async_end, mut async_cpu) = (0.0f64, 0.0);
+        let (mut sequential_waits, mut concurrent_waits) = (0.0, 0.0f64);
         for call in self.profile.calls_of(task) {
             let n = call.calls_per_run;
             if setup.is_local(function, &call.callee) {
@@ -109,24 +116,37 @@ impl<'a> Model<'a> {
                     CallMode::Sync if call.concurrent => {
                         concurrent = concurrent.max(child.duration);
                         concurrent_cpu += n * child.cpu;
+                        concurrent_waits = concurrent_waits.max(child.waits);
                     }
-                    CallMode::Sync => sequential += n * child.duration,
+                    CallMode::Sync => {
+                        sequential += n * child.duration;
+                        sequential_waits += n * child.waits;
+                    }
                     CallMode::Async => {
                         async_end = async_end.max(child.end.max(child.duration));
-                        async_cpu += n * child.cpu;
+                        async_cpu += n * (child.cpu + child.tail_cpu);
+                        run.tail_waits = run.tail_waits.max(child.waits + child.tail_waits);
                         continue;
                     }
                 }
                 run.cpu += n * child.cpu;
+                run.tail_cpu += n * child.tail_cpu;
+                run.tail_waits = run.tail_waits.max(child.tail_waits);
                 sync_tail = sync_tail.max(child.end - child.duration);
             } else {
                 let (cost, invocations, child) = self.invocation(setup, &call.callee, depth + 1);
                 run.cost += n * cost;
                 run.invocations += n * invocations;
-                match call.mode {
-                    CallMode::Sync if call.concurrent => concurrent = concurrent.max(self.overheads.sync_hop_ms + child.duration),
-                    CallMode::Sync => sequential += n * (self.overheads.sync_hop_ms + child.duration),
-                    CallMode::Async => sequential += n * self.overheads.async_enqueue_ms,
+                let away = match call.mode {
+                    CallMode::Sync => self.overheads.sync_hop_ms + child.duration,
+                    CallMode::Async => self.overheads.async_enqueue_ms,
+                };
+                if call.mode == CallMode::Sync && call.concurrent {
+                    concurrent = concurrent.max(away);
+                    concurrent_waits = concurrent_waits.max(away);
+                } else {
+                    sequential += n * away;
+                    sequential_waits += n * away;
                 }
             }
         }
@@ -135,9 +155,13 @@ impl<'a> Model<'a> {
             concurrent = concurrent.max(paced_ms(concurrent_cpu, memory_mb));
         }
         run.duration = paced_ms(profile.cpu_ms, memory_mb) + profile.wait_ms + sequential + concurrent;
-        // Fused async work starts as its caller ends (the apps fire it last) and shares the CPU.
-        if async_cpu > 0.0 {
-            async_end = async_end.max(paced_ms(async_cpu, memory_mb));
+        run.waits = profile.wait_ms + sequential_waits + concurrent_waits;
+        // Fused async work starts as its caller ends (the apps fire it last). All of it shares
+        // the invocation's CPU share, so it lasts at least that CPU paced plus the waits of its
+        // longest chain, which cannot use CPU the others leave.
+        run.tail_cpu += async_cpu;
+        if run.tail_cpu > 0.0 {
+            async_end = async_end.max(paced_ms(run.tail_cpu, memory_mb) + run.tail_waits);
         }
         run.end = (run.duration + sync_tail).max(run.duration + async_end);
         run

@@ -75,7 +75,7 @@ impl Profile {
         let complete: Vec<&Vec<&Span>> = spans.values().filter(|trace| is_complete(trace, entry)).collect();
         ensure!(!complete.is_empty(), "no complete request of setup version {} in the telemetry (cut off while running?)", setup.version);
 
-        let mut runs: BTreeMap<&str, (usize, f64, f64)> = BTreeMap::new();
+        let mut runs: BTreeMap<&str, (usize, Vec<f64>, f64)> = BTreeMap::new();
         let mut edges: BTreeMap<(&str, &str, CallMode), (usize, usize)> = BTreeMap::new();
         let mut latencies = Vec::new();
         for trace in &complete {
@@ -85,7 +85,7 @@ impl Profile {
                 let own_ms = span.duration_us.saturating_sub(span.calls_us) as f64 / 1e3;
                 let run = runs.entry(&span.task).or_default();
                 run.0 += 1;
-                run.1 += cpu_ms;
+                run.1.push(cpu_ms);
                 run.2 += (own_ms - paced_ms(cpu_ms, span.memory_mb)).max(0.0);
                 match span.parent_span.as_deref().map(|p| by_id[p]) {
                     None => latencies.push(span.duration_us as f64 / 1e3),
@@ -100,11 +100,13 @@ impl Profile {
             }
         }
         let requests = complete.len();
+        // The median CPU time: a run slowed by the machine's other work (the emulator shares its
+        // cores; Lambda does not) says little about the task.
         let tasks: BTreeMap<String, TaskProfile> = runs
-            .iter()
+            .iter_mut()
             .map(|(task, (n, cpu, wait))| {
                 let n = *n as f64;
-                (task.to_string(), TaskProfile { runs_per_request: n / requests as f64, cpu_ms: cpu / n, wait_ms: wait / n })
+                (task.to_string(), TaskProfile { runs_per_request: n / requests as f64, cpu_ms: median(cpu), wait_ms: *wait / n })
             })
             .collect();
         let edges = edges

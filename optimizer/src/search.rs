@@ -84,6 +84,16 @@ fn score(goal: Goal, p: &Prediction, reference: &Prediction) -> f64 {
     }
 }
 
+/// `{A,B} 1024 MB · {C} 128 MB`: the groups with more than one task or more than 128 MB.
+pub fn describe(grouping: &Grouping) -> String {
+    let shown: Vec<String> = grouping
+        .iter()
+        .filter(|(group, memory_mb)| group.len() > 1 || *memory_mb != MEMORY_SIZES_MB[0])
+        .map(|(group, memory_mb)| format!("{{{}}} {memory_mb} MB", group.iter().map(String::as_str).collect::<Vec<_>>().join(",")))
+        .collect();
+    if shown.is_empty() { "one function per task, 128 MB".into() } else { shown.join(" · ") }
+}
+
 /// The setup that runs `grouping`: every task's function runs its whole group in-process.
 pub fn setup_of(app: &str, grouping: &Grouping) -> FusionSetup {
     let mut functions = BTreeMap::new();
