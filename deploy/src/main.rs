@@ -113,6 +113,19 @@ enum Command {
         pricing: Pricing,
         #[arg(long)]
         apply: bool,
+        /// Close the loop on the running cluster: measure, optimize, hot-swap, measure again,
+        /// until nothing improves.
+        #[arg(long = "loop")]
+        run_loop: bool,
+        /// The loop's workload per measurement.
+        #[arg(long, default_value_t = 10.0)]
+        rate: f64,
+        #[arg(long, default_value = "10s", value_parser = parse_duration)]
+        duration: Duration,
+        #[arg(long, value_enum, default_value_t = Size::Scaled)]
+        size: Size,
+        #[arg(long, default_value_t = 20)]
+        max_iterations: usize,
     },
     /// Upload the built components of an app to the store (unchanged ones are skipped).
     Push {
@@ -320,13 +333,18 @@ fn main() -> Result<()> {
             }
             Ok(())
         }
-        Command::Optimize { app, strategy, objective, latency_slo, version, platform, pricing, apply } => {
+        Command::Optimize { app, strategy, objective, latency_slo, version, platform, pricing, apply, run_loop, rate, duration, size, max_iterations } => {
             let rt = tokio::runtime::Runtime::new()?;
             rt.block_on(async {
                 let open = local_store::open(&ws).await?;
                 let goal = Goal { objective, latency_slo_ms: latency_slo };
                 let request = optimize::Request { app: &app, strategy, goal, version, platform: platform.as_deref(), pricing, apply };
-                optimize::optimize(&ws, &open, &request).await
+                if run_loop {
+                    let load = LoadSpec { rate, duration, profile: Profile::Steady, payload: size.payload().as_bytes().to_vec() };
+                    optimize::optimize_loop(&ws, &open, &request, &load, max_iterations).await.map(drop)
+                } else {
+                    optimize::optimize(&ws, &open, &request).await
+                }
             })
         }
         Command::Push { app, no_build } => {

@@ -10,12 +10,13 @@ use anyhow::{Context, Result};
 use fusion_host::telemetry::Record;
 use fusion_host::{AppManifest, FusionSetup};
 use fusion_optimizer::heuristic::{self, grouping_of};
-use fusion_optimizer::model::{Model, Overheads};
+use fusion_optimizer::model::{Model, Overheads, Prediction};
 use fusion_optimizer::pricing::Pricing;
-use fusion_optimizer::profile::Profile;
-use fusion_optimizer::search::{self, Goal, describe};
+use fusion_optimizer::profile::{Measured, Profile};
+use fusion_optimizer::search::{self, Goal, Objective, describe};
 
 use crate::cluster::ClusterState;
+use crate::loadgen::{self, LoadSpec};
 use crate::local_store::OpenStore;
 use crate::workspace::Workspace;
 use crate::{extract, store_commands};
@@ -102,12 +103,110 @@ pub async fn optimize(ws: &Workspace, open: &OpenStore, request: &Request<'_>) -
     Ok(())
 }
 
-async fn apply(ws: &Workspace, open: &OpenStore, setup: FusionSetup) -> Result<()> {
+async fn apply(ws: &Workspace, open: &OpenStore, setup: FusionSetup) -> Result<u64> {
     let app = setup.app.clone();
     let started = std::time::Instant::now();
     let applied = store_commands::pin_and_apply(&open.store, setup).await?;
     println!("{app}: setup version {} is current", applied.version);
-    store_commands::swap_running(ws, &app, applied.version, started).await
+    store_commands::swap_running(ws, &app, applied.version, started).await?;
+    Ok(applied.version)
+}
+
+/// One measured iteration of the loop.
+pub struct Step {
+    pub version: u64,
+    pub groups: String,
+    /// What the model predicted for this setup before it was measured.
+    pub predicted: Option<Prediction>,
+    pub measured: Measured,
+}
+
+/// The closed loop on the app's running cluster: measure the current setup under `load`,
+/// profile it, pick the next setup, hot-swap to it, measure again; until the strategy has
+/// nothing new to try, the measured objective stops improving, or `max_iterations`. The best
+/// measured setup is current at the end.
+pub async fn optimize_loop(ws: &Workspace, open: &OpenStore, request: &Request<'_>, load: &LoadSpec, max_iterations: usize) -> Result<Vec<Step>> {
+    let app = request.app;
+    let cluster = ClusterState::running(&ws.clusters_dir().join(app)).with_context(|| format!("the loop needs the app's running cluster: fusion up --app {app}"))?;
+    let platform = request.platform.unwrap_or(&cluster.platform);
+    let overheads = Overheads::platform(platform).with_context(|| format!("unknown platform '{platform}' (raw, lambda)"))?;
+    let mut version = open.store.current_version(app).await?.context("no setup applied")?;
+    let mut heuristic = heuristic::Procedure::default();
+    let mut steps: Vec<Step> = Vec::new();
+    let mut predicted = None;
+    println!("{:<5} {:<8} {:>10} {:>12} {:>14} {:>14}  setup", "iter", "version", "p50 ms", "cost", "predicted p50", "predicted cost");
+    for iteration in 0..max_iterations {
+        let (profile, _) = measure(ws, open, &cluster, load, version, request.pricing).await?;
+        let tasks: BTreeSet<String> = profile.tasks.keys().cloned().collect();
+        let step = Step { version, groups: describe(&grouping_of(&profile.setup, &tasks)), predicted, measured: profile.measured.clone() };
+        println!("{}", row(iteration, &step));
+        let improved = steps.iter().all(|s| score(request, &step.measured) < score(request, &s.measured));
+        steps.push(step);
+        let next = match request.strategy {
+            Strategy::Model if iteration > 0 && !improved => break,
+            Strategy::Model => {
+                let model = Model::new(&profile, overheads, request.pricing);
+                let pick = search::search(&model, request.goal).pick;
+                if pick.grouping == grouping_of(&profile.setup, &tasks) {
+                    break;
+                }
+                predicted = Some(pick.prediction);
+                let mut setup = pick.setup;
+                setup.created_by = format!("fusion optimize --loop, iteration {}", iteration + 1);
+                setup
+            }
+            Strategy::Heuristic => match heuristic.next(&profile) {
+                Some(setup) => setup,
+                None => break,
+            },
+        };
+        version = apply(ws, open, next).await?;
+    }
+    // Fusionize++ answers with the best median it measured; the loop keeps the best for the goal.
+    let best = match request.strategy {
+        Strategy::Model => steps.iter().min_by(|a, b| score(request, &a.measured).total_cmp(&score(request, &b.measured))),
+        Strategy::Heuristic => steps.iter().min_by(|a, b| a.measured.p50_latency_ms.total_cmp(&b.measured.p50_latency_ms)),
+    }
+    .context("nothing was measured")?;
+    if best.version != version {
+        let started = std::time::Instant::now();
+        open.store.point_to_version(app, best.version).await?;
+        store_commands::swap_running(ws, app, best.version, started).await?;
+    }
+    println!("best: v{} {} · p50 {:.1} ms · ${:.3e} per request", best.version, best.groups, best.measured.p50_latency_ms, best.measured.mean_cost);
+    Ok(steps)
+}
+
+/// Runs `load` on the cluster and profiles setup `version` from its telemetry.
+async fn measure(ws: &Workspace, open: &OpenStore, cluster: &ClusterState, load: &LoadSpec, version: u64, pricing: Pricing) -> Result<(Profile, ClusterState)> {
+    let outcomes = loadgen::run(cluster, load, |_| {}).await?;
+    let failed = outcomes.iter().filter(|o| o.error.is_some()).count();
+    anyhow::ensure!(failed == 0, "{failed} of {} requests failed while measuring version {version}", outcomes.len());
+    loadgen::wait_idle(cluster).await?;
+    profile(ws, open, &cluster.app, Some(version), pricing).await
+}
+
+/// The measured objective, lower is better. Balanced is the product of latency and cost, so a
+/// relative gain in either counts the same.
+fn score(request: &Request<'_>, m: &Measured) -> f64 {
+    let latency_ok = request.goal.latency_slo_ms.is_none_or(|slo| m.p50_latency_ms <= slo);
+    let base = match request.goal.objective {
+        Objective::Cost => m.mean_cost,
+        Objective::Latency => m.p50_latency_ms,
+        Objective::Balanced => m.p50_latency_ms * m.mean_cost,
+    };
+    if latency_ok { base } else { f64::INFINITY }
+}
+
+fn row(iteration: usize, step: &Step) -> String {
+    let (p50, cost) = step.predicted.map_or(("-".into(), "-".into()), |p| (format!("{:.1}", p.latency_ms), format!("{:.3e}", p.cost)));
+    format!(
+        "{iteration:<5} v{:<7} {:>10.1} {:>12} {p50:>14} {cost:>14}  {}",
+        step.version,
+        step.measured.p50_latency_ms,
+        format!("{:.3e}", step.measured.mean_cost),
+        step.groups
+    )
 }
 
 fn front_table(front: &[search::Point], evaluated: usize) -> String {

@@ -98,3 +98,46 @@ pub fn cheapest_per_function(profile: &Profile, grouped: &FusionSetup, measured:
     setup.created_by = "heuristic: each function at its cheapest measured size".into();
     setup
 }
+
+/// Fusionize++'s whole procedure, one measured setup at a time: fuse sync edges one by one,
+/// sweep the memory sizes, then size each function at its cheapest. The caller measures each
+/// setup it proposes and keeps the one with the best median latency as the answer.
+#[derive(Default)]
+pub struct Procedure {
+    /// The setup with every sync edge fused, once reached.
+    fused: Option<FusionSetup>,
+    /// Sizes still to sweep, and the one being measured.
+    to_sweep: Vec<u32>,
+    sweeping: Option<u32>,
+    /// Per swept size, each function's measured cost per request.
+    swept: BTreeMap<u32, BTreeMap<String, f64>>,
+    done: bool,
+}
+
+impl Procedure {
+    /// The next setup to measure, given the profile of the one just measured; None when done.
+    pub fn next(&mut self, profile: &Profile) -> Option<FusionSetup> {
+        if self.done {
+            return None;
+        }
+        if let Some(size) = self.sweeping.take() {
+            self.swept.insert(size, profile.measured.cost_by_function.clone());
+        }
+        let fused = match &self.fused {
+            Some(fused) => fused.clone(),
+            None => match inline_next(profile, &profile.setup) {
+                Some(next) => return Some(next),
+                None => {
+                    self.to_sweep = SWEEP_MB.iter().rev().copied().collect();
+                    self.fused.insert(profile.setup.clone()).clone()
+                }
+            },
+        };
+        if let Some(size) = self.to_sweep.pop() {
+            self.sweeping = Some(size);
+            return sweep(profile, &fused).into_iter().find(|s| s.functions.values().all(|f| f.memory_mb == size));
+        }
+        self.done = true;
+        Some(cheapest_per_function(profile, &fused, &self.swept))
+    }
+}

@@ -39,6 +39,8 @@ pub struct Measured {
     pub p50_latency_ms: f64,
     pub mean_cost: f64,
     pub invocations: f64,
+    /// Cost per request of each function's invocations (what Fusionize++ sizes memory by).
+    pub cost_by_function: BTreeMap<String, f64>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -121,10 +123,15 @@ impl Profile {
             .collect();
         let traces: BTreeSet<&str> = complete.iter().map(|t| t[0].trace_id.as_str()).collect();
         let invs: Vec<&&InvocationRecord> = invocations.iter().filter(|(t, _)| traces.contains(*t)).flat_map(|(_, i)| i).collect();
+        let mut cost_by_function: BTreeMap<String, f64> = BTreeMap::new();
+        for inv in &invs {
+            *cost_by_function.entry(inv.function.clone()).or_default() += pricing.invocation(inv) / requests as f64;
+        }
         let measured = Measured {
             p50_latency_ms: median(&mut latencies),
-            mean_cost: invs.iter().map(|i| pricing.invocation(i)).sum::<f64>() / requests as f64,
+            mean_cost: cost_by_function.values().sum(),
             invocations: invs.len() as f64 / requests as f64,
+            cost_by_function,
         };
         Ok(Profile { app: app.to_string(), entry: entry.to_string(), setup: setup.clone(), requests, tasks, edges, measured })
     }

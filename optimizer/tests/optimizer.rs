@@ -28,7 +28,7 @@ fn profile(app: &str, tasks: &[(&str, f64, f64)], edges: &[(&str, &str, CallMode
             .iter()
             .map(|(a, b, mode)| EdgeProfile { caller: a.to_string(), callee: b.to_string(), mode: *mode, calls_per_run: 1.0, concurrent: false })
             .collect(),
-        measured: Measured { p50_latency_ms: 0.0, mean_cost: 0.0, invocations: 0.0 },
+        measured: Measured { p50_latency_ms: 0.0, mean_cost: 0.0, invocations: 0.0, cost_by_function: BTreeMap::new() },
     }
 }
 
@@ -142,4 +142,27 @@ fn bad_telemetry_gets_a_clear_error() {
     let good = [span("t", "a", None, "A", 0), span("t", "b", Some("a"), "B", 0)];
     let ok = Profile::from_records(&good, "ab", "A", &tasks, &setup, Pricing::LAMBDA_X86).unwrap();
     assert_eq!((ok.requests, ok.edges.len()), (1, 1));
+}
+
+#[test]
+fn the_heuristic_procedure_fuses_then_sweeps_then_sizes_each_function_at_its_cheapest() {
+    use fusion_optimizer::heuristic::{Procedure, SWEEP_MB};
+    let mut p = profile("tree", &[("A", 0.0, 0.0), ("B", 0.0, 500.0), ("C", 5.0, 0.0)], &[("A", "B", Sync), ("A", "C", Async)]);
+    let mut procedure = Procedure::default();
+    let mut steps = Vec::new();
+    while let Some(next) = procedure.next(&p) {
+        // "Measure" it: F(A) is cheapest at 1024 MB, F(C) at 128 MB.
+        let size = |f: &str| next.function(f).memory_mb as f64;
+        p.measured.cost_by_function = [("A".to_string(), (size("A") - 1024.0).abs() + 1.0), ("C".to_string(), size("C"))].into();
+        steps.push(next.clone());
+        p.setup = next;
+        assert!(steps.len() < 20, "the procedure ends");
+    }
+    assert_eq!(steps.len(), 1 + SWEEP_MB.len() + 1, "one inline step, the sweep, the final sizing");
+    assert_eq!(groups(&steps[0], &p), set(&[&["A", "B"], &["C"]]));
+    for (step, size) in steps[1..=SWEEP_MB.len()].iter().zip(SWEEP_MB) {
+        assert!(step.functions.values().all(|f| f.memory_mb == size), "{}", step.created_by);
+    }
+    let last = steps.last().unwrap();
+    assert_eq!((last.function("A").memory_mb, last.function("B").memory_mb, last.function("C").memory_mb), (1024, 1024, 128));
 }

@@ -73,6 +73,12 @@ impl Store {
         Ok(Some(pointer.version))
     }
 
+    /// Makes an applied version current again (the optimizer going back to the best it measured).
+    pub async fn point_to_version(&self, app: &str, version: u64) -> Result<()> {
+        self.setup(app, version).await?;
+        self.point_to(app, version).await
+    }
+
     async fn point_to(&self, app: &str, version: u64) -> Result<()> {
         self.put(&self.key(&pointer_key(app)), serde_json::to_vec(&Pointer { version })?).await
     }
