@@ -91,9 +91,20 @@ pub struct CpuMeter {
 
 #[derive(Default)]
 struct MeterState {
-    running_since: Option<Instant>,
+    /// The running thread's CPU clock when guest code last resumed.
+    running_since: Option<Duration>,
     total: Duration,
     in_calls: Duration,
+}
+
+/// CPU time the calling thread has used. Guest code between two call hooks runs on one thread,
+/// so the difference is its CPU time, without the time the OS gave other processes: the
+/// emulator's functions share the machine's cores, Lambda's do not.
+fn thread_cpu_time() -> Duration {
+    let mut now = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    // SAFETY: clock_gettime writes the timespec we own; this clock exists on every Linux.
+    unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut now) };
+    Duration::new(now.tv_sec as u64, now.tv_nsec as u32)
 }
 
 impl CpuMeter {
@@ -108,7 +119,7 @@ impl CpuMeter {
     /// Guest code starts (or resumes) running.
     pub fn resume(&self) {
         let mut state = self.state.lock().unwrap();
-        state.running_since.get_or_insert_with(Instant::now);
+        state.running_since.get_or_insert_with(thread_cpu_time);
     }
 
     /// Guest code stops running: what it ran since [`CpuMeter::resume`] is charged.
@@ -116,7 +127,7 @@ impl CpuMeter {
         let ran = {
             let mut state = self.state.lock().unwrap();
             let Some(since) = state.running_since.take() else { return };
-            let ran = since.elapsed();
+            let ran = thread_cpu_time().saturating_sub(since);
             state.total += ran;
             ran
         };
@@ -162,15 +173,23 @@ mod tests {
         assert!(budget.resume_at().is_none());
     }
 
+    fn spin(cpu: Duration) {
+        let start = thread_cpu_time();
+        while thread_cpu_time() - start < cpu {
+            std::hint::spin_loop();
+        }
+    }
+
     #[test]
-    fn the_meter_counts_only_running_time() {
+    fn the_meter_counts_cpu_time_only_while_running() {
         let meter = CpuMeter::new(CpuBudget::unlimited());
         meter.resume();
-        std::thread::sleep(Duration::from_millis(2));
+        spin(Duration::from_millis(2));
+        std::thread::sleep(Duration::from_millis(5));
         meter.pause();
         let ran = meter.total();
-        assert!(ran >= Duration::from_millis(2), "{ran:?}");
-        std::thread::sleep(Duration::from_millis(2));
+        assert!(ran >= Duration::from_millis(2) && ran < Duration::from_millis(5), "CPU, not sleep: {ran:?}");
+        spin(Duration::from_millis(2));
         meter.pause();
         assert_eq!(meter.total(), ran, "time while paused is not guest time");
     }
