@@ -10,6 +10,7 @@ use fusion_deploy::loadgen::{self, LoadSpec, Profile};
 use fusion_deploy::pricing::Pricing;
 use fusion_deploy::report::{self, LoadResult};
 use fusion_deploy::stats::Summary;
+use fusion_deploy::demo::{self, DemoSpec};
 use fusion_deploy::optimize::{self, Strategy};
 use fusion_deploy::refusion::{self, RefusionSpec};
 use fusion_optimizer::search::{Goal, Objective};
@@ -126,6 +127,33 @@ enum Command {
         size: Size,
         #[arg(long, default_value_t = 20)]
         max_iterations: usize,
+    },
+    /// The main demo: per app, a cluster on the embedded store starts all-remote and the
+    /// optimizer loop measures, optimizes and hot-swaps until nothing improves; prints a table
+    /// per iteration and writes an HTML report.
+    Demo {
+        #[arg(long, value_delimiter = ',', default_value = "iot,tree")]
+        apps: Vec<String>,
+        #[arg(long, default_value = "lambda")]
+        platform: String,
+        #[arg(long, value_enum, default_value_t = Objective::Balanced)]
+        objective: Objective,
+        #[arg(long, default_value_t = 10.0)]
+        rate: f64,
+        /// Measurement length per iteration.
+        #[arg(long, default_value = "8s", value_parser = parse_duration)]
+        duration: Duration,
+        #[arg(long, value_enum, default_value_t = Size::Scaled)]
+        size: Size,
+        #[arg(long, default_value_t = 5)]
+        max_iterations: usize,
+        #[arg(long, default_value = "lambda-x86", value_parser = parse_pricing)]
+        pricing: Pricing,
+        /// Where the HTML report goes (default: target/fusion/demo.html).
+        #[arg(long)]
+        report: Option<PathBuf>,
+        #[arg(long)]
+        no_build: bool,
     },
     /// Upload the built components of an app to the store (unchanged ones are skipped).
     Push {
@@ -341,11 +369,23 @@ fn main() -> Result<()> {
                 let request = optimize::Request { app: &app, strategy, goal, version, platform: platform.as_deref(), pricing, apply };
                 if run_loop {
                     let load = LoadSpec { rate, duration, profile: Profile::Steady, payload: size.payload().as_bytes().to_vec() };
-                    optimize::optimize_loop(&ws, &open, &request, &load, max_iterations).await.map(drop)
+                    optimize::optimize_loop(&ws, &open.store, &request, &load, max_iterations).await.map(drop)
                 } else {
-                    optimize::optimize(&ws, &open, &request).await
+                    optimize::optimize(&ws, &open.store, &request).await
                 }
             })
+        }
+        Command::Demo { apps, platform, objective, rate, duration, size, max_iterations, pricing, report, no_build } => {
+            parse_platform(&platform)?;
+            if !no_build {
+                build(&ws)?;
+            }
+            let report = report.unwrap_or_else(|| ws.fusion_dir().join("demo.html"));
+            let load = LoadSpec { rate, duration, profile: Profile::Steady, payload: size.payload().as_bytes().to_vec() };
+            let goal = Goal { objective, latency_slo_ms: None };
+            let spec = DemoSpec { apps: &apps, platform: &platform, load, max_iterations, goal, pricing, report };
+            let rt = tokio::runtime::Runtime::new()?;
+            rt.block_on(demo::run(&ws, &spec)).map(drop)
         }
         Command::Push { app, no_build } => {
             if !no_build {

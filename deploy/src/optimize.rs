@@ -13,11 +13,11 @@ use fusion_optimizer::heuristic::{self, grouping_of};
 use fusion_optimizer::model::{Model, Overheads, Prediction};
 use fusion_optimizer::pricing::Pricing;
 use fusion_optimizer::profile::{Measured, Profile};
-use fusion_optimizer::search::{self, Goal, Objective, describe};
+use fusion_optimizer::search::{self, Goal, Objective, Point, describe};
+use fusion_store::Store;
 
 use crate::cluster::ClusterState;
 use crate::loadgen::{self, LoadSpec};
-use crate::local_store::OpenStore;
 use crate::workspace::Workspace;
 use crate::{extract, store_commands};
 
@@ -42,20 +42,20 @@ pub struct Request<'a> {
 }
 
 /// The profile of setup `version` (default: the newest) in the app's last cluster's telemetry.
-pub async fn profile(ws: &Workspace, open: &OpenStore, app: &str, version: Option<u64>, pricing: Pricing) -> Result<(Profile, ClusterState)> {
+pub async fn profile(ws: &Workspace, store: &Store, app: &str, version: Option<u64>, pricing: Pricing) -> Result<(Profile, ClusterState)> {
     let cluster = ClusterState::last(&ws.clusters_dir().join(app))?;
     let (records, _) = extract::read_dir(&cluster.telemetry)?;
     let newest = records.iter().filter_map(|r| if let Record::Span(s) = r { Some(s.setup_version) } else { None }).max();
     let version = version
         .or(newest)
         .with_context(|| format!("no telemetry in {}: run `fusion load --app {app}` first", cluster.telemetry.display()))?;
-    let setup = open.store.setup(app, version).await?;
+    let setup = store.setup(app, version).await?;
     let manifest = AppManifest::load(&ws.app_manifest(app))?;
     Ok((Profile::from_records(&records, app, &manifest.entry, &manifest.task_names(), &setup, pricing)?, cluster))
 }
 
-pub async fn optimize(ws: &Workspace, open: &OpenStore, request: &Request<'_>) -> Result<()> {
-    let (profile, cluster) = profile(ws, open, request.app, request.version, request.pricing).await?;
+pub async fn optimize(ws: &Workspace, store: &Store, request: &Request<'_>) -> Result<()> {
+    let (profile, cluster) = profile(ws, store, request.app, request.version, request.pricing).await?;
     let platform = request.platform.unwrap_or(&cluster.platform);
     let overheads = Overheads::platform(platform).with_context(|| format!("unknown platform '{platform}' (raw, lambda)"))?;
     let model = Model::new(&profile, overheads, request.pricing);
@@ -98,18 +98,30 @@ pub async fn optimize(ws: &Workspace, open: &OpenStore, request: &Request<'_>) -
         },
     };
     if request.apply {
-        apply(ws, open, next).await?;
+        apply(ws, store, next).await?;
     }
     Ok(())
 }
 
-async fn apply(ws: &Workspace, open: &OpenStore, setup: FusionSetup) -> Result<u64> {
+async fn apply(ws: &Workspace, store: &Store, setup: FusionSetup) -> Result<u64> {
     let app = setup.app.clone();
     let started = std::time::Instant::now();
-    let applied = store_commands::pin_and_apply(&open.store, setup).await?;
+    let applied = store_commands::pin_and_apply(store, setup).await?;
     println!("{app}: setup version {} is current", applied.version);
     store_commands::swap_running(ws, &app, applied.version, started).await?;
     Ok(applied.version)
+}
+
+/// What the loop did: every measured iteration, the model's last predicted Pareto front, and the
+/// app's call graph as profiled.
+pub struct LoopReport {
+    pub steps: Vec<Step>,
+    pub front: Vec<Point>,
+    pub edges: Vec<fusion_optimizer::profile::EdgeProfile>,
+    /// The entry task and the best setup's groups, for the call graph.
+    pub entry: String,
+    pub best: usize,
+    pub best_grouping: search::Grouping,
 }
 
 /// One measured iteration of the loop.
@@ -125,20 +137,23 @@ pub struct Step {
 /// profile it, pick the next setup, hot-swap to it, measure again; until the strategy has
 /// nothing new to try, the measured objective stops improving, or `max_iterations`. The best
 /// measured setup is current at the end.
-pub async fn optimize_loop(ws: &Workspace, open: &OpenStore, request: &Request<'_>, load: &LoadSpec, max_iterations: usize) -> Result<Vec<Step>> {
+pub async fn optimize_loop(ws: &Workspace, store: &Store, request: &Request<'_>, load: &LoadSpec, max_iterations: usize) -> Result<LoopReport> {
     let app = request.app;
     let cluster = ClusterState::running(&ws.clusters_dir().join(app)).with_context(|| format!("the loop needs the app's running cluster: fusion up --app {app}"))?;
     let platform = request.platform.unwrap_or(&cluster.platform);
     let overheads = Overheads::platform(platform).with_context(|| format!("unknown platform '{platform}' (raw, lambda)"))?;
-    let mut version = open.store.current_version(app).await?.context("no setup applied")?;
+    let mut version = store.current_version(app).await?.context("no setup applied")?;
     let mut heuristic = heuristic::Procedure::default();
     let mut steps: Vec<Step> = Vec::new();
+    let (mut groupings, mut front, mut edges, mut entry) = (Vec::new(), Vec::new(), Vec::new(), String::new());
     let mut predicted = None;
     println!("{:<5} {:<8} {:>10} {:>12} {:>14} {:>14}  setup", "iter", "version", "p50 ms", "cost", "predicted p50", "predicted cost");
     for iteration in 0..max_iterations {
-        let (profile, _) = measure(ws, open, &cluster, load, version, request.pricing).await?;
+        let (profile, _) = measure(ws, store, &cluster, load, version, request.pricing).await?;
         let tasks: BTreeSet<String> = profile.tasks.keys().cloned().collect();
         let step = Step { version, groups: describe(&grouping_of(&profile.setup, &tasks)), predicted, measured: profile.measured.clone() };
+        groupings.push(grouping_of(&profile.setup, &tasks));
+        (edges, entry) = (profile.edges.clone(), profile.entry.clone());
         println!("{}", row(iteration, &step));
         let improved = steps.iter().all(|s| score(request, &step.measured) < score(request, &s.measured));
         steps.push(step);
@@ -146,7 +161,9 @@ pub async fn optimize_loop(ws: &Workspace, open: &OpenStore, request: &Request<'
             Strategy::Model if iteration > 0 && !improved => break,
             Strategy::Model => {
                 let model = Model::new(&profile, overheads, request.pricing);
-                let pick = search::search(&model, request.goal).pick;
+                let plan = search::search(&model, request.goal);
+                front = plan.pareto;
+                let pick = plan.pick;
                 if pick.grouping == grouping_of(&profile.setup, &tasks) {
                     break;
                 }
@@ -160,30 +177,32 @@ pub async fn optimize_loop(ws: &Workspace, open: &OpenStore, request: &Request<'
                 None => break,
             },
         };
-        version = apply(ws, open, next).await?;
+        version = apply(ws, store, next).await?;
     }
     // Fusionize++ answers with the best median it measured; the loop keeps the best for the goal.
-    let best = match request.strategy {
-        Strategy::Model => steps.iter().min_by(|a, b| score(request, &a.measured).total_cmp(&score(request, &b.measured))),
-        Strategy::Heuristic => steps.iter().min_by(|a, b| a.measured.p50_latency_ms.total_cmp(&b.measured.p50_latency_ms)),
+    let best_index = match request.strategy {
+        Strategy::Model => (0..steps.len()).min_by(|&a, &b| score(request, &steps[a].measured).total_cmp(&score(request, &steps[b].measured))),
+        Strategy::Heuristic => (0..steps.len()).min_by(|&a, &b| steps[a].measured.p50_latency_ms.total_cmp(&steps[b].measured.p50_latency_ms)),
     }
     .context("nothing was measured")?;
+    let best = &steps[best_index];
     if best.version != version {
         let started = std::time::Instant::now();
-        open.store.point_to_version(app, best.version).await?;
+        store.point_to_version(app, best.version).await?;
         store_commands::swap_running(ws, app, best.version, started).await?;
     }
     println!("best: v{} {} · p50 {:.1} ms · ${:.3e} per request", best.version, best.groups, best.measured.p50_latency_ms, best.measured.mean_cost);
-    Ok(steps)
+    let best_grouping = groupings.swap_remove(best_index);
+    Ok(LoopReport { steps, front, edges, entry, best: best_index, best_grouping })
 }
 
 /// Runs `load` on the cluster and profiles setup `version` from its telemetry.
-async fn measure(ws: &Workspace, open: &OpenStore, cluster: &ClusterState, load: &LoadSpec, version: u64, pricing: Pricing) -> Result<(Profile, ClusterState)> {
+async fn measure(ws: &Workspace, store: &Store, cluster: &ClusterState, load: &LoadSpec, version: u64, pricing: Pricing) -> Result<(Profile, ClusterState)> {
     let outcomes = loadgen::run(cluster, load, |_| {}).await?;
     let failed = outcomes.iter().filter(|o| o.error.is_some()).count();
     anyhow::ensure!(failed == 0, "{failed} of {} requests failed while measuring version {version}", outcomes.len());
     loadgen::wait_idle(cluster).await?;
-    profile(ws, open, &cluster.app, Some(version), pricing).await
+    profile(ws, store, &cluster.app, Some(version), pricing).await
 }
 
 /// The measured objective, lower is better. Balanced is the product of latency and cost, so a
