@@ -118,6 +118,10 @@ enum Command {
         /// until nothing improves.
         #[arg(long = "loop")]
         run_loop: bool,
+        /// Measure every setup on the predicted Pareto front on the running cluster, to compare
+        /// the pick with the measured optimum.
+        #[arg(long, conflicts_with = "run_loop")]
+        validate: bool,
         /// The loop's workload per measurement.
         #[arg(long, default_value_t = 10.0)]
         rate: f64,
@@ -361,15 +365,17 @@ fn main() -> Result<()> {
             }
             Ok(())
         }
-        Command::Optimize { app, strategy, objective, latency_slo, version, platform, pricing, apply, run_loop, rate, duration, size, max_iterations } => {
+        Command::Optimize { app, strategy, objective, latency_slo, version, platform, pricing, apply, run_loop, validate, rate, duration, size, max_iterations } => {
             let rt = tokio::runtime::Runtime::new()?;
             rt.block_on(async {
                 let open = local_store::open(&ws).await?;
                 let goal = Goal { objective, latency_slo_ms: latency_slo };
                 let request = optimize::Request { app: &app, strategy, goal, version, platform: platform.as_deref(), pricing, apply };
+                let load = LoadSpec { rate, duration, profile: Profile::Steady, payload: size.payload().as_bytes().to_vec() };
                 if run_loop {
-                    let load = LoadSpec { rate, duration, profile: Profile::Steady, payload: size.payload().as_bytes().to_vec() };
                     optimize::optimize_loop(&ws, &open.store, &request, &load, max_iterations).await.map(drop)
+                } else if validate {
+                    optimize::validate(&ws, &open.store, &request, &load).await
                 } else {
                     optimize::optimize(&ws, &open.store, &request).await
                 }

@@ -196,6 +196,39 @@ pub async fn optimize_loop(ws: &Workspace, store: &Store, request: &Request<'_>,
     Ok(LoopReport { steps, front, edges, entry, best: best_index, best_grouping })
 }
 
+/// Validation: measures every setup on the model's predicted Pareto front on the running cluster
+/// and prints predicted against measured, so the pick can be compared with the measured optimum.
+/// The setup that was current before is current again at the end.
+pub async fn validate(ws: &Workspace, store: &Store, request: &Request<'_>, load: &LoadSpec) -> Result<()> {
+    let app = request.app;
+    let cluster = ClusterState::running(&ws.clusters_dir().join(app)).with_context(|| format!("validation needs the app's running cluster: fusion up --app {app}"))?;
+    let (profile, _) = profile(ws, store, app, request.version, request.pricing).await?;
+    let platform = request.platform.unwrap_or(&cluster.platform);
+    let overheads = Overheads::platform(platform).with_context(|| format!("unknown platform '{platform}' (raw, lambda)"))?;
+    let model = Model::new(&profile, overheads, request.pricing);
+    let plan = search::search(&model, request.goal);
+    let before = store.current_version(app).await?.context("no setup applied")?;
+    println!("{:<5} {:<8} {:>10} {:>12} {:>14} {:>14}  setup", "point", "version", "p50 ms", "cost", "predicted p50", "predicted cost");
+    let mut measured = Vec::new();
+    for point in &plan.pareto {
+        let mut setup = point.setup.clone();
+        setup.created_by = "fusion optimize --validate".into();
+        let version = apply(ws, store, setup).await?;
+        let (profile, _) = measure(ws, store, &cluster, load, version, request.pricing).await?;
+        let step = Step { version, groups: describe(&point.grouping), predicted: Some(point.prediction), measured: profile.measured };
+        println!("{}", row(measured.len(), &step));
+        measured.push((point == &plan.pick, step));
+    }
+    if let Some((_, best)) = measured.iter().min_by(|a, b| score(request, &a.1.measured).total_cmp(&score(request, &b.1.measured))) {
+        let pick = measured.iter().find(|(is_pick, _)| *is_pick).map(|(_, s)| s.version);
+        let verdict = if pick == Some(best.version) { "the model's pick" } else { "not the model's pick" };
+        println!("measured best for {:?}: v{} ({verdict}) {}", request.goal.objective, best.version, best.groups);
+    }
+    let started = std::time::Instant::now();
+    store.point_to_version(app, before).await?;
+    store_commands::swap_running(ws, app, before, started).await
+}
+
 /// Runs `load` on the cluster and profiles setup `version` from its telemetry.
 async fn measure(ws: &Workspace, store: &Store, cluster: &ClusterState, load: &LoadSpec, version: u64, pricing: Pricing) -> Result<(Profile, ClusterState)> {
     let outcomes = loadgen::run(cluster, load, |_| {}).await?;

@@ -133,6 +133,10 @@ async fn the_profile_of_a_real_run_has_the_apps_calls_and_the_model_prefers_fusi
     ];
     assert_eq!(calls, expected.iter().map(|(a, b, m, c)| (a.to_string(), b.to_string(), *m, *c)).collect(), "CS calls CSL and CSA together");
     assert!((profile.tasks["AS"].runs_per_request - 2.0).abs() < 1e-9, "AS runs for CA and for CT");
+    let cw_se: BTreeSet<String> = ["CW", "SE"].map(String::from).into();
+    for fired in profile.edges.iter().filter(|e| e.caller == "I" && e.mode == Async) {
+        assert_eq!(fired.after, cw_se, "I fires {} after its sync calls return", fired.callee);
+    }
     assert!(profile.tasks["SE"].wait_ms >= 5.0, "SE waits on its emulated write (db_ms 5)");
     // With Lambda's hop costs, the model predicts fusing beats one function per task on both.
     let model = fusion_optimizer::model::Model::new(&profile, fusion_optimizer::model::Overheads::platform("lambda").unwrap(), Pricing::LAMBDA_X86);

@@ -5,6 +5,8 @@
 //! the invocation's CPU share with the rest of the fused async work. Every remote call is an
 //! invocation of its own, billed from its start until its last local work ends.
 
+use std::collections::BTreeMap;
+
 use fusion_host::{CallMode, FusionSetup};
 
 use crate::pricing::Pricing;
@@ -104,31 +106,30 @@ impl<'a> Model<'a> {
         let memory_mb = setup.function(function).memory_mb;
         let mut run = Run { cpu: profile.cpu_ms, ..Run::default() };
         let (mut sequential, mut concurrent, mut concurrent_cpu, mut sync_tail) = (0.0f64, 0.0f64, 0.0, 0.0f64);
-        let (mut async_end, mut async_cpu) = (0.0f64, 0.0);
         let (mut sequential_waits, mut concurrent_waits) = (0.0, 0.0f64);
+        // What each sync call (and remote async enqueue) takes the caller: fused async calls
+        // start once the sync calls before them have returned.
+        let mut took: BTreeMap<&str, f64> = BTreeMap::new();
+        let mut fused_async = Vec::new();
         for call in self.profile.calls_of(task) {
             let n = call.calls_per_run;
             if setup.is_local(function, &call.callee) {
+                if call.mode == CallMode::Async {
+                    fused_async.push(call);
+                    continue;
+                }
                 let child = self.run(setup, &call.callee, function, depth + 1);
                 run.cost += n * child.cost;
                 run.invocations += n * child.invocations;
-                match call.mode {
-                    CallMode::Sync if call.concurrent => {
-                        concurrent = concurrent.max(child.duration);
-                        concurrent_cpu += n * child.cpu;
-                        concurrent_waits = concurrent_waits.max(child.waits);
-                    }
-                    CallMode::Sync => {
-                        sequential += n * child.duration;
-                        sequential_waits += n * child.waits;
-                    }
-                    CallMode::Async => {
-                        async_end = async_end.max(child.end.max(child.duration));
-                        async_cpu += n * (child.cpu + child.tail_cpu);
-                        run.tail_waits = run.tail_waits.max(child.waits + child.tail_waits);
-                        continue;
-                    }
+                if call.concurrent {
+                    concurrent = concurrent.max(child.duration);
+                    concurrent_cpu += n * child.cpu;
+                    concurrent_waits = concurrent_waits.max(child.waits);
+                } else {
+                    sequential += n * child.duration;
+                    sequential_waits += n * child.waits;
                 }
+                took.insert(&call.callee, n * child.duration);
                 run.cpu += n * child.cpu;
                 run.tail_cpu += n * child.tail_cpu;
                 run.tail_waits = run.tail_waits.max(child.tail_waits);
@@ -148,6 +149,7 @@ impl<'a> Model<'a> {
                     sequential += n * away;
                     sequential_waits += n * away;
                 }
+                took.insert(&call.callee, n * away);
             }
         }
         // Fused work running side by side shares the invocation's CPU share.
@@ -156,14 +158,28 @@ impl<'a> Model<'a> {
         }
         run.duration = paced_ms(profile.cpu_ms, memory_mb) + profile.wait_ms + sequential + concurrent;
         run.waits = profile.wait_ms + sequential_waits + concurrent_waits;
-        // Fused async work starts as its caller ends (the apps fire it last). All of it shares
-        // the invocation's CPU share, so it lasts at least that CPU paced plus the waits of its
-        // longest chain, which cannot use CPU the others leave.
+        run.end = run.duration + sync_tail;
+        // Fused async work starts once the sync calls before it returned and runs on beside the
+        // rest. All of it shares the invocation's CPU share, so it lasts at least its CPU paced
+        // plus the waits of its longest chain, which cannot use CPU the others leave.
+        let mut first_start = f64::INFINITY;
+        let mut async_cpu = 0.0;
+        for call in fused_async {
+            let n = call.calls_per_run;
+            let child = self.run(setup, &call.callee, function, depth + 1);
+            run.cost += n * child.cost;
+            run.invocations += n * child.invocations;
+            let start = call.after.iter().filter_map(|t| took.get(t.as_str())).sum::<f64>().min(run.duration);
+            first_start = first_start.min(start);
+            run.end = run.end.max(start + child.end.max(child.duration));
+            async_cpu += n * (child.cpu + child.tail_cpu);
+            run.tail_waits = run.tail_waits.max(child.waits + child.tail_waits);
+        }
         run.tail_cpu += async_cpu;
         if run.tail_cpu > 0.0 {
-            async_end = async_end.max(paced_ms(run.tail_cpu, memory_mb) + run.tail_waits);
+            let from = if first_start.is_finite() { first_start } else { run.duration };
+            run.end = run.end.max(from + paced_ms(run.tail_cpu, memory_mb) + run.tail_waits);
         }
-        run.end = (run.duration + sync_tail).max(run.duration + async_end);
         run
     }
 }

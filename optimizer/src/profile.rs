@@ -31,6 +31,9 @@ pub struct EdgeProfile {
     pub calls_per_run: f64,
     /// The caller makes this sync call concurrently with its other concurrent ones (invoke-all).
     pub concurrent: bool,
+    /// For an async call: the caller's sync calls that return before it is made. Fused async
+    /// work starts after them, not when its caller ends.
+    pub after: BTreeSet<String>,
 }
 
 /// What the profiled setup measured, per request.
@@ -78,7 +81,7 @@ impl Profile {
         ensure!(!complete.is_empty(), "no complete request of setup version {} in the telemetry (cut off while running?)", setup.version);
 
         let mut runs: BTreeMap<&str, (usize, Vec<f64>, f64)> = BTreeMap::new();
-        let mut edges: BTreeMap<(&str, &str, CallMode), (usize, usize)> = BTreeMap::new();
+        let mut edges: BTreeMap<(&str, &str, CallMode), (usize, usize, BTreeMap<&str, usize>)> = BTreeMap::new();
         let mut latencies = Vec::new();
         for trace in &complete {
             let by_id: BTreeMap<&str, &Span> = trace.iter().map(|s| (s.span_id.as_str(), *s)).collect();
@@ -97,6 +100,11 @@ impl Profile {
                         if span.mode == CallMode::Sync && overlaps_a_sibling(span, trace) {
                             edge.1 += 1;
                         }
+                        if span.mode == CallMode::Async {
+                            for before in sync_siblings_ended_before(span, trace) {
+                                *edge.2.entry(before).or_default() += 1;
+                            }
+                        }
                     }
                 }
             }
@@ -113,12 +121,13 @@ impl Profile {
             .collect();
         let edges = edges
             .into_iter()
-            .map(|((caller, callee, mode), (count, overlapping))| EdgeProfile {
+            .map(|((caller, callee, mode), (count, overlapping, before))| EdgeProfile {
                 caller: caller.to_string(),
                 callee: callee.to_string(),
                 mode,
                 calls_per_run: count as f64 / runs[caller].0 as f64,
                 concurrent: overlapping * 2 > count,
+                after: before.into_iter().filter(|(_, n)| n * 2 > count).map(|(t, _)| t.to_string()).collect(),
             })
             .collect();
         let traces: BTreeSet<&str> = complete.iter().map(|t| t[0].trace_id.as_str()).collect();
@@ -159,6 +168,15 @@ fn overlaps_a_sibling(span: &Span, trace: &[&Span]) -> bool {
             && other.start_us < end
             && span.start_us < other.start_us + other.duration_us
     })
+}
+
+/// The tasks of the sync calls the same caller run had finished before `span` started.
+fn sync_siblings_ended_before<'a>(span: &Span, trace: &'a [&Span]) -> impl Iterator<Item = &'a str> {
+    let (parent, start) = (span.parent_span.clone(), span.start_us);
+    trace
+        .iter()
+        .filter(move |other| other.parent_span == parent && other.mode == CallMode::Sync && other.start_us + other.duration_us <= start)
+        .map(|other| other.task.as_str())
 }
 
 fn median(values: &mut [f64]) -> f64 {

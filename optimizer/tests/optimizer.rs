@@ -26,7 +26,14 @@ fn profile(app: &str, tasks: &[(&str, f64, f64)], edges: &[(&str, &str, CallMode
         tasks: tasks.iter().map(|(t, cpu, wait)| (t.to_string(), TaskProfile { runs_per_request: 1.0, cpu_ms: *cpu, wait_ms: *wait })).collect(),
         edges: edges
             .iter()
-            .map(|(a, b, mode)| EdgeProfile { caller: a.to_string(), callee: b.to_string(), mode: *mode, calls_per_run: 1.0, concurrent: false })
+            .map(|(a, b, mode)| EdgeProfile {
+                caller: a.to_string(),
+                callee: b.to_string(),
+                mode: *mode,
+                calls_per_run: 1.0,
+                concurrent: false,
+                after: BTreeSet::new(),
+            })
             .collect(),
         measured: Measured { p50_latency_ms: 0.0, mean_cost: 0.0, invocations: 0.0, cost_by_function: BTreeMap::new() },
     }
@@ -165,4 +172,21 @@ fn the_heuristic_procedure_fuses_then_sweeps_then_sizes_each_function_at_its_che
     }
     let last = steps.last().unwrap();
     assert_eq!((last.function("A").memory_mb, last.function("B").memory_mb, last.function("C").memory_mb), (1024, 1024, 128));
+}
+
+#[test]
+fn fused_async_work_starts_after_the_sync_calls_made_before_it() {
+    // A fires C (30 ms of CPU, ~394 ms paced at 128 MB) and calls B, which waits 1 s.
+    let mut p = profile("fire", &[("A", 0.0, 0.0), ("B", 0.0, 1000.0), ("C", 30.0, 0.0)], &[("A", "B", Sync), ("A", "C", Async)]);
+    let all_local = FusionSetup::preset(Preset::AllLocal, "fire", &p.tasks.keys().cloned().collect(), "A");
+    let billed = |p: &Profile| {
+        let cost = Model::new(p, LAMBDA, Pricing::LAMBDA_X86).predict(&all_local).cost - Pricing::LAMBDA_X86.per_request;
+        cost / (0.125 * Pricing::LAMBDA_X86.per_gb_second) * 1000.0
+    };
+    let paced_c: f64 = (30.0 - 20.0 * 128.0 / 1769.0) / (128.0 / 1769.0);
+    // Fired first: C runs while B waits, and the invocation ends with B.
+    assert!((billed(&p) - 1000.0).abs() < 1e-6, "{}", billed(&p));
+    // Fired after B returned: C runs on after the response.
+    p.edges[1].after = ["B".to_string()].into();
+    assert!((billed(&p) - (1000.0 + paced_c).ceil()).abs() < 1e-6, "{} vs {}", billed(&p), 1000.0 + paced_c);
 }
