@@ -57,21 +57,30 @@ fn fuse(profile: &Profile) -> FusionSetup {
     setup
 }
 
+/// The profile of recorded telemetry: `fixtures/<app>-all-remote.jsonl`, 4 requests of the app
+/// with one function per task on a local cluster (`fusion load --setup all-remote --size small`).
+fn recorded(app: &str) -> Profile {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let manifest = fusion_host::AppManifest::load(&root.join(format!("../tasks/{app}/app.json"))).unwrap();
+    let text = std::fs::read_to_string(root.join(format!("tests/fixtures/{app}-all-remote.jsonl"))).unwrap();
+    let records: Vec<Record> = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let Some(Record::Span(first)) = records.iter().find(|r| matches!(r, Record::Span(_))) else { panic!("spans recorded") };
+    let mut setup = FusionSetup::preset(Preset::AllRemote, app, &manifest.task_names(), &manifest.entry);
+    setup.version = first.setup_version;
+    Profile::from_records(&records, app, &manifest.entry, &manifest.task_names(), &setup, Pricing::LAMBDA_X86).unwrap()
+}
+
 #[test]
-fn the_heuristic_reproduces_fusionize_plus_plus_on_iot_and_tree() {
-    let iot = profile(
-        "iot",
-        &[("I", 1.0, 0.0), ("CW", 1.0, 0.0), ("SE", 0.0, 1.0), ("CT", 5.0, 0.0), ("CS", 0.0, 0.0), ("CA", 0.0, 0.0), ("CSL", 0.0, 3.0), ("CSA", 1.0, 0.0), ("DJ", 5.0, 1.0), ("AS", 5.0, 6.0)],
-        &[("I", "CW", Sync), ("I", "SE", Sync), ("I", "CT", Async), ("I", "CS", Async), ("I", "CA", Async), ("CS", "CSL", Sync), ("CS", "CSA", Sync), ("CA", "DJ", Sync), ("CA", "AS", Async), ("CT", "AS", Async)],
-    );
+fn the_heuristic_reproduces_fusionize_plus_plus_on_recorded_iot_and_tree_telemetry() {
+    let iot = recorded("iot");
+    assert_eq!(iot.requests, 4);
     assert_eq!(groups(&fuse(&iot), &iot), set(&[&["I", "CW", "SE"], &["CS", "CSL", "CSA"], &["CA", "DJ"], &["CT"], &["AS"]]));
-    let tree = profile(
-        "tree",
-        &[("A", 0.0, 0.0), ("B", 0.0, 500.0), ("C", 5.0, 0.0), ("D", 0.0, 500.0), ("E", 0.0, 500.0), ("F", 5.0, 0.0), ("G", 9.0, 0.0)],
-        &[("A", "C", Async), ("A", "B", Sync), ("B", "D", Sync), ("D", "E", Sync), ("C", "F", Async), ("C", "G", Async)],
-    );
+    let tree = recorded("tree");
     assert_eq!(groups(&fuse(&tree), &tree), set(&[&["A", "B", "D", "E"], &["C"], &["F"], &["G"]]));
     assert!(inline_next(&tree, &fuse(&tree)).is_none(), "nothing left to inline");
+    // One edge per iteration: IoT has five sync edges, Tree three.
+    let steps = |p: &Profile| std::iter::successors(Some(p.setup.clone()), |s| inline_next(p, s)).count() - 1;
+    assert_eq!((steps(&iot), steps(&tree)), (5, 3));
 }
 
 #[test]
