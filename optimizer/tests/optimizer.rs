@@ -199,3 +199,19 @@ fn fused_async_work_starts_after_the_sync_calls_made_before_it() {
     p.edges[1].after = ["B".to_string()].into();
     assert!((billed(&p) - (1000.0 + paced_c).ceil()).abs() < 1e-6, "{} vs {}", billed(&p), 1000.0 + paced_c);
 }
+
+#[test]
+fn apps_beyond_exhaustive_search_are_hill_climbed_to_a_better_setup() {
+    // A root calling 15 tasks sync, each waiting 10 ms: too many groupings to try them all.
+    let names: Vec<String> = (0..16).map(|i| format!("T{i:02}")).collect();
+    let tasks: Vec<(&str, f64, f64)> = names.iter().map(|n| (n.as_str(), 0.5, 10.0)).collect();
+    let edges: Vec<(&str, &str, CallMode)> = names[1..].iter().map(|n| (names[0].as_str(), n.as_str(), Sync)).collect();
+    let p = profile("star", &tasks, &edges);
+    let model = Model::new(&p, LAMBDA, Pricing::LAMBDA_X86);
+    let plan = search(&model, Goal { objective: Objective::Balanced, latency_slo_ms: None });
+    let remote = model.predict(&p.setup);
+    assert!(plan.pick.prediction.latency_ms < remote.latency_ms && plan.pick.prediction.cost < remote.cost, "{:?} vs {remote:?}", plan.pick.prediction);
+    // Every hop saved is 40 ms and a double-billed wait: the climb fuses them all.
+    assert_eq!(plan.pick.grouping.len(), 1, "{:?}", plan.pick.grouping);
+    assert!((plan.pick.prediction.latency_ms - (0.5 + 15.0 * 10.5 + 10.0)).abs() < 1e-6, "{:?}", plan.pick.prediction);
+}
