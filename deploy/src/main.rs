@@ -122,6 +122,9 @@ enum Command {
         /// the pick with the measured optimum.
         #[arg(long, conflicts_with = "run_loop")]
         validate: bool,
+        /// With --validate: every grouping the search tried, not only the front.
+        #[arg(long, requires = "validate")]
+        every: bool,
         /// The loop's workload per measurement.
         #[arg(long, default_value_t = 10.0)]
         rate: f64,
@@ -365,7 +368,7 @@ fn main() -> Result<()> {
             }
             Ok(())
         }
-        Command::Optimize { app, strategy, objective, latency_slo, version, platform, pricing, apply, run_loop, validate, rate, duration, size, max_iterations } => {
+        Command::Optimize { app, strategy, objective, latency_slo, version, platform, pricing, apply, run_loop, validate, every, rate, duration, size, max_iterations } => {
             let rt = tokio::runtime::Runtime::new()?;
             rt.block_on(async {
                 let open = local_store::open(&ws).await?;
@@ -375,7 +378,7 @@ fn main() -> Result<()> {
                 if run_loop {
                     optimize::optimize_loop(&ws, &open.store, &request, &load, max_iterations).await.map(drop)
                 } else if validate {
-                    optimize::validate(&ws, &open.store, &request, &load).await
+                    optimize::validate(&ws, &open.store, &request, &load, every).await
                 } else {
                     optimize::optimize(&ws, &open.store, &request).await
                 }

@@ -196,10 +196,11 @@ pub async fn optimize_loop(ws: &Workspace, store: &Store, request: &Request<'_>,
     Ok(LoopReport { steps, front, edges, entry, best: best_index, best_grouping })
 }
 
-/// Validation: measures every setup on the model's predicted Pareto front on the running cluster
+/// Validation: measures every setup on the model's predicted Pareto front (with `every`, every
+/// grouping the search tried, each at its best memory sizes for the goal) on the running cluster
 /// and prints predicted against measured, so the pick can be compared with the measured optimum.
 /// The setup that was current before is current again at the end.
-pub async fn validate(ws: &Workspace, store: &Store, request: &Request<'_>, load: &LoadSpec) -> Result<()> {
+pub async fn validate(ws: &Workspace, store: &Store, request: &Request<'_>, load: &LoadSpec, every: bool) -> Result<()> {
     let app = request.app;
     let cluster = ClusterState::running(&ws.clusters_dir().join(app)).with_context(|| format!("validation needs the app's running cluster: fusion up --app {app}"))?;
     let (profile, _) = profile(ws, store, app, request.version, request.pricing).await?;
@@ -210,7 +211,9 @@ pub async fn validate(ws: &Workspace, store: &Store, request: &Request<'_>, load
     let before = store.current_version(app).await?.context("no setup applied")?;
     println!("{:<5} {:<8} {:>10} {:>12} {:>14} {:>14}  setup", "point", "version", "p50 ms", "cost", "predicted p50", "predicted cost");
     let mut measured = Vec::new();
-    for point in &plan.pareto {
+    let candidates = if every { &plan.per_grouping } else { &plan.pareto };
+    println!("measuring {} setups", candidates.len());
+    for point in candidates {
         let mut setup = point.setup.clone();
         setup.created_by = "fusion optimize --validate".into();
         let version = apply(ws, store, setup).await?;
@@ -219,6 +222,12 @@ pub async fn validate(ws: &Workspace, store: &Store, request: &Request<'_>, load
         println!("{}", row(measured.len(), &step));
         measured.push((point == &plan.pick, step));
     }
+    let errors: Vec<(f64, f64)> = measured
+        .iter()
+        .filter_map(|(_, s)| s.predicted.map(|p| (p.latency_ms / s.measured.p50_latency_ms - 1.0, p.cost / s.measured.mean_cost - 1.0)))
+        .collect();
+    let mean_abs = |f: fn(&(f64, f64)) -> f64| errors.iter().map(|e| f(e).abs()).sum::<f64>() / errors.len().max(1) as f64 * 100.0;
+    println!("mean absolute prediction error: {:.1} % latency, {:.1} % cost", mean_abs(|e| e.0), mean_abs(|e| e.1));
     if let Some((_, best)) = measured.iter().min_by(|a, b| score(request, &a.1.measured).total_cmp(&score(request, &b.1.measured))) {
         let pick = measured.iter().find(|(is_pick, _)| *is_pick).map(|(_, s)| s.version);
         let verdict = if pick == Some(best.version) { "the model's pick" } else { "not the model's pick" };

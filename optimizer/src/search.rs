@@ -42,6 +42,8 @@ pub struct Plan {
     /// Every setup evaluated (per grouping: its best memory sizes for the goal, and for cost and
     /// latency alone).
     pub evaluated: usize,
+    /// Per grouping tried, its best memory sizes for the goal.
+    pub per_grouping: Vec<Point>,
     pub pareto: Vec<Point>,
     pub pick: Point,
 }
@@ -69,7 +71,8 @@ pub fn search(model: &Model<'_>, goal: Goal) -> Plan {
     }
     let evaluated = points.len();
     let pick = points.iter().min_by(|a, b| score(&a.prediction).total_cmp(&score(&b.prediction))).cloned().expect("at least one grouping");
-    Plan { evaluated, pareto: pareto(points), pick }
+    let per_grouping = points.iter().step_by(3).cloned().collect();
+    Plan { evaluated, per_grouping, pareto: pareto(points), pick }
 }
 
 fn score(goal: Goal, p: &Prediction, reference: &Prediction) -> f64 {
