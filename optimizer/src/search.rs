@@ -71,6 +71,7 @@ pub fn search(model: &Model<'_>, goal: Goal) -> Plan {
     }
     let evaluated = points.len();
     let pick = points.iter().min_by(|a, b| score(&a.prediction).total_cmp(&score(&b.prediction))).cloned().expect("at least one grouping");
+    let pick = refine_memory(model, pick, &score);
     let per_grouping = points.iter().step_by(3).cloned().collect();
     Plan { evaluated, per_grouping, pareto: pareto(points), pick }
 }
@@ -128,6 +129,30 @@ fn best_memory(model: &Model<'_>, blocks: &[BTreeSet<String>], score: &dyn Fn(&P
     }
     let setup = setup_of(app, &grouping);
     Point { prediction: model.predict(&setup), grouping, setup }
+}
+
+/// Lambda takes any size from 128 MB to 10,240 MB in 1 MB steps: between the listed sizes around
+/// each group's choice, try every 32 MB step and keep what scores better.
+fn refine_memory(model: &Model<'_>, mut point: Point, score: &dyn Fn(&Prediction) -> f64) -> Point {
+    let app = &model.profile.app;
+    for i in 0..point.grouping.len() {
+        let chosen = point.grouping[i].1;
+        let at = MEMORY_SIZES_MB.iter().position(|&m| m == chosen).unwrap_or(0);
+        let low = MEMORY_SIZES_MB[at.saturating_sub(1)];
+        let high = MEMORY_SIZES_MB[(at + 1).min(MEMORY_SIZES_MB.len() - 1)];
+        let mut best = (score(&point.prediction), chosen);
+        for memory_mb in (low..=high).step_by(32) {
+            point.grouping[i].1 = memory_mb;
+            let s = score(&model.predict(&setup_of(app, &point.grouping)));
+            if s < best.0 {
+                best = (s, memory_mb);
+            }
+        }
+        point.grouping[i].1 = best.1;
+    }
+    point.setup = setup_of(app, &point.grouping);
+    point.prediction = model.predict(&point.setup);
+    point
 }
 
 /// From singletons: apply the best merge of two neighbouring blocks while it improves the score.
