@@ -1,7 +1,8 @@
 //! `fusion optimize`: profiles the setup the app's cluster measured last (from its telemetry and
 //! the setup document in the store), then proposes the next setup: the model's pick for the
 //! goal, with the predicted Pareto front, or Fusionize++'s next step. `--apply` makes it current,
-//! and a running cluster swaps to it.
+//! and a running cluster swaps to it. The loop repeats that with a measurement in between, and
+//! validation measures what the model predicted.
 
 use std::collections::BTreeSet;
 use std::fmt::Write;
