@@ -42,6 +42,12 @@ pub struct Request<'a> {
     pub apply: bool,
 }
 
+/// The platform whose hop costs the model assumes (the request's, else the cluster's).
+fn overheads<'a>(request: &'a Request<'_>, cluster: &'a ClusterState) -> Result<(&'a str, Overheads)> {
+    let platform = request.platform.unwrap_or(&cluster.platform);
+    Ok((platform, Overheads::platform(platform).with_context(|| format!("unknown platform '{platform}' (raw, lambda)"))?))
+}
+
 /// The profile of setup `version` (default: the newest) in the app's last cluster's telemetry.
 pub async fn profile(ws: &Workspace, store: &Store, app: &str, version: Option<u64>, pricing: Pricing) -> Result<(Profile, ClusterState)> {
     let cluster = ClusterState::last(&ws.clusters_dir().join(app))?;
@@ -57,8 +63,7 @@ pub async fn profile(ws: &Workspace, store: &Store, app: &str, version: Option<u
 
 pub async fn optimize(ws: &Workspace, store: &Store, request: &Request<'_>) -> Result<()> {
     let (profile, cluster) = profile(ws, store, request.app, request.version, request.pricing).await?;
-    let platform = request.platform.unwrap_or(&cluster.platform);
-    let overheads = Overheads::platform(platform).with_context(|| format!("unknown platform '{platform}' (raw, lambda)"))?;
+    let (platform, overheads) = overheads(request, &cluster)?;
     let model = Model::new(&profile, overheads, request.pricing);
     let tasks: BTreeSet<String> = profile.tasks.keys().cloned().collect();
     let m = &profile.measured;
@@ -141,8 +146,7 @@ pub struct Step {
 pub async fn optimize_loop(ws: &Workspace, store: &Store, request: &Request<'_>, load: &LoadSpec, max_iterations: usize) -> Result<LoopReport> {
     let app = request.app;
     let cluster = ClusterState::running(&ws.clusters_dir().join(app)).with_context(|| format!("the loop needs the app's running cluster: fusion up --app {app}"))?;
-    let platform = request.platform.unwrap_or(&cluster.platform);
-    let overheads = Overheads::platform(platform).with_context(|| format!("unknown platform '{platform}' (raw, lambda)"))?;
+    let (_, overheads) = overheads(request, &cluster)?;
     let mut version = store.current_version(app).await?.context("no setup applied")?;
     let mut heuristic = heuristic::Procedure::default();
     let mut steps: Vec<Step> = Vec::new();
@@ -205,8 +209,7 @@ pub async fn validate(ws: &Workspace, store: &Store, request: &Request<'_>, load
     let app = request.app;
     let cluster = ClusterState::running(&ws.clusters_dir().join(app)).with_context(|| format!("validation needs the app's running cluster: fusion up --app {app}"))?;
     let (profile, _) = profile(ws, store, app, request.version, request.pricing).await?;
-    let platform = request.platform.unwrap_or(&cluster.platform);
-    let overheads = Overheads::platform(platform).with_context(|| format!("unknown platform '{platform}' (raw, lambda)"))?;
+    let (_, overheads) = overheads(request, &cluster)?;
     let model = Model::new(&profile, overheads, request.pricing);
     let plan = search::search(&model, request.goal);
     let before = store.current_version(app).await?.context("no setup applied")?;

@@ -55,24 +55,26 @@ pub fn search(model: &Model<'_>, goal: Goal) -> Plan {
     let neighbours = neighbours(model);
     let reference = model.predict(&profile.setup);
     let score = |p: &Prediction| score(goal, p, &reference);
-    let mut points = Vec::new();
-    let consider = |blocks: &[BTreeSet<String>], points: &mut Vec<Point>| {
-        for aim in [goal, Goal { objective: Objective::Cost, ..goal }, Goal { objective: Objective::Latency, latency_slo_ms: None }] {
+    let (mut points, mut per_grouping) = (Vec::new(), Vec::new());
+    let consider = |blocks: &[BTreeSet<String>], points: &mut Vec<Point>, per_grouping: &mut Vec<Point>| {
+        let for_goal = best_memory(model, blocks, &|p| self::score(goal, p, &reference));
+        per_grouping.push(for_goal.clone());
+        points.push(for_goal);
+        for aim in [Goal { objective: Objective::Cost, ..goal }, Goal { objective: Objective::Latency, latency_slo_ms: None }] {
             points.push(best_memory(model, blocks, &|p| self::score(aim, p, &reference)));
         }
     };
     if tasks.len() <= EXHAUSTIVE_UP_TO {
         for blocks in connected_partitions(&tasks, &neighbours) {
-            consider(&blocks, &mut points);
+            consider(&blocks, &mut points, &mut per_grouping);
         }
     } else {
         let blocks = hill_climb(model, tasks.iter().map(|t| BTreeSet::from([t.clone()])).collect(), &neighbours, &score);
-        consider(&blocks, &mut points);
+        consider(&blocks, &mut points, &mut per_grouping);
     }
     let evaluated = points.len();
     let pick = points.iter().min_by(|a, b| score(&a.prediction).total_cmp(&score(&b.prediction))).cloned().expect("at least one grouping");
     let pick = refine_memory(model, pick, &score);
-    let per_grouping = points.iter().step_by(3).cloned().collect();
     Plan { evaluated, per_grouping, pareto: pareto(points), pick }
 }
 
