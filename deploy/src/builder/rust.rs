@@ -1,5 +1,4 @@
-//! `fusion build`: compiles every task crate into a wasm32-wasip2 component and collects the
-//! components in one directory.
+//! Rust tasks: every crate of `tasks/Cargo.toml`, built by cargo into a wasm32-wasip2 component.
 
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
@@ -8,23 +7,15 @@ use std::process::{Command, Stdio};
 use anyhow::{Context, Result, bail};
 use serde::Deserialize;
 
+use super::{Built, Language};
 use crate::workspace::Workspace;
 
 pub const TARGET: &str = "wasm32-wasip2";
 
-/// One component that came out of a build.
-#[derive(Debug, Clone)]
-pub struct Built {
-    pub name: String,
-    pub path: PathBuf,
-    pub bytes: u64,
-}
-
-/// Builds all tasks; `progress` hears about each component as cargo finishes it.
-pub fn build(ws: &Workspace, mut progress: impl FnMut(&Built)) -> Result<Vec<Built>> {
+/// Builds the task crates; `progress` hears about each component as cargo finishes it.
+pub(super) fn build(ws: &Workspace, progress: &mut impl FnMut(&Built)) -> Result<Vec<Built>> {
     ensure_target()?;
     let out_dir = ws.components_dir();
-    std::fs::create_dir_all(&out_dir)?;
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let mut child = Command::new(cargo)
         .args(["build", "--release", "--target", TARGET, "--message-format", "json-render-diagnostics"])
@@ -49,7 +40,7 @@ pub fn build(ws: &Workspace, mut progress: impl FnMut(&Built)) -> Result<Vec<Bui
             let tmp = dest.with_extension("wasm.tmp");
             std::fs::copy(file, &tmp).with_context(|| format!("copying {}", file.display()))?;
             std::fs::rename(&tmp, &dest)?;
-            let component = Built { name, bytes: std::fs::metadata(&dest)?.len(), path: dest };
+            let component = Built { name, bytes: std::fs::metadata(&dest)?.len(), path: dest, language: Language::Rust };
             progress(&component);
             built.push(component);
         }

@@ -1,0 +1,77 @@
+//! The Python and JavaScript guest toolchains: componentize-py from PyPI into a virtualenv and
+//! componentize-js from npm, both under `target/fusion/toolchains/`, installed on first use and
+//! again when their pinned versions (in `guest-sdk/`) change. Only the package registries are
+//! used, so a fresh machine with Python 3 and Node.js needs nothing else.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{Context, Result, bail};
+
+use super::guests::Guest;
+use crate::workspace::Workspace;
+
+/// The files that pin a language's toolchain, in its SDK folder.
+pub(super) fn manifests(ws: &Workspace, guest: Guest) -> Vec<PathBuf> {
+    let sdk = ws.root.join(guest.sdk_dir());
+    match guest {
+        Guest::Python => vec![sdk.join("requirements.txt")],
+        Guest::JavaScript => vec![sdk.join("package.json"), sdk.join("package-lock.json")],
+    }
+}
+
+/// The program that builds a component of `guest`, installed first if needed.
+pub(super) fn ensure(ws: &Workspace, guest: Guest) -> Result<PathBuf> {
+    let dir = ws.fusion_dir().join("toolchains").join(match guest {
+        Guest::Python => "python",
+        Guest::JavaScript => "js",
+    });
+    let program = dir.join(match guest {
+        Guest::Python => "bin/componentize-py",
+        Guest::JavaScript => "node_modules/.bin/componentize-js",
+    });
+    let manifests = manifests(ws, guest);
+    if program.is_file() && manifests.iter().all(|m| same_file_contents(m, &dir.join(m.file_name().expect("a file")))) {
+        return Ok(program);
+    }
+    eprintln!("installing the {} guest toolchain into {}", guest.language().name(), dir.display());
+    if dir.exists() {
+        std::fs::remove_dir_all(&dir)?;
+    }
+    std::fs::create_dir_all(&dir)?;
+    match guest {
+        Guest::Python => {
+            run(Command::new("python3").args(["-m", "venv"]).arg(&dir), "python3 -m venv")?;
+            run(
+                Command::new(dir.join("bin/pip"))
+                    .args(["install", "--quiet", "--disable-pip-version-check", "-r"])
+                    .arg(&manifests[0]),
+                "pip install componentize-py",
+            )?;
+        }
+        Guest::JavaScript => {
+            for manifest in &manifests {
+                std::fs::copy(manifest, dir.join(manifest.file_name().expect("a file")))?;
+            }
+            run(Command::new("npm").args(["ci", "--no-audit", "--no-fund"]).current_dir(&dir), "npm ci")?;
+        }
+    }
+    // Copies of the manifests mark what was installed; written last, so a failed install retries.
+    for manifest in &manifests {
+        std::fs::copy(manifest, dir.join(manifest.file_name().expect("a file")))?;
+    }
+    anyhow::ensure!(program.is_file(), "the install finished but {} is missing", program.display());
+    Ok(program)
+}
+
+fn same_file_contents(a: &Path, b: &Path) -> bool {
+    matches!((std::fs::read(a), std::fs::read(b)), (Ok(a), Ok(b)) if a == b)
+}
+
+fn run(command: &mut Command, what: &str) -> Result<()> {
+    let status = command.status().with_context(|| format!("cannot run `{what}`: is it installed?"))?;
+    if !status.success() {
+        bail!("`{what}` failed ({status})");
+    }
+    Ok(())
+}

@@ -1,0 +1,5 @@
+// IoT CSA in JavaScript: CPU-bound (a sieve of Eratosthenes).
+import { task } from '../../../guest-sdk/js/fusion.js';
+import { sieve, work } from '../../workload/workload.js';
+
+export const handle = task((payload) => ({ task: 'CSA', primes: sieve(work(payload).sieve) }));
