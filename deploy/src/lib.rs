@@ -9,6 +9,7 @@ pub mod cluster;
 pub mod extract;
 pub mod host_process;
 pub mod html_report;
+pub mod languages;
 pub mod loadgen;
 pub mod local_store;
 pub mod optimize;

@@ -14,7 +14,7 @@ use fusion_deploy::demo::{self, DemoSpec};
 use fusion_deploy::optimize::{self, Strategy};
 use fusion_deploy::refusion::{self, RefusionSpec};
 use fusion_optimizer::search::{Goal, Objective};
-use fusion_deploy::{Workspace, builder, calltree, cold_start, extract, local_store, runner, store_commands, throughput};
+use fusion_deploy::{Workspace, builder, calltree, cold_start, extract, languages, local_store, runner, store_commands, throughput};
 use fusion_host::AppManifest;
 use fusion_host::platform::Platform;
 
@@ -235,6 +235,16 @@ enum Bench {
         #[arg(long, default_value_t = 5)]
         runs: usize,
     },
+    /// The test kit's echo task in Rust, Python and JavaScript: component size, compile time,
+    /// cold start and a fused call, each as a ratio to Rust.
+    Languages {
+        /// Cold starts of each kind per language.
+        #[arg(long, default_value_t = 5)]
+        runs: usize,
+        /// Fused calls per language.
+        #[arg(long, default_value_t = 300)]
+        calls: usize,
+    },
     /// Hot swaps under a steady load: the setup changes every few seconds; reports how long each
     /// swap took to reach every host, failed requests, and requests that mixed setup versions.
     Refusion {
@@ -440,6 +450,13 @@ fn main() -> Result<()> {
             }
             Ok(())
         }
+        Command::Bench(Bench::Languages { runs, calls }) => {
+            build(&ws)?;
+            let rt = tokio::runtime::Runtime::new()?;
+            let costs = rt.block_on(languages::measure(&ws, runs.max(1), calls.max(1)))?;
+            print_languages(&costs, runs, calls);
+            Ok(())
+        }
         Command::Bench(Bench::Refusion { app, setups, every, rate }) => {
             build(&ws)?;
             let rt = tokio::runtime::Runtime::new()?;
@@ -476,6 +493,36 @@ fn main() -> Result<()> {
             }
             Ok(())
         }
+    }
+}
+
+/// One row per language, each figure followed by its ratio to Rust's (the first row).
+fn print_languages(costs: &[languages::LanguageCosts], runs: usize, calls: usize) {
+    println!("the test kit's echo task; cold start: spawn → first response, median of {runs}; fused call: median of {calls}");
+    let header = ["language", "component", "compile", "cold start, local artifact", "cold start, store artifact", "cold start, compiling", "fused call"];
+    println!("| {} |", header.join(" | "));
+    println!("|{}", header.iter().map(|h| format!("{:-<1$}|", "", h.len() + 2)).collect::<String>());
+    let Some(rust) = costs.first() else { return };
+    let figures = |c: &languages::LanguageCosts| {
+        let ms = |samples: &[Duration]| median(samples).as_secs_f64() * 1e3;
+        [
+            c.component_bytes as f64 / 1024.0,
+            c.compile.as_secs_f64() * 1e3,
+            ms(&c.cold_starts.local_artifact),
+            ms(&c.cold_starts.store_artifact),
+            ms(&c.cold_starts.compile),
+            c.fused_call.as_secs_f64() * 1e6,
+        ]
+    };
+    let base = figures(rust);
+    for c in costs {
+        let cells: Vec<String> = figures(c)
+            .iter()
+            .zip(&base)
+            .zip(["KiB", "ms", "ms", "ms", "ms", "µs"])
+            .map(|((value, base), unit)| format!("{value:.1} {unit} ({:.1}×)", value / base))
+            .collect();
+        println!("| {} | {} |", c.language.name(), cells.join(" | "));
     }
 }
 
