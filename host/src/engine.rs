@@ -25,9 +25,11 @@ pub const IDLE_AFTER: Duration = Duration::from_secs(1);
 /// Upper bound of one task's linear memory; [`crate::RuntimeConfig::memory_bytes`] may only lower it.
 pub const MAX_TASK_MEMORY: usize = 1 << 30;
 
-/// Linear memory kept mapped between uses of a pool slot: covers a Rust task's 1 MiB stack, its
-/// data and a first stretch of heap (1 MiB was measured to leave the first call page-faulting).
-const KEEP_RESIDENT: usize = 2 << 20;
+/// Linear memory kept mapped between uses of a pool slot: a Rust task's 1 MiB stack, its data and
+/// first stretch of heap (1 MiB was measured to leave the first call page-faulting), and the heap
+/// a Python or JavaScript interpreter touches in one call (`fusion bench languages`: a fused call
+/// of either took half the time with 64 MiB as with 2 MiB). Only memory a task used is kept.
+const KEEP_RESIDENT: usize = 64 << 20;
 
 /// Concurrent task instances a process can hold with the pooling allocator.
 const POOL_INSTANCES: u32 = 1000;
