@@ -63,7 +63,8 @@ impl FunctionHost {
         let router = self.routers.for_call(call.trace.setup_version).await;
         let config = &self.runtime.config;
         // A new environment first starts the platform's runtime, then loads the group's components.
-        let init = if environment.cold { config.platform.runtime_init + router.load_time() } else { Duration::ZERO };
+        let emulate_init = environment.cold && config.platform.emulated;
+        let init = if emulate_init { config.platform.runtime_init + router.load_time() } else { Duration::ZERO };
         if !init.is_zero() {
             tokio::time::sleep(init).await;
         }

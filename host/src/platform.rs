@@ -19,17 +19,31 @@ pub struct Platform {
     /// Added to an asynchronous call before the caller may go on: an async enqueue seen by the
     /// caller took 80–100 ms in Fusionize's data.
     pub async_enqueue: Duration,
+    /// False on the real platform (a host on AWS Lambda): cold starts, hops and loading happen for
+    /// real there, so nothing is added, not even the time the group's components took to load.
+    #[serde(default = "emulated")]
+    pub emulated: bool,
+}
+
+fn emulated() -> bool {
+    true
 }
 
 impl Platform {
-    pub const RAW: Platform = Platform { name: "raw", runtime_init: Duration::ZERO, sync_hop: Duration::ZERO, async_enqueue: Duration::ZERO };
+    pub const RAW: Platform =
+        Platform { name: "raw", runtime_init: Duration::ZERO, sync_hop: Duration::ZERO, async_enqueue: Duration::ZERO, emulated: true };
 
     pub const LAMBDA: Platform = Platform {
         name: "lambda",
         runtime_init: Duration::from_millis(18),
         sync_hop: Duration::from_millis(40),
         async_enqueue: Duration::from_millis(90),
+        emulated: true,
     };
+
+    /// AWS Lambda itself: a host in Lambda mode.
+    pub const AWS: Platform =
+        Platform { name: "aws", runtime_init: Duration::ZERO, sync_hop: Duration::ZERO, async_enqueue: Duration::ZERO, emulated: false };
 
     pub fn named(name: &str) -> Option<Platform> {
         [Platform::RAW, Platform::LAMBDA].into_iter().find(|p| p.name == name)

@@ -1,5 +1,7 @@
 //! `fusion-host`: serves one function of an application over HTTP (`serve`), or runs one request
-//! with every function of the setup in this process (`run`).
+//! with every function of the setup in this process (`run`). Started by AWS Lambda (as the
+//! `bootstrap` of a custom runtime, no arguments), it serves the function through the Lambda
+//! Runtime API instead (`fusion_lambda::front_end`).
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -113,22 +115,6 @@ struct StoreArgs {
     artifact_key_env: String,
 }
 
-impl StoreArgs {
-    fn config(&self, location: &str) -> Result<StoreConfig> {
-        let rest = location.strip_prefix("s3://").with_context(|| format!("--store '{location}' is not s3://BUCKET[/PREFIX]"))?;
-        let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
-        anyhow::ensure!(!bucket.is_empty(), "--store '{location}' names no bucket");
-        let prefix = if prefix.is_empty() || prefix.ends_with('/') { prefix.to_string() } else { format!("{prefix}/") };
-        Ok(StoreConfig {
-            endpoint: self.store_endpoint.clone(),
-            bucket: bucket.to_string(),
-            prefix,
-            region: self.store_region.clone(),
-            credentials: None,
-        })
-    }
-}
-
 fn parse_platform(name: &str) -> Result<Platform, String> {
     Platform::named(name).ok_or_else(|| format!("unknown platform '{name}' (raw, lambda)"))
 }
@@ -159,16 +145,24 @@ impl AppArgs {
 fn main() -> ExitCode {
     tracing_subscriber::fmt().with_env_filter(tracing_subscriber::EnvFilter::from_default_env()).with_writer(std::io::stderr).init();
     let rt = tokio::runtime::Runtime::new().expect("a tokio runtime");
-    let result = match Cli::parse().command {
-        Command::Run { app, payload, spans } => rt.block_on(run(app, payload, spans)),
-        Command::Serve { app, store, function, listen, peers, secret_env, telemetry } => {
-            rt.block_on(serve(app, store, function, listen, peers, secret_env, telemetry)).map(|()| ExitCode::SUCCESS)
-        }
+    let result = if fusion_lambda::front_end::started_by_lambda() {
+        rt.block_on(fusion_lambda::front_end::run()).map(|()| ExitCode::SUCCESS)
+    } else {
+        run_command(&rt, Cli::parse().command)
     };
     result.unwrap_or_else(|err| {
         eprintln!("fusion-host: {err:#}");
         ExitCode::from(2)
     })
+}
+
+fn run_command(rt: &tokio::runtime::Runtime, command: Command) -> Result<ExitCode> {
+    match command {
+        Command::Run { app, payload, spans } => rt.block_on(run(app, payload, spans)),
+        Command::Serve { app, store, function, listen, peers, secret_env, telemetry } => {
+            rt.block_on(serve(app, store, function, listen, peers, secret_env, telemetry)).map(|()| ExitCode::SUCCESS)
+        }
+    }
 }
 
 async fn run(args: AppArgs, payload: String, spans: bool) -> Result<ExitCode> {
@@ -253,15 +247,12 @@ async fn serve(
 /// Loads the function's router for the store's current setup, ready to follow it.
 async fn follow_store(args: &StoreArgs, location: &str, function: &str, runtime: &Arc<Runtime>, transport: Arc<HttpTransport>) -> Result<Routers> {
     let app = args.app_name.as_deref().context("--store needs --app-name")?;
-    let store = Store::connect(&args.config(location)?).await.with_context(|| format!("cannot reach the store {location}"))?;
+    let store = Store::connect(&StoreConfig::at(location, args.store_endpoint.clone(), &args.store_region)?).await.with_context(|| format!("cannot reach the store {location}"))?;
     let seal = std::env::var(&args.artifact_key_env).ok().filter(|k| !k.is_empty()).map(ArtifactSeal::new);
     if seal.is_none() {
         tracing::warn!("{} is not set: precompiled artifacts in the store are neither used nor published", args.artifact_key_env);
     }
-    let source = StoreSource::new(store, app, function, runtime.clone(), transport, seal);
-    let version = source.current_version().await?;
-    let router = source.router(version).await.with_context(|| format!("cannot serve '{function}' of app '{app}'"))?;
-    Ok(Routers::new(router, Some(Arc::new(source))))
+    StoreSource::new(store, app, function, runtime.clone(), transport, seal).follow().await
 }
 
 /// Follows the store's current setup. A refused version is reported once, not at every poll.

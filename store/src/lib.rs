@@ -30,6 +30,17 @@ pub struct StoreConfig {
     pub credentials: Option<(String, String)>,
 }
 
+impl StoreConfig {
+    /// The store at `s3://BUCKET[/PREFIX]`, with credentials from the standard AWS chain.
+    pub fn at(location: &str, endpoint: Option<String>, region: &str) -> Result<StoreConfig> {
+        let rest = location.strip_prefix("s3://").with_context(|| format!("store '{location}' is not s3://BUCKET[/PREFIX]"))?;
+        let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
+        anyhow::ensure!(!bucket.is_empty(), "store '{location}' names no bucket");
+        let prefix = if prefix.is_empty() || prefix.ends_with('/') { prefix.to_string() } else { format!("{prefix}/") };
+        Ok(StoreConfig { endpoint, bucket: bucket.to_string(), prefix, region: region.to_string(), credentials: None })
+    }
+}
+
 #[derive(Clone)]
 pub struct Store {
     s3: Client,
@@ -127,6 +138,15 @@ impl Store {
     /// Stores one batch of telemetry records (JSON lines) of a function.
     pub async fn put_telemetry(&self, app: &str, function: &str, batch_id: &str, lines: Vec<u8>) -> Result<()> {
         self.put(&self.key(&format!("telemetry/{app}/{function}/{batch_id}.jsonl")), lines).await
+    }
+
+    /// Every telemetry batch of the app, all functions, concatenated (JSON lines).
+    pub async fn telemetry(&self, app: &str) -> Result<Vec<u8>> {
+        let mut lines = Vec::new();
+        for key in self.list(&format!("telemetry/{app}/")).await? {
+            lines.extend(self.get(&self.key(&key)).await?.unwrap_or_default());
+        }
+        Ok(lines)
     }
 
     async fn exists(&self, key: &str) -> Result<bool> {

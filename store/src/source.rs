@@ -50,6 +50,14 @@ impl StoreSource {
         }))
     }
 
+    /// Routers for this function that start on the store's current setup and follow it.
+    pub async fn follow(self) -> Result<fusion_host::routers::Routers> {
+        let version = self.current_version().await?;
+        let (app, function) = (self.0.app.clone(), self.0.function.clone());
+        let router = self.router(version).await.with_context(|| format!("cannot serve '{function}' of app '{app}'"))?;
+        Ok(fusion_host::routers::Routers::new(router, Some(Arc::new(self))))
+    }
+
     /// The store's current version of the app.
     pub async fn current_version(&self) -> Result<u64> {
         self.0.store.current_version(&self.0.app).await?.with_context(|| format!("no setup applied for app '{}' in the store", self.0.app))

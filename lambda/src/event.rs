@@ -1,0 +1,171 @@
+//! How a Fusion call travels as a Lambda event.
+//!
+//! A call from another function is an envelope, `{"fusion": {task, mode, trace…}, "payload":
+//! base64}`, answered with `{"payload": base64}`. Any other event is a request from outside (a
+//! user, an API gateway): the event itself is the entry task's JSON input, and the answer is the
+//! task's JSON output. A failed call is a function error whose `errorType` names its kind
+//! (`Fusion.NotFound`, `Fusion.Trapped`, …), so the caller gets the same typed error as over HTTP.
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use fusion_host::{Call, CallError, CallMode, ErrorKind, TraceContext};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+#[derive(Serialize, Deserialize)]
+struct Envelope {
+    fusion: Header,
+    payload: String,
+}
+
+#[derive(Serialize, Deserialize)]
+struct Header {
+    task: String,
+    mode: CallMode,
+    trace_id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    parent_span: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    caller: Option<String>,
+    #[serde(default)]
+    depth: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    setup_version: Option<u64>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct Reply {
+    payload: String,
+}
+
+/// The event body of a call to another function.
+pub fn encode_call(call: &Call) -> Vec<u8> {
+    let t = &call.trace;
+    let envelope = Envelope {
+        fusion: Header {
+            task: call.task.clone(),
+            mode: call.mode,
+            trace_id: t.trace_id.clone(),
+            parent_span: t.parent_span.clone(),
+            caller: t.caller.clone(),
+            depth: t.depth,
+            setup_version: t.setup_version,
+        },
+        payload: STANDARD.encode(&call.payload),
+    };
+    serde_json::to_vec(&envelope).expect("an envelope serializes")
+}
+
+/// An incoming event: a call from another function, or a request from outside to `function`'s
+/// task. The flag says which, because the two are answered differently.
+pub fn decode_event(function: &str, event: Value) -> Result<(Call, bool), CallError> {
+    if event.get("fusion").is_none() {
+        let payload = serde_json::to_vec(&event).expect("a JSON value serializes");
+        let call = Call { task: function.to_string(), payload, mode: CallMode::Sync, trace: TraceContext::new_request() };
+        return Ok((call, false));
+    }
+    let envelope: Envelope =
+        serde_json::from_value(event).map_err(|e| CallError::new(ErrorKind::Rejected, format!("malformed Fusion event: {e}")))?;
+    let payload = STANDARD
+        .decode(&envelope.payload)
+        .map_err(|e| CallError::new(ErrorKind::Rejected, format!("malformed Fusion event payload: {e}")))?;
+    let h = envelope.fusion;
+    let trace = TraceContext { trace_id: h.trace_id, parent_span: h.parent_span, caller: h.caller, depth: h.depth, setup_version: h.setup_version };
+    Ok((Call { task: h.task, payload, mode: h.mode, trace }, true))
+}
+
+/// The answer to an event: an envelope for a call, the task's JSON output for an outside request
+/// (a JSON string when the output is not JSON).
+pub fn encode_reply(output: &[u8], from_fusion: bool) -> Value {
+    if from_fusion {
+        return serde_json::to_value(Reply { payload: STANDARD.encode(output) }).expect("a reply serializes");
+    }
+    serde_json::from_slice(output).unwrap_or_else(|_| Value::String(String::from_utf8_lossy(output).into_owned()))
+}
+
+/// The output inside a successful reply.
+pub fn decode_reply(body: &[u8]) -> Result<Vec<u8>, CallError> {
+    let reply: Reply = serde_json::from_slice(body)
+        .map_err(|e| CallError::new(ErrorKind::Unavailable, format!("the callee's answer is not a Fusion reply: {e}")))?;
+    STANDARD.decode(reply.payload).map_err(|e| CallError::new(ErrorKind::Unavailable, format!("the callee's reply payload: {e}")))
+}
+
+/// The `errorType` a failed call is reported with.
+pub fn error_type(kind: ErrorKind) -> String {
+    let name = match kind {
+        ErrorKind::NotFound => "NotFound",
+        ErrorKind::Trapped => "Trapped",
+        ErrorKind::Timeout => "Timeout",
+        ErrorKind::Unavailable => "Unavailable",
+        ErrorKind::Rejected => "Rejected",
+        ErrorKind::Application => "Application",
+    };
+    format!("Fusion.{name}")
+}
+
+/// The typed error of a function error's body (`{"errorType", "errorMessage"}`). Errors Lambda
+/// raised itself (a crashed runtime, a timeout) are mapped to the nearest kind.
+pub fn decode_function_error(body: &[u8]) -> CallError {
+    #[derive(Deserialize)]
+    struct FunctionError {
+        #[serde(rename = "errorType", default)]
+        error_type: String,
+        #[serde(rename = "errorMessage", default)]
+        error_message: String,
+    }
+    let Ok(error) = serde_json::from_slice::<FunctionError>(body) else {
+        return CallError::new(ErrorKind::Unavailable, format!("function error: {}", String::from_utf8_lossy(body)));
+    };
+    let kind = match error.error_type.as_str() {
+        "Fusion.NotFound" => ErrorKind::NotFound,
+        "Fusion.Trapped" => ErrorKind::Trapped,
+        "Fusion.Timeout" | "Sandbox.Timedout" => ErrorKind::Timeout,
+        "Fusion.Unavailable" => ErrorKind::Unavailable,
+        "Fusion.Rejected" => ErrorKind::Rejected,
+        "Fusion.Application" => ErrorKind::Application,
+        // Lambda's own (a crashed runtime) or a failed init: the type says what happened.
+        other => return CallError::new(ErrorKind::Unavailable, format!("{other}: {}", error.error_message)),
+    };
+    let message = error.error_message;
+    CallError::new(kind, message)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_call_survives_the_envelope() {
+        let trace = TraceContext { trace_id: "t1".into(), parent_span: Some("s1".into()), caller: Some("I".into()), depth: 2, setup_version: Some(7) };
+        let call = Call { task: "CS".into(), payload: vec![0, 159, 146, 150], mode: CallMode::Async, trace };
+        let event: Value = serde_json::from_slice(&encode_call(&call)).unwrap();
+        let (back, from_fusion) = decode_event("CS", event).unwrap();
+        assert!(from_fusion);
+        assert_eq!((back.task.as_str(), back.payload, back.mode), ("CS", vec![0, 159, 146, 150], CallMode::Async));
+        assert_eq!((back.trace.trace_id, back.trace.parent_span, back.trace.caller), ("t1".into(), Some("s1".into()), Some("I".into())));
+        assert_eq!((back.trace.depth, back.trace.setup_version), (2, Some(7)));
+    }
+
+    #[test]
+    fn any_other_event_is_a_request_to_the_functions_task() {
+        let (call, from_fusion) = decode_event("I", serde_json::json!({ "sensor": "s-1" })).unwrap();
+        assert!(!from_fusion);
+        assert_eq!((call.task.as_str(), call.mode, call.trace.caller), ("I", CallMode::Sync, None));
+        assert_eq!(call.payload, br#"{"sensor":"s-1"}"#);
+        assert_eq!(encode_reply(br#"{"ok":true}"#, false), serde_json::json!({ "ok": true }));
+        assert_eq!(decode_reply(&serde_json::to_vec(&encode_reply(b"\x00raw", true)).unwrap()).unwrap(), b"\x00raw");
+    }
+
+    #[test]
+    fn error_kinds_round_trip_and_lambdas_own_errors_are_unavailable() {
+        for kind in [ErrorKind::NotFound, ErrorKind::Trapped, ErrorKind::Timeout, ErrorKind::Unavailable, ErrorKind::Rejected, ErrorKind::Application] {
+            let body = serde_json::json!({ "errorType": error_type(kind), "errorMessage": "why" }).to_string();
+            let error = decode_function_error(body.as_bytes());
+            assert_eq!((error.kind, error.message.as_str()), (kind, "why"));
+        }
+        let crashed = decode_function_error(br#"{"errorType":"Runtime.ExitError","errorMessage":"exit status 2"}"#);
+        assert_eq!(crashed.kind, ErrorKind::Unavailable);
+        assert!(crashed.message.contains("Runtime.ExitError"), "{}", crashed.message);
+        assert!(decode_event("I", serde_json::json!({ "fusion": { "task": 1 } })).is_err());
+    }
+}

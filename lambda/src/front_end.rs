@@ -1,0 +1,187 @@
+//! A function's host as a Lambda custom runtime. The binary is the same `fusion-host`; it runs
+//! this way when Lambda starts it (as `bootstrap`, with `AWS_LAMBDA_RUNTIME_API` set and no
+//! arguments). Everything else comes from the function's environment:
+//!
+//! | variable | meaning |
+//! |---|---|
+//! | `FUSION_STORE` | `s3://BUCKET[/PREFIX]`: the store with the app's setups and components |
+//! | `FUSION_APP`, `FUSION_FUNCTION` | the application, and the Fusion function this Lambda function serves |
+//! | `FUSION_FUNCTION_PREFIX` | the Lambda name of Fusion function `F` is `{prefix}F` (default empty) |
+//! | `FUSION_ARTIFACT_KEY` | the key that seals precompiled artifacts in the store (optional) |
+//! | `FUSION_STORE_ENDPOINT`, `FUSION_LAMBDA_ENDPOINT` | S3 and Lambda endpoints other than AWS's (for emulators) |
+//! | `FUSION_TELEMETRY_BATCH_MS` | write telemetry to the store once its oldest record is this old (default 10 s) |
+//!
+//! Init loads the current setup and the group's components from the store (precompiled artifacts
+//! cached in /tmp and sealed in the store). A failed init is reported on the Runtime API's
+//! init-error endpoint; a failed invocation on its invocation-error endpoint, typed.
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result};
+use aws_config::BehaviorVersion;
+use fusion_host::platform::Platform;
+use fusion_host::{CallError, FunctionHost, Runtime, RuntimeConfig, TraceContext};
+use fusion_store::seal::ArtifactSeal;
+use fusion_store::source::StoreSource;
+use fusion_store::{Store, StoreConfig};
+use lambda_runtime::{Diagnostic, LambdaEvent, service_fn};
+use serde_json::Value;
+use tokio_util::task::TaskTracker;
+
+use crate::event;
+use crate::invoke::{InvokeConfig, LambdaTransport};
+use crate::telemetry::LambdaSink;
+
+/// The store's current setup is looked up at most this often, at the start of an invocation (a
+/// frozen environment cannot poll).
+const REFRESH_EVERY: Duration = Duration::from_secs(1);
+
+/// Where precompiled artifacts are cached: the only writable place on Lambda.
+const ARTIFACTS_DIR: &str = "/tmp/fusion-artifacts";
+
+/// True when Lambda started this process: the Runtime API is set and no command was given.
+pub fn started_by_lambda() -> bool {
+    std::env::var_os("AWS_LAMBDA_RUNTIME_API").is_some() && std::env::args_os().len() == 1
+}
+
+/// The function's settings, read from its environment.
+struct Settings {
+    store: String,
+    app: String,
+    function: String,
+    function_prefix: String,
+    region: String,
+    store_endpoint: Option<String>,
+    lambda_endpoint: Option<String>,
+    artifact_key: Option<String>,
+    telemetry_batch_age: Duration,
+}
+
+impl Settings {
+    fn from_env() -> Result<Settings> {
+        let required = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty()).with_context(|| format!("{name} is not set"));
+        let optional = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+        Ok(Settings {
+            store: required("FUSION_STORE")?,
+            app: required("FUSION_APP")?,
+            function: required("FUSION_FUNCTION")?,
+            function_prefix: optional("FUSION_FUNCTION_PREFIX").unwrap_or_default(),
+            region: optional("AWS_REGION").unwrap_or_else(|| "us-east-1".into()),
+            store_endpoint: optional("FUSION_STORE_ENDPOINT"),
+            lambda_endpoint: optional("FUSION_LAMBDA_ENDPOINT"),
+            artifact_key: optional("FUSION_ARTIFACT_KEY"),
+            telemetry_batch_age: match optional("FUSION_TELEMETRY_BATCH_MS") {
+                Some(ms) => Duration::from_millis(ms.parse().with_context(|| format!("FUSION_TELEMETRY_BATCH_MS '{ms}' is not a number"))?),
+                None => crate::telemetry::BATCH_AGE,
+            },
+        })
+    }
+}
+
+/// What every invocation of this environment shares.
+struct Function {
+    host: Arc<FunctionHost>,
+    store: Store,
+    sink: Arc<LambdaSink>,
+    settings: Settings,
+    /// Names this environment's telemetry batches.
+    environment: String,
+    last_refresh: Mutex<Instant>,
+}
+
+/// Runs the function until Lambda stops it. An init failure is reported to Lambda first.
+pub async fn run() -> Result<()> {
+    let function = match init().await {
+        Ok(function) => Arc::new(function),
+        Err(err) => {
+            report_init_error(&err).await;
+            return Err(err);
+        }
+    };
+    let handler = service_fn(move |event: LambdaEvent<Value>| {
+        let function = function.clone();
+        async move { function.invoke(event.payload).await }
+    });
+    lambda_runtime::run(handler).await.map_err(|e| anyhow::anyhow!("the Lambda runtime stopped: {e}"))
+}
+
+async fn init() -> Result<Function> {
+    let settings = Settings::from_env()?;
+    let aws = aws_config::defaults(BehaviorVersion::latest()).region(aws_config::Region::new(settings.region.clone())).load().await;
+    let credentials = aws.credentials_provider().context("no AWS credentials in the function's environment")?;
+    let store_config = StoreConfig::at(&settings.store, settings.store_endpoint.clone(), &settings.region)?;
+    let store = Store::connect(&store_config).await.with_context(|| format!("cannot reach the store {}", settings.store))?;
+    // Lambda paces the CPU and starts environments itself: nothing is emulated.
+    let config = RuntimeConfig { platform: Platform::AWS, pace_cpu: false, ..RuntimeConfig::default() };
+    let mut invoke = InvokeConfig::aws(&settings.region, &settings.function_prefix, config.deadline);
+    if let Some(endpoint) = &settings.lambda_endpoint {
+        invoke.endpoint = endpoint.clone();
+    }
+    let transport = LambdaTransport::new(invoke, credentials)?;
+    let runtime = Runtime::new(std::path::Path::new(ARTIFACTS_DIR), config)?;
+    let seal = settings.artifact_key.as_deref().map(ArtifactSeal::new);
+    let routers = StoreSource::new(store.clone(), &settings.app, &settings.function, runtime.clone(), transport, seal).follow().await?;
+    let sink = Arc::new(LambdaSink::new(settings.telemetry_batch_age));
+    let host = FunctionHost::new(runtime, routers, sink.clone(), TaskTracker::new());
+    let environment = TraceContext::new_request().trace_id;
+    Ok(Function { host, store, sink, settings, environment, last_refresh: Mutex::new(Instant::now()) })
+}
+
+impl Function {
+    async fn invoke(&self, event: Value) -> Result<Value, Failure> {
+        self.refresh_if_due().await;
+        let (call, from_fusion) = event::decode_event(&self.host.name, event).map_err(Failure)?;
+        let result = self.host.invoke(call).await;
+        // Lambda freezes the environment once the answer is sent: the invocation's fused async
+        // work must end first, and its telemetry go out.
+        let work = self.host.work();
+        work.close();
+        work.wait().await;
+        work.reopen();
+        let s = &self.settings;
+        self.sink.flush(&self.store, &s.app, &s.function, &self.environment, false).await;
+        result.map(|output| event::encode_reply(&output, from_fusion)).map_err(Failure)
+    }
+
+    /// Takes up a setup applied since the last look; a refused one leaves the current serving.
+    async fn refresh_if_due(&self) {
+        {
+            let mut last = self.last_refresh.lock().unwrap();
+            if last.elapsed() < REFRESH_EVERY {
+                return;
+            }
+            *last = Instant::now();
+        }
+        if let Err(err) = self.host.routers().refresh().await {
+            tracing::error!("keeping setup version {}: {err:#}", self.host.routers().current().setup.version);
+        }
+    }
+}
+
+/// A failed invocation, reported to Lambda with its kind as the error type.
+#[derive(Debug)]
+pub struct Failure(CallError);
+
+impl From<Failure> for Diagnostic {
+    fn from(failure: Failure) -> Diagnostic {
+        Diagnostic { error_type: event::error_type(failure.0.kind), error_message: failure.0.message }
+    }
+}
+
+/// `POST /runtime/init/error`: Lambda then fails the pending invocation with this error and
+/// retires the environment.
+async fn report_init_error(err: &anyhow::Error) {
+    let Ok(api) = std::env::var("AWS_LAMBDA_RUNTIME_API") else { return };
+    let body = serde_json::json!({ "errorType": "Fusion.InitError", "errorMessage": format!("{err:#}"), "stackTrace": [] });
+    let sent = reqwest::Client::new()
+        .post(format!("http://{api}/2018-06-01/runtime/init/error"))
+        .header("Lambda-Runtime-Function-Error-Type", "Fusion.InitError")
+        .header("content-type", "application/json")
+        .body(body.to_string())
+        .send()
+        .await;
+    if let Err(e) = sent {
+        tracing::error!("could not report the init error to the Runtime API: {e}");
+    }
+}
