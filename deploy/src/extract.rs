@@ -22,14 +22,25 @@ pub fn read_dir(dir: &Path) -> Result<(Vec<Record>, usize)> {
             continue;
         }
         let text = std::fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?;
-        for line in text.lines().filter(|l| !l.trim().is_empty()) {
-            match serde_json::from_str(line) {
-                Ok(record) => records.push(record),
-                Err(_) => skipped += 1,
-            }
-        }
+        let (more, bad) = parse_lines(&text);
+        records.extend(more);
+        skipped += bad;
     }
     Ok((records, skipped))
+}
+
+/// The records of JSON lines (a telemetry file, the store's batches, CloudWatch lines), and how
+/// many lines were not records.
+pub fn parse_lines(text: &str) -> (Vec<Record>, usize) {
+    let mut records = Vec::new();
+    let mut skipped = 0;
+    for line in text.lines().filter(|l| !l.trim().is_empty()) {
+        match serde_json::from_str(line) {
+            Ok(record) => records.push(record),
+            Err(_) => skipped += 1,
+        }
+    }
+    (records, skipped)
 }
 
 /// One edge of the call graph: `caller` called `callee` this way, `count` times.

@@ -1,6 +1,7 @@
 //! The Fusion control plane: builds task components, runs applications, renders what happened.
 
 pub mod admin;
+pub mod aws;
 pub mod builder;
 pub mod calltree;
 pub mod cold_start;

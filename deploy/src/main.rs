@@ -14,6 +14,7 @@ use fusion_deploy::demo::{self, DemoSpec};
 use fusion_deploy::optimize::{self, Strategy};
 use fusion_deploy::refusion::{self, RefusionSpec};
 use fusion_optimizer::search::{Goal, Objective};
+use fusion_deploy::aws::{self, package::Arch};
 use fusion_deploy::{Workspace, builder, calltree, cold_start, extract, languages, local_store, runner, store_commands, throughput};
 use fusion_host::AppManifest;
 use fusion_host::platform::Platform;
@@ -180,10 +181,54 @@ enum Command {
         #[arg(long, default_value = "iot")]
         app: String,
         /// A telemetry directory (default: that of the app's last `fusion up`).
-        #[arg(long)]
+        #[arg(long, conflicts_with = "store")]
         telemetry: Option<PathBuf>,
+        /// Read the telemetry batches the app's Lambda functions wrote to this store instead,
+        /// e.g. s3://BUCKET/fusion/iot (as `fusion deploy aws` made it).
+        #[arg(long)]
+        store: Option<String>,
+        /// An S3-compatible endpoint instead of AWS's, for --store.
+        #[arg(long, requires = "store")]
+        store_endpoint: Option<String>,
+        #[arg(long, default_value = "us-east-1")]
+        region: String,
         #[arg(long, default_value = "lambda-x86", value_parser = parse_pricing)]
         pricing: Pricing,
+    },
+    /// Deploy an application to a cloud: `fusion deploy aws --app iot --bucket B --region R`.
+    #[command(subcommand)]
+    Deploy(DeployCommand),
+}
+
+#[derive(Subcommand)]
+enum DeployCommand {
+    /// One Lambda function per task (provided.al2023), an IAM role, the components and setup in
+    /// S3. Idempotent: a second run changes only what differs. --destroy removes it all.
+    Aws {
+        #[arg(long, default_value = "iot")]
+        app: String,
+        /// The S3 bucket of the app's store (created if missing); the app uses s3://BUCKET/fusion/APP.
+        #[arg(long)]
+        bucket: String,
+        #[arg(long, default_value = "us-east-1")]
+        region: String,
+        /// Make this setup current (all-remote, all-local, a shipped setup or a file); memory
+        /// sizes follow it without a code upload. Default: keep the store's current setup.
+        #[arg(long)]
+        setup: Option<String>,
+        #[arg(long, value_enum, default_value_t = Arch::X86_64)]
+        arch: Arch,
+        /// A fusion-host binary already built for Lambda, instead of building one.
+        #[arg(long)]
+        host_binary: Option<PathBuf>,
+        /// One endpoint for S3, IAM and Lambda instead of AWS's (an emulator such as moto).
+        #[arg(long)]
+        endpoint: Option<String>,
+        /// Remove the app's functions, role and store instead.
+        #[arg(long)]
+        destroy: bool,
+        #[arg(long)]
+        no_build: bool,
     },
 }
 
@@ -477,19 +522,65 @@ fn main() -> Result<()> {
             println!("  requests per version: {}", served.join(", "));
             Ok(())
         }
-        Command::Extract { app, telemetry, pricing } => {
-            let dir = match telemetry {
-                Some(dir) => dir,
-                None => ClusterState::last(&ws.clusters_dir().join(&app))?.telemetry,
+        Command::Extract { app, telemetry, store, store_endpoint, region, pricing } => {
+            let (records, skipped, source) = match (store, telemetry) {
+                (Some(location), _) => {
+                    let rt = tokio::runtime::Runtime::new()?;
+                    let store = rt.block_on(fusion_store::Store::connect(&fusion_store::StoreConfig::at(&location, store_endpoint, &region)?))?;
+                    let lines = rt.block_on(store.telemetry(&app))?;
+                    let (records, skipped) = extract::parse_lines(&String::from_utf8_lossy(&lines));
+                    (records, skipped, location)
+                }
+                (None, telemetry) => {
+                    let dir = match telemetry {
+                        Some(dir) => dir,
+                        None => ClusterState::last(&ws.clusters_dir().join(&app))?.telemetry,
+                    };
+                    let (records, skipped) = extract::read_dir(&dir)?;
+                    (records, skipped, dir.display().to_string())
+                }
             };
-            let (records, skipped) = extract::read_dir(&dir)?;
             if skipped > 0 {
-                eprintln!("warning: skipped {skipped} unreadable lines in {}", dir.display());
+                eprintln!("warning: skipped {skipped} unreadable lines in {source}");
             }
             let versions = extract::extract(&records, pricing, None);
-            anyhow::ensure!(!versions.is_empty(), "no complete request in {}", dir.display());
+            anyhow::ensure!(!versions.is_empty(), "no complete request in {source}");
             for version in &versions {
                 print!("{}", report::version(version));
+            }
+            Ok(())
+        }
+        Command::Deploy(DeployCommand::Aws { app, bucket, region, setup, arch, host_binary, endpoint, destroy, no_build }) => {
+            let target = aws::Target { app, bucket, region, arch, host_binary, endpoint };
+            let rt = tokio::runtime::Runtime::new()?;
+            if destroy {
+                let gone = rt.block_on(aws::destroy(&ws, &target))?;
+                println!(
+                    "{}: removed {} functions, {} role, {} objects of {}",
+                    target.app,
+                    gone.functions,
+                    if gone.role { "its" } else { "no" },
+                    gone.objects,
+                    target.store_location()
+                );
+                return Ok(());
+            }
+            if !no_build {
+                build(&ws)?;
+            }
+            let deployed = rt.block_on(aws::deploy(&ws, &target, setup.as_deref()))?;
+            println!("{}: setup version {} ({}) is current in {}", target.app, deployed.setup.version, deployed.setup.describe(), target.store_location());
+            println!("role {}: {}", target.role_name(), if deployed.role_created { "created" } else { "policy updated" });
+            for (name, change) in &deployed.functions {
+                let what = match change {
+                    aws::Change::Created => "created".to_string(),
+                    aws::Change::Unchanged => "unchanged".to_string(),
+                    aws::Change::Updated { code, configuration } => {
+                        let parts: Vec<&str> = [(*code, "code"), (*configuration, "configuration")].iter().filter(|(c, _)| *c).map(|(_, p)| *p).collect();
+                        format!("updated ({})", parts.join(", "))
+                    }
+                };
+                println!("  {name:<28} {what}");
             }
             Ok(())
         }

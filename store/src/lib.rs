@@ -149,6 +149,20 @@ impl Store {
         Ok(lines)
     }
 
+    /// Deletes everything under this store's prefix, then the bucket if nothing else is in it.
+    /// Returns how many objects were deleted.
+    pub async fn destroy(&self) -> Result<usize> {
+        let keys = self.list("").await?;
+        for key in &keys {
+            let key = self.key(key);
+            self.s3.delete_object().bucket(&self.bucket).key(&key).send().await.map_err(|e| failed(&format!("deleting {key}"), e))?;
+        }
+        if self.s3.list_objects_v2().bucket(&self.bucket).max_keys(1).send().await.is_ok_and(|page| page.contents().is_empty()) {
+            self.s3.delete_bucket().bucket(&self.bucket).send().await.map_err(|e| failed(&format!("deleting bucket {}", self.bucket), e))?;
+        }
+        Ok(keys.len())
+    }
+
     async fn exists(&self, key: &str) -> Result<bool> {
         match self.s3.head_object().bucket(&self.bucket).key(key).send().await {
             Ok(_) => Ok(true),

@@ -1,0 +1,187 @@
+//! `fusion deploy aws`: the app on AWS Lambda. Components and the setup go to the store on S3,
+//! one IAM role lets the functions read the store and invoke each other, and every task gets a
+//! Lambda function running the same package with its memory size from the setup. Running it again
+//! changes only what differs (a new setup's memory sizes need no code upload); `--destroy`
+//! removes what it made.
+
+mod functions;
+mod iam;
+pub mod package;
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use aws_config::BehaviorVersion;
+use fusion_host::{AppManifest, FusionSetup, Preset};
+use fusion_lambda::aws_api::AwsClient;
+use fusion_store::{Store, StoreConfig};
+
+pub use functions::Change;
+use functions::{Desired, Functions};
+use iam::Iam;
+use package::Arch;
+
+use crate::workspace::Workspace;
+use crate::{random, runner, store_commands};
+
+/// Where and how to deploy.
+pub struct Target {
+    pub app: String,
+    pub bucket: String,
+    pub region: String,
+    pub arch: Arch,
+    /// A host binary already built for Lambda; None builds one.
+    pub host_binary: Option<PathBuf>,
+    /// One endpoint for S3, IAM and Lambda instead of AWS's (an emulator such as moto).
+    pub endpoint: Option<String>,
+}
+
+impl Target {
+    /// The Lambda function of Fusion function `F` is `fusion-{app}-F`.
+    pub fn function_prefix(&self) -> String {
+        format!("fusion-{}-", self.app)
+    }
+
+    pub fn role_name(&self) -> String {
+        format!("fusion-{}-role", self.app)
+    }
+
+    /// The app's store: its own prefix of the bucket, so `--destroy` can remove it whole.
+    pub fn store_location(&self) -> String {
+        format!("s3://{}/fusion/{}", self.bucket, self.app)
+    }
+
+    async fn client(&self) -> Result<AwsClient> {
+        let config = aws_config::defaults(BehaviorVersion::latest()).region(aws_config::Region::new(self.region.clone())).load().await;
+        let credentials = config.credentials_provider().context("no AWS credentials (environment, profile or role)")?;
+        AwsClient::new(credentials, &self.region, Duration::from_secs(120))
+    }
+
+    fn lambda(&self) -> String {
+        self.endpoint.clone().unwrap_or_else(|| format!("https://lambda.{}.amazonaws.com", self.region))
+    }
+
+    fn iam(&self) -> String {
+        self.endpoint.clone().unwrap_or_else(|| "https://iam.amazonaws.com".into())
+    }
+
+    async fn store(&self) -> Result<Store> {
+        let config = StoreConfig::at(&self.store_location(), self.endpoint.clone(), &self.region)?;
+        Store::connect(&config).await.with_context(|| format!("cannot reach the store {}", self.store_location()))
+    }
+}
+
+/// What a deploy did.
+pub struct Deployed {
+    pub setup: FusionSetup,
+    pub role_created: bool,
+    /// Lambda function name → what changed.
+    pub functions: BTreeMap<String, Change>,
+}
+
+/// Deploys the app; `setup` (a preset, a shipped setup or a file) becomes current, else the
+/// store's current setup stays (all-remote on a first deploy).
+pub async fn deploy(ws: &Workspace, target: &Target, setup: Option<&str>) -> Result<Deployed> {
+    let manifest = AppManifest::load(&ws.app_manifest(&target.app))?;
+    let store = target.store().await?;
+    store_commands::upload(ws, &store, &target.app).await?;
+    let setup = match (setup, store.current_version(&target.app).await?) {
+        (Some(choice), _) => store_commands::pin_and_apply(&store, runner::resolve_setup(ws, &manifest, choice)?).await?,
+        (None, Some(version)) => store.setup(&target.app, version).await?,
+        (None, None) => {
+            let preset = FusionSetup::preset(Preset::AllRemote, &manifest.app, &manifest.task_names(), &manifest.entry);
+            store_commands::pin_and_apply(&store, preset).await?
+        }
+    };
+    let client = target.client().await?;
+    let role = Iam { client: &client, endpoint: target.iam() }.ensure_role(&target.role_name(), &policy(target)).await?;
+    let binary = match &target.host_binary {
+        Some(path) => path.clone(),
+        None => package::build_host(ws, target.arch)?,
+    };
+    let package = package::package(&binary)?;
+    let lambda = Functions { client: &client, endpoint: target.lambda() };
+    let artifact_key = existing_artifact_key(&lambda, target, &manifest).await?.map_or_else(|| random::random_hex(32), Ok)?;
+    let mut changes = BTreeMap::new();
+    for task in manifest.task_names() {
+        let name = format!("{}{task}", target.function_prefix());
+        let want = Desired {
+            name: name.clone(),
+            role_arn: &role.arn,
+            architecture: target.arch.lambda_name(),
+            zip: &package.zip,
+            zip_sha256: &package.sha256,
+            memory_mb: setup.function(&task).memory_mb,
+            timeout_s: 300,
+            environment: environment(target, &task, &artifact_key),
+        };
+        changes.insert(name, lambda.ensure(&want).await.with_context(|| format!("deploying the function of '{task}'"))?);
+    }
+    Ok(Deployed { setup, role_created: role.created, functions: changes })
+}
+
+/// What `--destroy` removed.
+pub struct Destroyed {
+    pub functions: usize,
+    pub role: bool,
+    pub objects: usize,
+}
+
+/// Removes the app's functions, its role and its store.
+pub async fn destroy(ws: &Workspace, target: &Target) -> Result<Destroyed> {
+    let manifest = AppManifest::load(&ws.app_manifest(&target.app))?;
+    let client = target.client().await?;
+    let lambda = Functions { client: &client, endpoint: target.lambda() };
+    let mut functions = 0;
+    for task in manifest.task_names() {
+        functions += usize::from(lambda.delete(&format!("{}{task}", target.function_prefix())).await?);
+    }
+    let role = Iam { client: &client, endpoint: target.iam() }.delete_role(&target.role_name()).await?;
+    let objects = target.store().await?.destroy().await?;
+    Ok(Destroyed { functions, role, objects })
+}
+
+/// The key sealing the app's artifacts, as its deployed functions have it: kept across deploys,
+/// so artifacts published by old environments stay usable.
+async fn existing_artifact_key(lambda: &Functions<'_>, target: &Target, manifest: &AppManifest) -> Result<Option<String>> {
+    for task in manifest.task_names() {
+        if let Some(config) = lambda.get(&format!("{}{task}", target.function_prefix())).await? {
+            if let Some(key) = config["Environment"]["Variables"]["FUSION_ARTIFACT_KEY"].as_str() {
+                return Ok(Some(key.to_string()));
+            }
+        }
+    }
+    Ok(None)
+}
+
+/// The environment of `task`'s function (see `fusion_lambda::front_end`).
+fn environment(target: &Target, task: &str, artifact_key: &str) -> BTreeMap<String, String> {
+    let mut env = BTreeMap::from([
+        ("FUSION_STORE".to_string(), target.store_location()),
+        ("FUSION_APP".to_string(), target.app.clone()),
+        ("FUSION_FUNCTION".to_string(), task.to_string()),
+        ("FUSION_FUNCTION_PREFIX".to_string(), target.function_prefix()),
+        ("FUSION_ARTIFACT_KEY".to_string(), artifact_key.to_string()),
+    ]);
+    if let Some(endpoint) = &target.endpoint {
+        env.insert("FUSION_STORE_ENDPOINT".into(), endpoint.clone());
+        env.insert("FUSION_LAMBDA_ENDPOINT".into(), endpoint.clone());
+    }
+    env
+}
+
+/// The role's permissions: the app's store, invoking the app's functions, writing logs.
+fn policy(target: &Target) -> serde_json::Value {
+    let (bucket, app, region) = (&target.bucket, &target.app, &target.region);
+    serde_json::json!({
+        "Version": "2012-10-17",
+        "Statement": [
+            { "Effect": "Allow", "Action": ["s3:GetObject", "s3:PutObject"], "Resource": format!("arn:aws:s3:::{bucket}/fusion/{app}/*") },
+            { "Effect": "Allow", "Action": "s3:ListBucket", "Resource": format!("arn:aws:s3:::{bucket}") },
+            { "Effect": "Allow", "Action": "lambda:InvokeFunction", "Resource": format!("arn:aws:lambda:{region}:*:function:{}*", target.function_prefix()) },
+            { "Effect": "Allow", "Action": ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"], "Resource": "*" }
+        ]
+    })
+}
