@@ -185,3 +185,29 @@ fn policy(target: &Target) -> serde_json::Value {
         ]
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The Terraform module in deploy/terraform makes what this module makes: same names, same
+    /// environment, same permissions.
+    #[test]
+    fn the_terraform_module_is_in_step_with_the_cli() {
+        let module = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/terraform/main.tf")).unwrap();
+        let target = Target { app: "APP".into(), bucket: "BUCKET".into(), region: "REGION".into(), arch: Arch::X86_64, host_binary: None, endpoint: None };
+        for key in environment(&target, "TASK", "KEY").keys() {
+            assert!(module.contains(&format!("{key} ")), "main.tf sets no {key}");
+        }
+        let terraform = |cli: &str| cli.replace("APP", "${var.app}").replace("BUCKET", "${var.bucket}");
+        assert!(module.contains(&format!("prefix = \"{}\"", terraform(&target.function_prefix()))), "function names differ");
+        assert!(module.contains(&format!("store  = \"{}\"", terraform(&target.store_location()))), "store location differs");
+        assert_eq!(target.role_name(), format!("{}role", target.function_prefix()));
+        assert!(module.contains("name = \"${local.prefix}role\""), "role names differ");
+        for statement in policy(&target)["Statement"].as_array().unwrap() {
+            for action in statement["Action"].as_array().cloned().unwrap_or_else(|| vec![statement["Action"].clone()]) {
+                assert!(module.contains(&format!("\"{}\"", action.as_str().unwrap())), "main.tf does not allow {action}");
+            }
+        }
+    }
+}
