@@ -139,19 +139,7 @@ async fn iot_runs_on_hosts_in_lambda_mode_calling_each_other_through_the_invoke_
         let of_trace: Vec<Record> = records.iter().filter(|r| matches!(r, Record::Span(s) if &s.trace_id == trace)).cloned().collect();
         assert_eq!(
             edges(&of_trace),
-            expect(&[
-                ("client", "I", Sync, 1),
-                ("I", "CW", Sync, 1),
-                ("I", "SE", Sync, 1),
-                ("I", "CT", Async, 1),
-                ("I", "CS", Async, 1),
-                ("I", "CA", Async, 1),
-                ("CS", "CSL", Sync, 1),
-                ("CS", "CSA", Sync, 1),
-                ("CA", "DJ", Sync, 1),
-                ("CA", "AS", Async, 1),
-                ("CT", "AS", Async, 1),
-            ])
+            iot_call_graph()
         );
         let version = store.store.current_version("iot").await.unwrap().unwrap();
         let setup = store.store.setup("iot", version).await.unwrap();

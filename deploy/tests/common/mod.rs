@@ -58,6 +58,24 @@ pub fn expect(rows: &[(&str, &str, CallMode, usize)]) -> BTreeMap<(String, Strin
     rows.iter().map(|(a, b, m, n)| ((a.to_string(), b.to_string(), *m), *n)).collect()
 }
 
+/// IoT's call graph, each edge taken once per request: what one request's spans must show.
+pub fn iot_call_graph() -> BTreeMap<(String, String, CallMode), usize> {
+    use CallMode::{Async, Sync};
+    expect(&[
+        ("client", "I", Sync, 1),
+        ("I", "CW", Sync, 1),
+        ("I", "SE", Sync, 1),
+        ("I", "CT", Async, 1),
+        ("I", "CS", Async, 1),
+        ("I", "CA", Async, 1),
+        ("CS", "CSL", Sync, 1),
+        ("CS", "CSA", Sync, 1),
+        ("CA", "DJ", Sync, 1),
+        ("CA", "AS", Async, 1),
+        ("CT", "AS", Async, 1),
+    ])
+}
+
 pub const SMALL_WORK: &str = r#"{"work":{"burn":2.0,"sieve":2000,"db_ms":1,"sleep_ms":2}}"#;
 
 /// A `fusion-host serve` process of the test kit with `peers` and the shared `secret`.
