@@ -15,7 +15,8 @@ use aws_credential_types::provider::SharedCredentialsProvider;
 use common::*;
 use fusion_deploy::host_process::host_binary;
 use fusion_deploy::local_store::{self, OpenStore};
-use fusion_deploy::{runner, store_commands};
+use fusion_deploy::pricing::Pricing;
+use fusion_deploy::{extract, runner, store_commands};
 use fusion_host::router::{Transport, group};
 use fusion_host::telemetry::Record;
 use fusion_host::{AppManifest, Call, CallMode, ErrorKind, TraceContext};
@@ -154,6 +155,15 @@ async fn iot_runs_on_hosts_in_lambda_mode_calling_each_other_through_the_invoke_
     let batched = String::from_utf8(store.store.telemetry("iot").await.unwrap()).unwrap();
     let batched_spans = batched.lines().filter_map(|l| serde_json::from_str::<Record>(l).ok()).filter(|r| matches!(r, Record::Span(_))).count();
     assert_eq!(batched_spans, spans(&records).len(), "every CloudWatch span is in a store batch");
+    // And the extractor rebuilds the requests from the batches alone, as `fusion extract --store`.
+    let (batched, skipped) = extract::parse_lines(&batched);
+    assert_eq!(skipped, 0);
+    let versions = extract::extract(&batched, Pricing::LAMBDA_X86, Some(&traces.iter().cloned().collect()));
+    let [version] = &versions[..] else { panic!("one setup version expected") };
+    assert_eq!(version.requests.len(), traces.len());
+    for request in &version.requests {
+        assert_eq!(request.invocations, 6, "I, CS, CA, CT and AS twice: one invocation per function entered");
+    }
     drop(hosts);
 }
 
