@@ -47,6 +47,9 @@ struct Function {
     runtime_api: SocketAddr,
 }
 
+/// What the Invoke API serves from: every function, and the request ids handed out.
+type Service = (Arc<BTreeMap<String, Arc<Function>>>, Arc<AtomicU64>);
+
 pub struct LambdaEmulator {
     /// Base URL of the Invoke API.
     pub invoke_url: String,
@@ -116,7 +119,7 @@ fn service_error(status: StatusCode, error_type: &str, message: String) -> Respo
 }
 
 async fn invoke(
-    State((functions, ids)): State<(Arc<BTreeMap<String, Arc<Function>>>, Arc<AtomicU64>)>,
+    State((functions, ids)): State<Service>,
     Path(name): Path<String>,
     headers: HeaderMap,
     event: Bytes,

@@ -63,13 +63,13 @@ impl Functions<'_> {
                 "Code": { "ZipFile": base64_of(want.zip) },
             });
             create.as_object_mut().expect("an object").extend(extra.as_object().expect("an object").clone());
-            self.send("POST", "/2015-03-31/functions", "", create, 201).await?;
+            self.send("POST", &self.url("", ""), create, 201).await?;
             return Ok(Change::Created);
         };
         let same_code = have["CodeSha256"] == want.zip_sha256 && have["Architectures"] == json!([want.architecture]);
         if !same_code {
             let code = json!({ "ZipFile": base64_of(want.zip), "Architectures": [want.architecture] });
-            self.send("PUT", &want.name, "/code", code, 200).await?;
+            self.send("PUT", &self.url(&want.name, "/code"), code, 200).await?;
             self.wait_until_updated(&want.name).await?;
         }
         let same_configuration = have["Role"] == want.role_arn
@@ -77,7 +77,7 @@ impl Functions<'_> {
             && have["Timeout"] == want.timeout_s
             && have["Environment"]["Variables"] == json!(want.environment);
         if !same_configuration {
-            self.send("PUT", &want.name, "/configuration", configuration, 200).await?;
+            self.send("PUT", &self.url(&want.name, "/configuration"), configuration, 200).await?;
         }
         Ok(if same_code && same_configuration { Change::Unchanged } else { Change::Updated { code: !same_code, configuration: !same_configuration } })
     }
@@ -104,14 +104,15 @@ impl Functions<'_> {
         bail!("the code update of {name} did not finish within a minute")
     }
 
+    /// `/2015-03-31/functions/{name}{rest}`; an empty name is the collection (for creating).
     fn url(&self, name: &str, rest: &str) -> String {
-        format!("{}/2015-03-31/functions/{name}{rest}", self.endpoint.trim_end_matches('/'))
+        let base = format!("{}/2015-03-31/functions", self.endpoint.trim_end_matches('/'));
+        if name.is_empty() { base } else { format!("{base}/{name}{rest}") }
     }
 
-    async fn send(&self, method: &str, name_or_path: &str, rest: &str, body: Value, expected: u16) -> Result<()> {
-        let url = if name_or_path.starts_with('/') { format!("{}{name_or_path}", self.endpoint.trim_end_matches('/')) } else { self.url(name_or_path, rest) };
+    async fn send(&self, method: &str, url: &str, body: Value, expected: u16) -> Result<()> {
         let headers = [("content-type", "application/json")];
-        let Answer { status, body, .. } = self.client.send("lambda", method, &url, &headers, serde_json::to_vec(&body)?).await?;
+        let Answer { status, body, .. } = self.client.send("lambda", method, url, &headers, serde_json::to_vec(&body)?).await?;
         if status != expected {
             bail!("Lambda {method} {url} answered {status}: {}", String::from_utf8_lossy(&body));
         }

@@ -147,10 +147,10 @@ pub async fn destroy(ws: &Workspace, target: &Target) -> Result<Destroyed> {
 /// so artifacts published by old environments stay usable.
 async fn existing_artifact_key(lambda: &Functions<'_>, target: &Target, manifest: &AppManifest) -> Result<Option<String>> {
     for task in manifest.task_names() {
-        if let Some(config) = lambda.get(&format!("{}{task}", target.function_prefix())).await? {
-            if let Some(key) = config["Environment"]["Variables"]["FUSION_ARTIFACT_KEY"].as_str() {
-                return Ok(Some(key.to_string()));
-            }
+        if let Some(config) = lambda.get(&format!("{}{task}", target.function_prefix())).await?
+            && let Some(key) = config["Environment"]["Variables"]["FUSION_ARTIFACT_KEY"].as_str()
+        {
+            return Ok(Some(key.to_string()));
         }
     }
     Ok(None)

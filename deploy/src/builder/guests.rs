@@ -73,8 +73,8 @@ pub(super) fn build(ws: &Workspace, progress: &mut impl FnMut(&Built)) -> Result
     let tasks = discover(ws)?;
     let mut programs = std::collections::BTreeMap::new();
     for guest in tasks.iter().map(|t| t.guest) {
-        if !programs.contains_key(&guest) {
-            programs.insert(guest, toolchain::ensure(ws, guest)?);
+        if let std::collections::btree_map::Entry::Vacant(entry) = programs.entry(guest) {
+            entry.insert(toolchain::ensure(ws, guest)?);
         }
     }
     let queue = Mutex::new(tasks.into_iter());
