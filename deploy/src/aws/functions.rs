@@ -63,7 +63,7 @@ impl Functions<'_> {
                 "Code": { "ZipFile": base64_of(want.zip) },
             });
             create.as_object_mut().expect("an object").extend(extra.as_object().expect("an object").clone());
-            self.send("POST", &self.url("", ""), create, 201).await?;
+            self.create(&want.name, create).await?;
             return Ok(Change::Created);
         };
         let same_code = have["CodeSha256"] == want.zip_sha256 && have["Architectures"] == json!([want.architecture]);
@@ -80,6 +80,23 @@ impl Functions<'_> {
             self.send("PUT", &self.url(&want.name, "/configuration"), configuration, 200).await?;
         }
         Ok(if same_code && same_configuration { Change::Unchanged } else { Change::Updated { code: !same_code, configuration: !same_configuration } })
+    }
+
+    /// A role IAM has just created takes seconds to reach Lambda, which until then refuses it
+    /// ("cannot be assumed"): retry for up to half a minute.
+    async fn create(&self, name: &str, body: Value) -> Result<()> {
+        let body = serde_json::to_vec(&body)?;
+        for _ in 0..20 {
+            let headers = [("content-type", "application/json")];
+            let Answer { status, body: answer, .. } = self.client.send("lambda", "POST", &self.url("", ""), &headers, body.clone()).await?;
+            let text = String::from_utf8_lossy(&answer);
+            match status {
+                201 => return Ok(()),
+                400 if text.contains("cannot be assumed") => tokio::time::sleep(Duration::from_millis(1500)).await,
+                _ => bail!("Lambda CreateFunction {name} answered {status}: {text}"),
+            }
+        }
+        bail!("Lambda kept refusing the new role for {name}: IAM has not propagated it")
     }
 
     /// Deletes the function; true if there was one.
