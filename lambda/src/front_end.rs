@@ -33,6 +33,18 @@ use crate::event;
 use crate::invoke::{InvokeConfig, LambdaTransport};
 use crate::telemetry::LambdaSink;
 
+/// The names of the environment variables above, for whoever sets them (`fusion deploy aws`).
+pub mod vars {
+    pub const STORE: &str = "FUSION_STORE";
+    pub const APP: &str = "FUSION_APP";
+    pub const FUNCTION: &str = "FUSION_FUNCTION";
+    pub const FUNCTION_PREFIX: &str = "FUSION_FUNCTION_PREFIX";
+    pub const ARTIFACT_KEY: &str = "FUSION_ARTIFACT_KEY";
+    pub const STORE_ENDPOINT: &str = "FUSION_STORE_ENDPOINT";
+    pub const LAMBDA_ENDPOINT: &str = "FUSION_LAMBDA_ENDPOINT";
+    pub const TELEMETRY_BATCH_MS: &str = "FUSION_TELEMETRY_BATCH_MS";
+}
+
 /// The store's current setup is looked up at most this often, at the start of an invocation (a
 /// frozen environment cannot poll).
 const REFRESH_EVERY: Duration = Duration::from_secs(1);
@@ -63,16 +75,16 @@ impl Settings {
         let required = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty()).with_context(|| format!("{name} is not set"));
         let optional = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
         Ok(Settings {
-            store: required("FUSION_STORE")?,
-            app: required("FUSION_APP")?,
-            function: required("FUSION_FUNCTION")?,
-            function_prefix: optional("FUSION_FUNCTION_PREFIX").unwrap_or_default(),
+            store: required(vars::STORE)?,
+            app: required(vars::APP)?,
+            function: required(vars::FUNCTION)?,
+            function_prefix: optional(vars::FUNCTION_PREFIX).unwrap_or_default(),
             region: optional("AWS_REGION").unwrap_or_else(|| "us-east-1".into()),
-            store_endpoint: optional("FUSION_STORE_ENDPOINT"),
-            lambda_endpoint: optional("FUSION_LAMBDA_ENDPOINT"),
-            artifact_key: optional("FUSION_ARTIFACT_KEY"),
-            telemetry_batch_age: match optional("FUSION_TELEMETRY_BATCH_MS") {
-                Some(ms) => Duration::from_millis(ms.parse().with_context(|| format!("FUSION_TELEMETRY_BATCH_MS '{ms}' is not a number"))?),
+            store_endpoint: optional(vars::STORE_ENDPOINT),
+            lambda_endpoint: optional(vars::LAMBDA_ENDPOINT),
+            artifact_key: optional(vars::ARTIFACT_KEY),
+            telemetry_batch_age: match optional(vars::TELEMETRY_BATCH_MS) {
+                Some(ms) => Duration::from_millis(ms.parse().with_context(|| format!("{} '{ms}' is not a number", vars::TELEMETRY_BATCH_MS))?),
                 None => crate::telemetry::BATCH_AGE,
             },
         })

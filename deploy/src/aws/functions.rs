@@ -45,15 +45,18 @@ impl Functions<'_> {
         }
     }
 
-    /// Creates the function, or updates what differs: its code only when the package changed.
-    pub async fn ensure(&self, want: &Desired<'_>) -> Result<Change> {
+    /// Creates the function, or updates what differs from `have` (its configuration as [`get`]
+    /// found it): its code only when the package changed.
+    ///
+    /// [`get`]: Functions::get
+    pub async fn ensure(&self, want: &Desired<'_>, have: Option<Value>) -> Result<Change> {
         let configuration = json!({
             "Role": want.role_arn,
             "MemorySize": want.memory_mb,
             "Timeout": want.timeout_s,
             "Environment": { "Variables": want.environment },
         });
-        let Some(have) = self.get(&want.name).await? else {
+        let Some(have) = have else {
             let mut create = configuration;
             let extra = json!({
                 "FunctionName": want.name,

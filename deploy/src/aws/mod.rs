@@ -16,6 +16,7 @@ use anyhow::{Context, Result};
 use aws_config::BehaviorVersion;
 use fusion_host::{AppManifest, FusionSetup, Preset};
 use fusion_lambda::aws_api::AwsClient;
+use fusion_lambda::front_end::vars;
 use fusion_store::{Store, StoreConfig};
 
 pub use functions::Change;
@@ -42,6 +43,10 @@ impl Target {
     /// The Lambda function of Fusion function `F` is `fusion-{app}-F`.
     pub fn function_prefix(&self) -> String {
         format!("fusion-{}-", self.app)
+    }
+
+    pub fn function_name(&self, task: &str) -> String {
+        format!("{}{task}", self.function_prefix())
     }
 
     pub fn role_name(&self) -> String {
@@ -103,10 +108,14 @@ pub async fn deploy(ws: &Workspace, target: &Target, setup: Option<&str>) -> Res
     };
     let package = package::package(&binary)?;
     let lambda = Functions { client: &client, endpoint: target.lambda() };
-    let artifact_key = existing_artifact_key(&lambda, target, &manifest).await?.map_or_else(|| random::random_hex(32), Ok)?;
-    let mut changes = BTreeMap::new();
+    let mut existing = BTreeMap::new();
     for task in manifest.task_names() {
-        let name = format!("{}{task}", target.function_prefix());
+        existing.insert(task.clone(), lambda.get(&target.function_name(&task)).await?);
+    }
+    let artifact_key = existing_artifact_key(&existing).map_or_else(|| random::random_hex(32), Ok)?;
+    let mut changes = BTreeMap::new();
+    for (task, have) in existing {
+        let name = target.function_name(&task);
         let want = Desired {
             name: name.clone(),
             role_arn: &role.arn,
@@ -117,7 +126,7 @@ pub async fn deploy(ws: &Workspace, target: &Target, setup: Option<&str>) -> Res
             timeout_s: 300,
             environment: environment(target, &task, &artifact_key),
         };
-        changes.insert(name, lambda.ensure(&want).await.with_context(|| format!("deploying the function of '{task}'"))?);
+        changes.insert(name, lambda.ensure(&want, have).await.with_context(|| format!("deploying the function of '{task}'"))?);
     }
     Ok(Deployed { setup, role_created: role.created, functions: changes })
 }
@@ -136,7 +145,7 @@ pub async fn destroy(ws: &Workspace, target: &Target) -> Result<Destroyed> {
     let lambda = Functions { client: &client, endpoint: target.lambda() };
     let mut functions = 0;
     for task in manifest.task_names() {
-        functions += usize::from(lambda.delete(&format!("{}{task}", target.function_prefix())).await?);
+        functions += usize::from(lambda.delete(&target.function_name(&task)).await?);
     }
     let role = Iam { client: &client, endpoint: target.iam() }.delete_role(&target.role_name()).await?;
     let objects = target.store().await?.destroy().await?;
@@ -145,31 +154,24 @@ pub async fn destroy(ws: &Workspace, target: &Target) -> Result<Destroyed> {
 
 /// The key sealing the app's artifacts, as its deployed functions have it: kept across deploys,
 /// so artifacts published by old environments stay usable.
-async fn existing_artifact_key(lambda: &Functions<'_>, target: &Target, manifest: &AppManifest) -> Result<Option<String>> {
-    for task in manifest.task_names() {
-        if let Some(config) = lambda.get(&format!("{}{task}", target.function_prefix())).await?
-            && let Some(key) = config["Environment"]["Variables"]["FUSION_ARTIFACT_KEY"].as_str()
-        {
-            return Ok(Some(key.to_string()));
-        }
-    }
-    Ok(None)
+fn existing_artifact_key(functions: &BTreeMap<String, Option<serde_json::Value>>) -> Option<String> {
+    functions.values().flatten().find_map(|config| config["Environment"]["Variables"][vars::ARTIFACT_KEY].as_str().map(str::to_string))
 }
 
 /// The environment of `task`'s function (see `fusion_lambda::front_end`).
 fn environment(target: &Target, task: &str, artifact_key: &str) -> BTreeMap<String, String> {
     let mut env = BTreeMap::from([
-        ("FUSION_STORE".to_string(), target.store_location()),
-        ("FUSION_APP".to_string(), target.app.clone()),
-        ("FUSION_FUNCTION".to_string(), task.to_string()),
-        ("FUSION_FUNCTION_PREFIX".to_string(), target.function_prefix()),
-        ("FUSION_ARTIFACT_KEY".to_string(), artifact_key.to_string()),
+        (vars::STORE, target.store_location()),
+        (vars::APP, target.app.clone()),
+        (vars::FUNCTION, task.to_string()),
+        (vars::FUNCTION_PREFIX, target.function_prefix()),
+        (vars::ARTIFACT_KEY, artifact_key.to_string()),
     ]);
     if let Some(endpoint) = &target.endpoint {
-        env.insert("FUSION_STORE_ENDPOINT".into(), endpoint.clone());
-        env.insert("FUSION_LAMBDA_ENDPOINT".into(), endpoint.clone());
+        env.insert(vars::STORE_ENDPOINT, endpoint.clone());
+        env.insert(vars::LAMBDA_ENDPOINT, endpoint.clone());
     }
-    env
+    env.into_iter().map(|(k, v)| (k.to_string(), v)).collect()
 }
 
 /// The role's permissions: the app's store, invoking the app's functions, writing logs.
