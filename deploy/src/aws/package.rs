@@ -7,9 +7,10 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use sha2::{Digest, Sha256};
 
+use crate::builder::run;
 use crate::workspace::Workspace;
 
 /// A Lambda instruction set.
@@ -79,12 +80,4 @@ pub fn build_host(ws: &Workspace, arch: Arch) -> Result<PathBuf> {
         "cargo zigbuild",
     )?;
     Ok(ws.root.join("target").join(arch.rust_target()).join("lambda/fusion-host"))
-}
-
-fn run(command: &mut Command, what: &str) -> Result<()> {
-    let status = command.status().with_context(|| format!("cannot run `{what}`"))?;
-    if !status.success() {
-        bail!("`{what}` failed ({status})");
-    }
-    Ok(())
 }

@@ -14,6 +14,7 @@ use anyhow::Result;
 use crate::workspace::Workspace;
 
 pub use rust::TARGET;
+pub(crate) use toolchain::run;
 
 /// The languages a task can be written in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]

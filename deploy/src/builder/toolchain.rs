@@ -3,7 +3,7 @@
 //! again when their pinned versions (in `guest-sdk/`) change. Only the package registries are
 //! used, so a fresh machine with Python 3 and Node.js needs nothing else.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 
 use anyhow::{Context, Result, bail};
@@ -31,7 +31,10 @@ pub(super) fn ensure(ws: &Workspace, guest: Guest) -> Result<PathBuf> {
         Guest::JavaScript => "node_modules/.bin/componentize-js",
     });
     let manifests = manifests(ws, guest);
-    if program.is_file() && manifests.iter().all(|m| same_file_contents(m, &dir.join(m.file_name().expect("a file")))) {
+    // What was installed from: the pinning files' contents, written once the install succeeded.
+    let marker = dir.join("installed-from");
+    let pins = manifests.iter().map(std::fs::read).collect::<std::io::Result<Vec<_>>>()?.concat();
+    if program.is_file() && std::fs::read(&marker).is_ok_and(|installed| installed == pins) {
         return Ok(program);
     }
     eprintln!("installing the {} guest toolchain into {}", guest.language().name(), dir.display());
@@ -56,19 +59,14 @@ pub(super) fn ensure(ws: &Workspace, guest: Guest) -> Result<PathBuf> {
             run(Command::new("npm").args(["ci", "--no-audit", "--no-fund"]).current_dir(&dir), "npm ci")?;
         }
     }
-    // Copies of the manifests mark what was installed; written last, so a failed install retries.
-    for manifest in &manifests {
-        std::fs::copy(manifest, dir.join(manifest.file_name().expect("a file")))?;
-    }
+    // Written last, so a failed install is retried.
+    std::fs::write(&marker, pins)?;
     anyhow::ensure!(program.is_file(), "the install finished but {} is missing", program.display());
     Ok(program)
 }
 
-fn same_file_contents(a: &Path, b: &Path) -> bool {
-    matches!((std::fs::read(a), std::fs::read(b)), (Ok(a), Ok(b)) if a == b)
-}
-
-fn run(command: &mut Command, what: &str) -> Result<()> {
+/// Runs an install or build step; `what` names it in the error.
+pub(crate) fn run(command: &mut Command, what: &str) -> Result<()> {
     let status = command.status().with_context(|| format!("cannot run `{what}`: is it installed?"))?;
     if !status.success() {
         bail!("`{what}` failed ({status})");
