@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AppManifest {
+    /// The application's name; a setup for it must name the same app.
     pub app: String,
     /// The task that receives external requests.
     pub entry: String,
@@ -19,6 +20,7 @@ pub struct AppManifest {
 }
 
 impl AppManifest {
+    /// Reads and checks the manifest at `path`: its entry must be one of its tasks.
     pub fn load(path: &Path) -> Result<AppManifest> {
         let text = std::fs::read_to_string(path)
             .with_context(|| format!("cannot read app manifest {}", path.display()))?;
@@ -33,6 +35,7 @@ impl AppManifest {
         Ok(manifest)
     }
 
+    /// Every task of the application, by name.
     pub fn task_names(&self) -> BTreeSet<String> {
         self.tasks.keys().cloned().collect()
     }

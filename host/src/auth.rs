@@ -10,6 +10,7 @@ use sha2::Sha256;
 /// How far a signature's timestamp may be from now, in seconds (clock skew plus transit).
 const MAX_AGE_SECS: u64 = 300;
 
+/// Signs outgoing calls and verifies incoming ones with the secret the functions share.
 #[derive(Clone)]
 pub struct Signer {
     secret: Vec<u8>,
@@ -17,13 +18,18 @@ pub struct Signer {
 
 /// The parts of a call that a signature covers.
 pub struct Signed<'a> {
+    /// The request path (`/v1/invoke/<task>` or an admin path).
     pub path: &'a str,
+    /// The trace id header; empty for admin requests.
     pub trace_id: &'a str,
+    /// The mode header (`sync` or `async`); empty for admin requests.
     pub mode: &'a str,
+    /// The whole request body.
     pub body: &'a [u8],
 }
 
 impl Signer {
+    /// A signer with the shared `secret`; keys of any length are accepted.
     pub fn new(secret: impl Into<Vec<u8>>) -> Signer {
         Signer { secret: secret.into() }
     }
@@ -34,6 +40,8 @@ impl Signer {
         format!("t={t},sig={}", hex::encode(self.mac(t, call).finalize().into_bytes()))
     }
 
+    /// Checks an incoming call's signature header; refuses a missing, malformed, stale (more than
+    /// five minutes off) or mismatched one, saying which.
     pub fn verify(&self, header: Option<&str>, call: &Signed<'_>) -> Result<(), String> {
         let header = header.ok_or("missing signature")?;
         let (t, sig) = parse(header).ok_or("malformed signature")?;

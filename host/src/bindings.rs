@@ -1,4 +1,5 @@
 //! Host-side bindings of the `fusion:task` world (`wit/task.wit`).
+#![allow(missing_docs)]
 
 wasmtime::component::bindgen!({
     path: "../wit",

@@ -8,11 +8,14 @@ use crate::bindings::Mode;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum CallMode {
+    /// The caller waits for the callee's result.
     Sync,
+    /// Fire and forget: the call returns once the work is accepted.
     Async,
 }
 
 impl CallMode {
+    /// The mode's name in the `x-fusion-mode` header and in signatures.
     pub fn as_str(self) -> &'static str {
         match self {
             CallMode::Sync => "sync",
@@ -33,15 +36,20 @@ impl From<Mode> for CallMode {
 /// Everything a function needs to run a task for someone else.
 #[derive(Debug, Clone)]
 pub struct Call {
+    /// The task to run.
     pub task: String,
+    /// The task's input bytes, JSON by convention.
     pub payload: Vec<u8>,
+    /// Whether the caller waits for the result.
     pub mode: CallMode,
+    /// Where the call sits in its request's call tree.
     pub trace: TraceContext,
 }
 
 /// Where a call sits in its request's call tree.
 #[derive(Debug, Clone)]
 pub struct TraceContext {
+    /// Identifies the request the call belongs to; every call of the request shares it.
     pub trace_id: String,
     /// The span of the calling task; `None` for an external request.
     pub parent_span: Option<String>,
@@ -61,10 +69,12 @@ impl TraceContext {
     }
 }
 
+/// A random trace id: 32 hex digits (128 bits).
 pub fn new_trace_id() -> String {
     format!("{:032x}", fastrand::u128(..))
 }
 
+/// A random span id: 16 hex digits (64 bits).
 pub fn new_span_id() -> String {
     format!("{:016x}", fastrand::u64(..))
 }

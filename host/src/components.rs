@@ -13,6 +13,7 @@ use wasmtime::component::Component;
 pub struct LoadedComponent {
     /// `sha256:<hex>` of the component's bytes.
     pub digest: String,
+    /// The compiled component, ready to be linked.
     pub component: Component,
     /// True when a precompiled artifact was used instead of compiling.
     pub from_artifact: bool,
@@ -33,6 +34,7 @@ pub struct ArtifactCache {
 }
 
 impl ArtifactCache {
+    /// A cache for `engine`'s artifacts under `root`, in the subdirectory named by its fingerprint.
     pub fn new(engine: &Engine, root: &Path) -> ArtifactCache {
         ArtifactCache { engine: engine.clone(), dir: root.join(engine_fingerprint(engine)) }
     }

@@ -39,6 +39,7 @@ impl CpuBudget {
         Arc::new(CpuBudget { vcpus: Some(vcpus), bucket: Mutex::new(Bucket { tokens: cap, refilled: Instant::now() }) })
     }
 
+    /// A budget that never pauses the guest: CPU pacing is off.
     pub fn unlimited() -> Arc<CpuBudget> {
         Arc::new(CpuBudget { vcpus: None, bucket: Mutex::new(Bucket { tokens: 0.0, refilled: Instant::now() }) })
     }
@@ -108,10 +109,12 @@ fn thread_cpu_time() -> Duration {
 }
 
 impl CpuMeter {
+    /// A meter that charges the guest time it measures to `budget`.
     pub fn new(budget: Arc<CpuBudget>) -> Arc<CpuMeter> {
         Arc::new(CpuMeter { budget, state: Mutex::new(MeterState::default()) })
     }
 
+    /// The invocation's budget this meter charges.
     pub fn budget(&self) -> &Arc<CpuBudget> {
         &self.budget
     }

@@ -36,6 +36,7 @@ const POOL_INSTANCES: u32 = 1000;
 
 /// An engine and what it was built with.
 pub struct FusionEngine {
+    /// The wasmtime engine every component is compiled for and runs in.
     pub engine: Engine,
     /// False when the OS refused the pooling allocator's address-space reservation.
     pub pooling: bool,
@@ -71,6 +72,8 @@ impl Drop for Running {
 }
 
 impl FusionEngine {
+    /// Builds the engine, with the pooling allocator if the OS grants its reservation (else
+    /// on-demand allocation), and starts its epoch ticker.
     pub fn new() -> Result<FusionEngine> {
         let pooled = Engine::new(&config(true));
         let (engine, pooling) = match pooled {

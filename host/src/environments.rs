@@ -8,6 +8,8 @@ use std::time::{Duration, Instant};
 /// How long an idle environment stays warm (Lambda keeps them for minutes, unpublished).
 pub const IDLE_TIMEOUT: Duration = Duration::from_secs(600);
 
+/// The execution environments of one function: the idle ones still warm, and the generation that
+/// retires them all.
 pub struct Environments {
     pool: Mutex<Pool>,
     idle_timeout: Duration,
@@ -30,6 +32,7 @@ pub struct Lease {
 }
 
 impl Environments {
+    /// Environments that stay warm for `idle_timeout` after their invocation ends.
     pub fn new(idle_timeout: Duration) -> Arc<Environments> {
         Arc::new(Environments { pool: Mutex::new(Pool::default()), idle_timeout })
     }

@@ -8,15 +8,22 @@ use crate::bindings::{WitCallError, WitErrorKind};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum ErrorKind {
+    /// No task of that name exists in the application.
     NotFound,
+    /// The callee trapped (panic, unreachable, out of memory).
     Trapped,
+    /// The callee ran past its deadline.
     Timeout,
+    /// The function hosting the callee could not be reached.
     Unavailable,
+    /// The call was refused (bad input, authentication, overload, nesting too deep).
     Rejected,
+    /// The callee returned an error of its own.
     Application,
 }
 
 impl ErrorKind {
+    /// The kind's kebab-case name, as in `wit/task.wit` and the JSON form.
     pub fn as_str(self) -> &'static str {
         match self {
             ErrorKind::NotFound => "not-found",
@@ -33,11 +40,14 @@ impl ErrorKind {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
 #[error("{kind}: {message}", kind = kind.as_str())]
 pub struct CallError {
+    /// What went wrong, for the caller to act on.
     pub kind: ErrorKind,
+    /// What went wrong, for people.
     pub message: String,
 }
 
 impl CallError {
+    /// An error of `kind` explained by `message`.
     pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
         CallError { kind, message: message.into() }
     }

@@ -16,7 +16,10 @@ use crate::routers::Routers;
 use crate::runtime::{BoxFuture, Dispatch, Frame, Runtime};
 use crate::telemetry::{InvocationRecord, Record, RecordSink, Span, billed_ms, unix_micros};
 
+/// One function: serves its invocations, runs its group's tasks in-process and sends every other
+/// call through its router.
 pub struct FunctionHost {
+    /// The function's name, which is the name of its task.
     pub name: String,
     runtime: Arc<Runtime>,
     routers: Routers,
@@ -50,6 +53,7 @@ impl FunctionHost {
         &self.work
     }
 
+    /// The function's execution environments; expiring them makes the next invocations start cold.
     pub fn environments(&self) -> &Arc<Environments> {
         &self.environments
     }

@@ -18,6 +18,8 @@ use crate::error::{CallError, ErrorKind};
 use crate::function::FunctionHost;
 use crate::wire::{self, EXPIRE_PATH, INVOKE_PREFIX, REFRESH_PATH};
 
+/// The HTTP server of one function, with counts of the calls it served, accepted, failed and
+/// refused for `/metrics`.
 pub struct HttpFrontEnd {
     host: Arc<FunctionHost>,
     signer: Option<Signer>,

@@ -28,6 +28,8 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
 /// Idle connections kept per peer.
 const MAX_IDLE: usize = 64;
 
+/// The [`Transport`] to functions in other processes: HTTP calls, signed when there is a signer, on
+/// kept-alive connections per peer.
 pub struct HttpTransport {
     /// Function → base URL (`http://127.0.0.1:4001`).
     peers: BTreeMap<String, String>,

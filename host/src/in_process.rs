@@ -19,6 +19,8 @@ use crate::runtime::{BoxFuture, Runtime};
 use crate::setup::FusionSetup;
 use crate::telemetry::RecordSink;
 
+/// Every function of a setup running in this process, one [`FunctionHost`] per task, sharing one
+/// tracker of their work.
 pub struct InProcessCluster {
     entry: String,
     functions: BTreeMap<String, Arc<FunctionHost>>,

@@ -2,7 +2,7 @@
 //! of their own: instantiation (tens of µs) and tearing a store down (unmapping its memory) both
 //! stay off the request's path. Every instance still serves exactly one execution.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
@@ -14,7 +14,23 @@ use wasmtime_wasi::WasiCtx;
 use crate::bindings::Task;
 use crate::cpu::{CpuBudget, CpuMeter};
 use crate::guest_log::GuestLog;
-use crate::runtime::{Frame, TaskCode, TaskState, Unassigned};
+use crate::bindings::TaskPre;
+use crate::task_state::{Frame, TaskState, Unassigned};
+
+/// A task's component, compiled and pre-linked against the host's imports.
+pub struct TaskCode {
+    /// The task the component implements.
+    pub task: String,
+    /// `sha256:<hex>` of the component's bytes.
+    pub digest: String,
+    /// True when it was loaded from a precompiled artifact.
+    pub from_artifact: bool,
+    /// What loading took: replayed when an emulated environment starts cold.
+    pub load_time: Duration,
+    pub(crate) pre: TaskPre<TaskState>,
+    /// Instantiated, never-called instances, each in its own store.
+    pub(crate) warm: Mutex<Vec<Ready>>,
+}
 
 /// An instance that has never been called, alone in its store.
 pub(crate) struct Ready {

@@ -21,6 +21,7 @@ pub mod router;
 pub mod routers;
 pub mod runtime;
 pub mod setup;
+mod task_state;
 pub mod telemetry;
 pub mod wire;
 

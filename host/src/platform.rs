@@ -1,14 +1,27 @@
-//! Platform profiles (DESIGN.md §8). A loopback hop costs a fraction of a millisecond where a hop
-//! between Lambda functions costs tens of milliseconds, so the emulator can add the platform's own
-//! overheads as delays. `raw` adds none and shows Fusion's true overheads.
+//! Platform profiles: the one place that says what a platform adds to Fusion's own overheads.
+//! The host adds these delays when it emulates the platform, and the optimizer's model predicts
+//! with the same figures (plus Fusion's own measured hop, [`FUSION_SYNC_HOP`]).
+//!
+//! A loopback hop costs a fraction of a millisecond where a hop between Lambda functions costs
+//! tens of milliseconds, so the emulator adds the platform's published overheads as delays.
+//! `raw` adds none and shows Fusion's true overheads.
 
+use std::fmt;
+use std::str::FromStr;
 use std::time::Duration;
 
-use serde::{Deserialize, Serialize};
+/// Fusion's own synchronous hop between two local hosts over loopback HTTP, as the model
+/// assumes it (`cargo bench -p fusion-server --bench remote_call`: ~0.2 ms on the dev VM).
+pub const FUSION_SYNC_HOP: Duration = Duration::from_micros(200);
+
+/// Fusion's own asynchronous call to a local host until the caller may go on (same benchmark:
+/// ~0.15 ms).
+pub const FUSION_ASYNC_CALL: Duration = Duration::from_micros(150);
 
 /// The overheads a platform adds on top of Fusion's own.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Platform {
+    /// The profile's name on the command line: `raw`, `lambda`, or `aws` for the real thing.
     pub name: &'static str,
     /// Starting a new execution environment, before Fusion loads its components: Lambda's
     /// runtime init for a Rust custom runtime (~18 ms on provided.al2023).
@@ -21,18 +34,15 @@ pub struct Platform {
     pub async_enqueue: Duration,
     /// False on the real platform (a host on AWS Lambda): cold starts, hops and loading happen for
     /// real there, so nothing is added, not even the time the group's components took to load.
-    #[serde(default = "emulated")]
     pub emulated: bool,
 }
 
-fn emulated() -> bool {
-    true
-}
-
 impl Platform {
+    /// Nothing added: Fusion's own overheads only.
     pub const RAW: Platform =
         Platform { name: "raw", runtime_init: Duration::ZERO, sync_hop: Duration::ZERO, async_enqueue: Duration::ZERO, emulated: true };
 
+    /// AWS Lambda's published overheads, emulated on local hosts.
     pub const LAMBDA: Platform = Platform {
         name: "lambda",
         runtime_init: Duration::from_millis(18),
@@ -45,13 +55,37 @@ impl Platform {
     pub const AWS: Platform =
         Platform { name: "aws", runtime_init: Duration::ZERO, sync_hop: Duration::ZERO, async_enqueue: Duration::ZERO, emulated: false };
 
-    pub fn named(name: &str) -> Option<Platform> {
-        [Platform::RAW, Platform::LAMBDA].into_iter().find(|p| p.name == name)
+    /// The profiles a local host can emulate.
+    pub const EMULATED: [Platform; 2] = [Platform::RAW, Platform::LAMBDA];
+
+    /// What a synchronous call between two functions costs its caller on this platform, Fusion's
+    /// own hop included.
+    pub fn expected_sync_hop(&self) -> Duration {
+        self.sync_hop + FUSION_SYNC_HOP
+    }
+
+    /// What an asynchronous call to another function costs its caller on this platform.
+    pub fn expected_async_call(&self) -> Duration {
+        self.async_enqueue + FUSION_ASYNC_CALL
     }
 }
 
 impl Default for Platform {
     fn default() -> Self {
         Platform::RAW
+    }
+}
+
+impl fmt::Display for Platform {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name)
+    }
+}
+
+impl FromStr for Platform {
+    type Err = String;
+
+    fn from_str(name: &str) -> Result<Platform, String> {
+        Platform::EMULATED.into_iter().find(|p| p.name == name).ok_or_else(|| format!("unknown platform '{name}' (raw, lambda)"))
     }
 }

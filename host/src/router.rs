@@ -18,19 +18,25 @@ pub trait Transport: Send + Sync + 'static {
 /// An immutable routing table for one function under one setup. A new setup means a new router;
 /// an invocation keeps the router it started with.
 pub struct Router {
+    /// The setup this router routes by; its version is recorded on every span.
     pub setup: Arc<FusionSetup>,
+    /// The function this router belongs to (named after its task).
     pub function: String,
     /// The tasks of this function's group, loaded and ready.
     code: BTreeMap<String, Arc<TaskCode>>,
     /// Every task of the application, to tell "remote" from "does not exist".
     app_tasks: BTreeSet<String>,
+    /// Carries calls of tasks that run in other functions.
     pub remote: Arc<dyn Transport>,
 }
 
 /// Where a call goes.
 pub enum Route<'a> {
+    /// The task runs in this process, from this code.
     Local(&'a Arc<TaskCode>),
+    /// The task runs in another function; the call goes through the transport.
     Remote,
+    /// The application has no such task.
     Unknown,
 }
 
@@ -49,6 +55,7 @@ impl Router {
         Ok(Router { setup, function: function.to_string(), code, app_tasks, remote })
     }
 
+    /// Where a call of `task` made inside this function goes.
     pub fn route(&self, task: &str) -> Route<'_> {
         if !self.app_tasks.contains(task) {
             Route::Unknown
@@ -59,6 +66,7 @@ impl Router {
         }
     }
 
+    /// The function's memory size in MB under this setup; it also sets its CPU share.
     pub fn memory_mb(&self) -> u32 {
         self.setup.function(&self.function).memory_mb
     }

@@ -28,6 +28,8 @@ pub trait RouterSource: Send + Sync + 'static {
     fn router(&self, version: u64) -> BoxFuture<Result<Router>>;
 }
 
+/// The routers of one function across setup versions: the current one, recent earlier ones, and
+/// where new ones come from.
 pub struct Routers {
     current: RwLock<Arc<Router>>,
     /// The most recently loaded routers, newest last (the current one among them).
@@ -52,6 +54,7 @@ impl Routers {
         }
     }
 
+    /// The router of the setup served now, which new requests take.
     pub fn current(&self) -> Arc<Router> {
         self.current.read().unwrap().clone()
     }

@@ -2,29 +2,25 @@
 //! fresh, limited store for every task execution.
 
 use std::collections::BTreeMap;
-use std::future::Future;
 use std::path::Path;
-use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
-use wasmtime::component::{HasSelf, Linker, ResourceTable};
-use wasmtime::{StoreLimits, Trap};
-use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+use wasmtime::Trap;
+use wasmtime::component::{HasSelf, Linker};
 
 use crate::app::AppManifest;
-use crate::bindings::{self, Mode, Request, Task, TaskPre, WitCallError};
-use crate::call::CallMode;
+use crate::bindings::{Task, TaskPre};
 use crate::components::{ArtifactCache, LoadedComponent};
 use crate::cpu::CpuMeter;
 use crate::engine::{FusionEngine, MAX_TASK_MEMORY};
 use crate::environments::IDLE_TIMEOUT;
 use crate::error::{CallError, ErrorKind};
 use crate::instances::{Instantiator, Keeper, Ready, arm_deadline, store_limits};
+pub use crate::instances::TaskCode;
 use crate::platform::Platform;
-
-pub type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
+pub use crate::task_state::{BoxFuture, Dispatch, Frame, TaskState};
 
 /// How the runtime runs tasks.
 #[derive(Debug, Clone)]
@@ -60,96 +56,15 @@ impl Default for RuntimeConfig {
     }
 }
 
-/// A task's component, compiled and pre-linked against the host's imports.
-pub struct TaskCode {
-    pub task: String,
-    pub digest: String,
-    /// True when it was loaded from a precompiled artifact.
-    pub from_artifact: bool,
-    /// What loading took: replayed when an emulated environment starts cold.
-    pub load_time: Duration,
-    pub(crate) pre: TaskPre<TaskState>,
-    /// Instantiated, never-called instances, each in its own store.
-    pub(crate) warm: Mutex<Vec<Ready>>,
-}
-
-/// Where a task's outgoing calls go; implemented by the function that runs it.
-pub trait Dispatch: Send + Sync + 'static {
-    fn dispatch(self: Arc<Self>, from: &Frame, task: String, payload: Vec<u8>, mode: CallMode) -> BoxFuture<Result<Vec<u8>, CallError>>;
-}
-
-/// The running task a call comes from.
-#[derive(Debug, Clone)]
-pub struct Frame {
-    pub trace_id: String,
-    pub task: String,
-    pub span_id: String,
-    pub depth: u32,
-}
-
-/// The data of one store: deny-by-default WASI, memory limits, and the way out to other tasks.
-pub struct TaskState {
-    pub(crate) wasi: WasiCtx,
-    pub(crate) table: ResourceTable,
-    pub(crate) limits: StoreLimits,
-    pub(crate) frame: Frame,
-    pub(crate) dispatch: Arc<dyn Dispatch>,
-    /// Guest time of the current execution, charged to its invocation's CPU budget.
-    pub(crate) meter: Arc<CpuMeter>,
-}
-
-/// The dispatcher of a store not yet handed to a request.
-pub(crate) struct Unassigned;
-
-impl Dispatch for Unassigned {
-    fn dispatch(self: Arc<Self>, _: &Frame, task: String, _: Vec<u8>, _: CallMode) -> BoxFuture<Result<Vec<u8>, CallError>> {
-        Box::pin(async move { Err(CallError::new(ErrorKind::Rejected, format!("call of '{task}' outside a request"))) })
-    }
-}
-
-impl WasiView for TaskState {
-    fn ctx(&mut self) -> WasiCtxView<'_> {
-        WasiCtxView { ctx: &mut self.wasi, table: &mut self.table }
-    }
-}
-
-impl bindings::fusion::task::invoke::Host for TaskState {
-    async fn invoke(&mut self, task: String, payload: Vec<u8>, mode: Mode) -> Result<Vec<u8>, WitCallError> {
-        // The work done before the call must have had its CPU time before the call goes out.
-        self.meter.budget().settle().await;
-        let waiting = Instant::now();
-        let result = self.dispatch.clone().dispatch(&self.frame, task, payload, mode.into()).await;
-        self.meter.waited_on_calls(waiting.elapsed());
-        result.map_err(Into::into)
-    }
-
-    async fn invoke_all(&mut self, requests: Vec<Request>) -> Vec<Result<Vec<u8>, WitCallError>> {
-        self.meter.budget().settle().await;
-        let waiting = Instant::now();
-        // Spawned, so CPU-bound callees run in parallel on the runtime's worker threads.
-        let handles: Vec<_> = requests
-            .into_iter()
-            .map(|r| tokio::spawn(self.dispatch.clone().dispatch(&self.frame, r.task, r.payload, CallMode::Sync)))
-            .collect();
-        let mut results = Vec::with_capacity(handles.len());
-        for handle in handles {
-            let result = handle
-                .await
-                .unwrap_or_else(|e| Err(CallError::new(ErrorKind::Trapped, format!("call aborted: {e}"))));
-            results.push(result.map_err(Into::into));
-        }
-        self.meter.waited_on_calls(waiting.elapsed());
-        results
-    }
-}
-
 /// One per process: the engine, the linker with the host's imports, and the artifact cache.
 pub struct Runtime {
+    /// The process-wide engine every task's component is compiled for.
     pub engine: FusionEngine,
     linker: Linker<TaskState>,
     artifacts: ArtifactCache,
     instantiator: Arc<Instantiator>,
     keeper: Keeper,
+    /// How tasks run, fixed when the runtime is created.
     pub config: RuntimeConfig,
 }
 

@@ -1,4 +1,4 @@
-//! Fusion setups (DESIGN.md §4): which tasks each function runs in-process, and its memory size.
+//! Fusion setups: which tasks each function runs in-process, and its memory size.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 
 /// Lambda's memory range; the CPU share of a function follows its memory size.
 pub const MEMORY_MB_RANGE: std::ops::RangeInclusive<u32> = 128..=10_240;
+/// Memory size of a function its setup gives none: Lambda's minimum.
 pub const DEFAULT_MEMORY_MB: u32 = 128;
 
 /// One immutable, versioned fusion setup.
@@ -16,11 +17,15 @@ pub const DEFAULT_MEMORY_MB: u32 = 128;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FusionSetup {
+    /// The application the setup is for.
     pub app: String,
+    /// Assigned by the store when the setup is applied (1, 2, …); 0 for one never applied.
     #[serde(default)]
     pub version: u64,
+    /// The version that was current when this one was applied; rollback returns to it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub parent: Option<u64>,
+    /// Who or what wrote the setup (a preset, the optimizer, a command), for people.
     #[serde(default)]
     pub created_by: String,
     /// Task → component digest (`sha256:…`); filled in when components are pushed to a store.
@@ -31,11 +36,14 @@ pub struct FusionSetup {
     pub functions: BTreeMap<String, FunctionConfig>,
 }
 
+/// The configuration of one function: what it runs in-process and its memory size.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FunctionConfig {
+    /// Tasks run in-process besides the function's own; calls to other tasks go to their functions.
     #[serde(default)]
     pub inline: BTreeSet<String>,
+    /// Memory size in MB, within [`MEMORY_MB_RANGE`]; it also sets the function's CPU share.
     #[serde(default = "default_memory")]
     pub memory_mb: u32,
 }
@@ -51,12 +59,25 @@ impl Default for FunctionConfig {
 }
 
 /// The named setups every application has.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Preset {
     /// One function per task: every call crosses a function boundary.
     AllRemote,
     /// One function runs the whole application in-process.
     AllLocal,
+}
+
+impl Preset {
+    /// Every preset with its name on the command line.
+    pub const NAMED: [(&'static str, Preset); 2] = [("all-remote", Preset::AllRemote), ("all-local", Preset::AllLocal)];
+}
+
+impl std::str::FromStr for Preset {
+    type Err = String;
+
+    fn from_str(name: &str) -> Result<Preset, String> {
+        Preset::NAMED.iter().find(|(n, _)| *n == name).map(|(_, p)| *p).ok_or_else(|| format!("unknown preset '{name}' (all-remote, all-local)"))
+    }
 }
 
 impl FusionSetup {
@@ -65,12 +86,14 @@ impl FusionSetup {
         serde_json::from_str(text).context("malformed fusion setup JSON")
     }
 
+    /// Reads and parses the setup file at `path`.
     pub fn load(path: &std::path::Path) -> Result<FusionSetup> {
         let text = std::fs::read_to_string(path)
             .with_context(|| format!("cannot read setup {}", path.display()))?;
         Self::from_json(&text).with_context(|| format!("in setup {}", path.display()))
     }
 
+    /// The `preset` setup of `app`, whose entry task is `entry`; version 0, not yet applied.
     pub fn preset(preset: Preset, app: &str, tasks: &BTreeSet<String>, entry: &str) -> FusionSetup {
         let mut functions: BTreeMap<String, FunctionConfig> =
             tasks.iter().map(|t| (t.clone(), FunctionConfig::default())).collect();

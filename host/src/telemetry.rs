@@ -1,4 +1,4 @@
-//! Telemetry records (DESIGN.md §6): a span per task execution and a record per function
+//! Telemetry records: a span per task execution and a record per function
 //! invocation, written to a sink the embedding chooses.
 
 use std::sync::Mutex;
@@ -9,49 +9,66 @@ use serde::{Deserialize, Serialize};
 use crate::call::CallMode;
 use crate::error::ErrorKind;
 
+/// A telemetry record, tagged by `kind` in JSON.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Record {
+    /// One execution of one task.
     Span(Span),
+    /// One invocation of a function.
     Invocation(InvocationRecord),
 }
 
 /// One execution of one task.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Span {
+    /// The request the execution belongs to.
     pub trace_id: String,
+    /// Identifies this execution within its trace.
     pub span_id: String,
+    /// The span of the calling task; `None` for an external request.
     pub parent_span: Option<String>,
     /// The function that ran the task.
     pub function: String,
     /// The version of the fusion setup the invocation ran under.
     pub setup_version: u64,
+    /// The task that ran.
     pub task: String,
+    /// The calling task; `None` for an external request.
     pub caller: Option<String>,
+    /// How the task was called: sync or async.
     pub mode: CallMode,
     /// True when the call crossed a function boundary to get here.
     pub remote: bool,
     /// Unix time in µs.
     pub start_us: u64,
+    /// Wall time of the execution in µs, its calls and waits included.
     pub duration_us: u64,
     /// Time the guest itself ran (not waiting on calls, sleeps or its CPU budget).
     pub cpu_us: u64,
     /// Time the task waited on its sync calls (all of `invoke-all`'s as one wait).
     #[serde(default)]
     pub calls_us: u64,
+    /// Memory size of the function in MB, which also set its CPU share.
     pub memory_mb: u32,
+    /// True when the task ran in an invocation that was a cold start.
     pub cold_start: bool,
+    /// The kind of failure; `None` when the task returned a result.
     pub error: Option<ErrorKind>,
 }
 
 /// One invocation of a function: from the request's arrival until its last local work ended.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct InvocationRecord {
+    /// The request the invocation served.
     pub trace_id: String,
+    /// The function invoked.
     pub function: String,
+    /// The version of the fusion setup the invocation ran under.
     pub setup_version: u64,
     /// The span of the task the invocation was started for.
     pub root_span: String,
+    /// Unix time in µs.
     pub start_us: u64,
     /// Starting the environment, when the invocation was a cold start (included in the rest).
     pub init_us: u64,
@@ -60,13 +77,17 @@ pub struct InvocationRecord {
     /// Until all local work (including fused async calls) ended: what Lambda bills, the init
     /// phase included.
     pub duration_us: u64,
+    /// `duration_us` rounded up to whole milliseconds, as Lambda bills it.
     pub billed_ms: u64,
+    /// Memory size of the function in MB.
     pub memory_mb: u32,
+    /// True when the invocation started a new execution environment.
     pub cold_start: bool,
 }
 
 /// Where records go.
 pub trait RecordSink: Send + Sync {
+    /// Writes one record; called as each span and invocation ends.
     fn record(&self, record: Record);
 }
 
@@ -75,6 +96,7 @@ pub trait RecordSink: Send + Sync {
 pub struct MemorySink(Mutex<Vec<Record>>);
 
 impl MemorySink {
+    /// Removes and returns the records kept so far, oldest first.
     pub fn take(&self) -> Vec<Record> {
         std::mem::take(&mut *self.0.lock().unwrap())
     }
@@ -90,6 +112,7 @@ impl RecordSink for MemorySink {
 pub struct JsonLinesSink(Mutex<std::io::BufWriter<std::fs::File>>);
 
 impl JsonLinesSink {
+    /// Opens `path` for appending, creating it if needed.
     pub fn create(path: &std::path::Path) -> std::io::Result<JsonLinesSink> {
         let file = std::fs::OpenOptions::new().create(true).append(true).open(path)?;
         Ok(JsonLinesSink(Mutex::new(std::io::BufWriter::new(file))))
@@ -114,6 +137,7 @@ impl RecordSink for NullSink {
     fn record(&self, _: Record) {}
 }
 
+/// `at` in µs since the Unix epoch; 0 for a time before it.
 pub fn unix_micros(at: SystemTime) -> u64 {
     at.duration_since(UNIX_EPOCH).map(|d| d.as_micros() as u64).unwrap_or(0)
 }

@@ -6,20 +6,29 @@ use axum::http::{HeaderMap, StatusCode};
 use crate::call::{CallMode, TraceContext};
 use crate::error::{CallError, ErrorKind};
 
+/// Path prefix of a task call: `POST /v1/invoke/<task>`.
 pub const INVOKE_PREFIX: &str = "/v1/invoke/";
 /// Retires a function's execution environments (signed like a call, with an empty trace and mode).
 pub const EXPIRE_PATH: &str = "/v1/admin/expire";
 /// Has a function started from a store swap to the store's current setup now (signed the same
 /// way); answers with the version it serves.
 pub const REFRESH_PATH: &str = "/v1/admin/refresh";
+/// Header with the trace id of the request a call belongs to.
 pub const TRACE_ID: &str = "x-fusion-trace-id";
+/// Header with the span of the calling task; absent for an external request.
 pub const PARENT_SPAN: &str = "x-fusion-parent-span";
+/// Header with the name of the calling task; absent for an external request.
 pub const CALLER: &str = "x-fusion-caller";
+/// Header with the call's nesting depth; absent means 0.
 pub const DEPTH: &str = "x-fusion-depth";
+/// Header with the call's mode, `sync` (the default) or `async`.
 pub const MODE: &str = "x-fusion-mode";
+/// Header with the setup version the request runs under; absent for an external request.
 pub const SETUP_VERSION: &str = "x-fusion-setup-version";
+/// Header with the call's signature, `t=<unix seconds>,sig=<hex>` (see [`crate::auth`]).
 pub const SIGNATURE: &str = "x-fusion-signature";
 
+/// The HTTP status an error of `kind` is answered with.
 pub fn status_of(kind: ErrorKind) -> StatusCode {
     match kind {
         ErrorKind::NotFound => StatusCode::NOT_FOUND,

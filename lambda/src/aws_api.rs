@@ -10,8 +10,11 @@ use aws_sigv4::sign::v4;
 
 /// An answer: status, the headers asked for, body.
 pub struct Answer {
+    /// HTTP status: Invoke answers 200 for a sync call, 202 for an async one.
     pub status: u16,
+    /// The answer's headers (Invoke's `x-amz-function-error` among them).
     pub headers: reqwest::header::HeaderMap,
+    /// The answer's body, read to the end.
     pub body: Vec<u8>,
 }
 
@@ -20,7 +23,9 @@ pub struct Answer {
 pub enum Failure {
     /// The request could not be signed (no credentials, say).
     Unsigned(String),
+    /// No answer within the client's timeout.
     TimedOut(String),
+    /// The connection failed, or the answer could not be read.
     Unreachable(String),
 }
 
@@ -35,6 +40,7 @@ impl std::fmt::Display for Failure {
 
 impl std::error::Error for Failure {}
 
+/// Sends SigV4-signed requests to AWS's APIs in one region; clones share the connection pool.
 #[derive(Clone)]
 pub struct AwsClient {
     credentials: SharedCredentialsProvider,
@@ -43,11 +49,13 @@ pub struct AwsClient {
 }
 
 impl AwsClient {
+    /// A client signing with `credentials` for `region`, giving up on a request after `timeout`.
     pub fn new(credentials: SharedCredentialsProvider, region: &str, timeout: Duration) -> anyhow::Result<AwsClient> {
         let http = reqwest::Client::builder().tcp_nodelay(true).timeout(timeout).build()?;
         Ok(AwsClient { credentials, region: region.to_string(), http })
     }
 
+    /// The region requests are signed for.
     pub fn region(&self) -> &str {
         &self.region
     }

@@ -50,6 +50,7 @@ struct Function {
 /// What the Invoke API serves from: every function, and the request ids handed out.
 type Service = (Arc<BTreeMap<String, Arc<Function>>>, Arc<AtomicU64>);
 
+/// A running emulator: the Invoke API and a Runtime API per function, on loopback.
 pub struct LambdaEmulator {
     /// Base URL of the Invoke API.
     pub invoke_url: String,

@@ -35,13 +35,21 @@ use crate::telemetry::LambdaSink;
 
 /// The names of the environment variables above, for whoever sets them (`fusion deploy aws`).
 pub mod vars {
+    /// The store with the app's setups and components, `s3://BUCKET[/PREFIX]`.
     pub const STORE: &str = "FUSION_STORE";
+    /// The application the function belongs to.
     pub const APP: &str = "FUSION_APP";
+    /// The Fusion function this Lambda function serves.
     pub const FUNCTION: &str = "FUSION_FUNCTION";
+    /// Prefix of Lambda function names: Fusion function `F` is `{prefix}F` (default empty).
     pub const FUNCTION_PREFIX: &str = "FUSION_FUNCTION_PREFIX";
+    /// The key sealing artifacts in the store; unset, they are neither trusted nor published.
     pub const ARTIFACT_KEY: &str = "FUSION_ARTIFACT_KEY";
+    /// An S3 endpoint other than AWS's (an emulator's).
     pub const STORE_ENDPOINT: &str = "FUSION_STORE_ENDPOINT";
+    /// An Invoke API endpoint other than AWS's (an emulator's).
     pub const LAMBDA_ENDPOINT: &str = "FUSION_LAMBDA_ENDPOINT";
+    /// Telemetry goes to the store once its oldest record is this old, ms (default 10 s).
     pub const TELEMETRY_BATCH_MS: &str = "FUSION_TELEMETRY_BATCH_MS";
 }
 

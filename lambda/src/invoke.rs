@@ -19,6 +19,7 @@ use crate::event;
 pub struct InvokeConfig {
     /// `https://lambda.{region}.amazonaws.com`, or a local stand-in.
     pub endpoint: String,
+    /// The region calls are signed for.
     pub region: String,
     /// The Lambda function of Fusion function `F` is `{prefix}F` (e.g. `fusion-iot-`).
     pub function_prefix: String,
@@ -27,17 +28,20 @@ pub struct InvokeConfig {
 }
 
 impl InvokeConfig {
+    /// AWS's own Invoke API in `region`; Lambda functions named `{function_prefix}F`.
     pub fn aws(region: &str, function_prefix: &str, timeout: Duration) -> InvokeConfig {
         InvokeConfig { endpoint: format!("https://lambda.{region}.amazonaws.com"), region: region.into(), function_prefix: function_prefix.into(), timeout }
     }
 }
 
+/// Carries calls between functions as SigV4-signed Lambda Invoke requests.
 pub struct LambdaTransport {
     config: InvokeConfig,
     client: AwsClient,
 }
 
 impl LambdaTransport {
+    /// A transport for `config`, signing with `credentials` (on Lambda, the function's own role).
     pub fn new(config: InvokeConfig, credentials: SharedCredentialsProvider) -> anyhow::Result<Arc<LambdaTransport>> {
         let client = AwsClient::new(credentials, &config.region, config.timeout)?;
         Ok(Arc::new(LambdaTransport { config, client }))

@@ -1,4 +1,4 @@
-//! Fusion's optimizer (DESIGN.md §7): from telemetry to a better fusion setup.
+//! Fusion's optimizer: from telemetry to a better fusion setup.
 //! - [`profile`]: what one measured setup says about the app's tasks and calls;
 //! - [`model`]: the latency and cost any setup would have, predicted from a profile;
 //! - [`search`]: groupings and memory sizes searched with the model, the Pareto front, the pick;

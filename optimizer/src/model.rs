@@ -7,6 +7,7 @@
 
 use std::collections::BTreeMap;
 
+use fusion_host::platform::Platform;
 use fusion_host::{CallMode, FusionSetup};
 
 use crate::pricing::Pricing;
@@ -16,31 +17,34 @@ use crate::resources::paced_ms;
 /// What crossing a function boundary costs the caller, ms.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Overheads {
+    /// A synchronous call to another function, there and back.
     pub sync_hop_ms: f64,
+    /// An asynchronous call to another function, until the caller may go on.
     pub async_enqueue_ms: f64,
 }
 
 impl Overheads {
-    /// The emulator's platform profiles: its added delays plus Fusion's own loopback hop
-    /// (`cargo bench --bench remote_call`: ~0.2 ms sync, ~0.15 ms async on the dev VM).
-    pub fn platform(name: &str) -> Option<Overheads> {
-        match name {
-            "raw" => Some(Overheads { sync_hop_ms: 0.2, async_enqueue_ms: 0.15 }),
-            "lambda" => Some(Overheads { sync_hop_ms: 40.2, async_enqueue_ms: 90.15 }),
-            _ => None,
-        }
+    /// What `platform`'s profile says a hop and an async call cost, Fusion's own hop included.
+    pub fn of(platform: &Platform) -> Overheads {
+        let ms = |d: std::time::Duration| d.as_secs_f64() * 1e3;
+        Overheads { sync_hop_ms: ms(platform.expected_sync_hop()), async_enqueue_ms: ms(platform.expected_async_call()) }
     }
 }
 
+/// What the model predicts for one setup, per request.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Prediction {
+    /// Median latency of a request, until the entry task returns, ms.
     pub latency_ms: f64,
     /// Dollars per request.
     pub cost: f64,
+    /// Lambda invocations per request: the entry's, plus one per remote call.
     pub invocations: f64,
 }
 
+/// Predicts the latency and cost of any setup from one profile, calibrated on the profiled setup.
 pub struct Model<'a> {
+    /// The profile the predictions are made from.
     pub profile: &'a Profile,
     overheads: Overheads,
     pricing: Pricing,
@@ -72,6 +76,7 @@ struct Run {
 const MAX_DEPTH: usize = 64;
 
 impl<'a> Model<'a> {
+    /// A model of `profile`, corrected so that it predicts the profiled setup as measured (within 4×).
     pub fn new(profile: &'a Profile, overheads: Overheads, pricing: Pricing) -> Model<'a> {
         let mut model = Model { profile, overheads, pricing, correction: (1.0, 1.0) };
         let raw = model.predict(&profile.setup);
@@ -85,6 +90,7 @@ impl<'a> Model<'a> {
         self.correction
     }
 
+    /// What `setup` would do per request: median latency, cost and invocations.
     pub fn predict(&self, setup: &FusionSetup) -> Prediction {
         let entry = &self.profile.entry;
         let (cost, invocations, run) = self.invocation(setup, entry, 0);

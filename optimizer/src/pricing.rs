@@ -1,9 +1,11 @@
-//! Price models (DESIGN.md §6), kept in one table: the best grouping depends on the prices.
+//! Price models, kept in one table: the best grouping depends on the prices.
 
 use fusion_host::telemetry::InvocationRecord;
 
+/// One platform's prices: billed duration by memory size, plus a fee per request.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Pricing {
+    /// What the table is picked by (`lambda-x86`, `lambda-arm64`).
     pub name: &'static str,
     /// Dollars per GB-second of billed duration (1 GB = 1024 MB).
     pub per_gb_second: f64,
@@ -14,9 +16,12 @@ pub struct Pricing {
 impl Pricing {
     /// AWS Lambda on x86_64 (billed per 1 ms; the init phase is billed since August 2025).
     pub const LAMBDA_X86: Pricing = Pricing { name: "lambda-x86", per_gb_second: 0.000_016_666_7, per_request: 0.20e-6 };
+    /// AWS Lambda on arm64 (Graviton): the GB-second 20% cheaper, the same request fee.
     pub const LAMBDA_ARM64: Pricing = Pricing { name: "lambda-arm64", per_gb_second: 0.000_013_333_4, per_request: 0.20e-6 };
+    /// Every price table, for lookup by name.
     pub const ALL: [Pricing; 2] = [Pricing::LAMBDA_X86, Pricing::LAMBDA_ARM64];
 
+    /// The price table called `name`, if there is one.
     pub fn named(name: &str) -> Option<Pricing> {
         Self::ALL.into_iter().find(|p| p.name == name)
     }

@@ -12,6 +12,7 @@ use fusion_host::{CallMode, FusionSetup};
 use crate::pricing::Pricing;
 use crate::resources::paced_ms;
 
+/// What one task does per run, whichever function runs it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TaskProfile {
     /// How often the task runs per request.
@@ -22,10 +23,14 @@ pub struct TaskProfile {
     pub wait_ms: f64,
 }
 
+/// One call edge: a task calling another in one mode, as the profiled setup made it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct EdgeProfile {
+    /// The task making the call.
     pub caller: String,
+    /// The task called.
     pub callee: String,
+    /// Sync or async: the same two tasks have one edge per mode they use.
     pub mode: CallMode,
     /// Calls per run of the caller.
     pub calls_per_run: f64,
@@ -39,21 +44,32 @@ pub struct EdgeProfile {
 /// What the profiled setup measured, per request.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Measured {
+    /// Median latency of a request (its root span's duration), ms.
     pub p50_latency_ms: f64,
+    /// Mean dollars per request, all the invocations it caused included.
     pub mean_cost: f64,
+    /// Mean Lambda invocations per request.
     pub invocations: f64,
     /// Cost per request of each function's invocations (what Fusionize++ sizes memory by).
     pub cost_by_function: BTreeMap<String, f64>,
 }
 
+/// What the optimizer learns from one measured setup: its tasks, its call edges, what it measured.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Profile {
+    /// The application profiled.
     pub app: String,
+    /// The task requests enter at: the root of every trace.
     pub entry: String,
+    /// The setup the telemetry was recorded under.
     pub setup: FusionSetup,
+    /// How many complete requests the profile was built from.
     pub requests: usize,
+    /// Per task, by name, what it does per run.
     pub tasks: BTreeMap<String, TaskProfile>,
+    /// Every call edge seen, one per caller, callee and mode.
     pub edges: Vec<EdgeProfile>,
+    /// What the profiled setup measured: the model is calibrated and checked against it.
     pub measured: Measured,
 }
 

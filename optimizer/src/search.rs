@@ -13,16 +13,45 @@ use crate::resources::MEMORY_SIZES_MB;
 /// Apps with at most this many tasks are searched exhaustively.
 const EXHAUSTIVE_UP_TO: usize = 12;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+/// What the search minimises.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Objective {
+    /// Dollars per request.
     Cost,
+    /// Median latency.
     Latency,
     /// Latency and cost relative to the profiled setup, weighted equally.
     Balanced,
 }
 
+impl Objective {
+    /// Every objective with its name on the command line.
+    pub const NAMED: [(&'static str, Objective); 3] = [("cost", Objective::Cost), ("latency", Objective::Latency), ("balanced", Objective::Balanced)];
+
+    /// The objective's name on the command line.
+    pub fn name(self) -> &'static str {
+        Objective::NAMED.iter().find(|(_, o)| *o == self).map_or("", |(n, _)| n)
+    }
+}
+
+impl std::fmt::Display for Objective {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl std::str::FromStr for Objective {
+    type Err = String;
+
+    fn from_str(name: &str) -> Result<Objective, String> {
+        Objective::NAMED.iter().find(|(n, _)| *n == name).map(|(_, o)| *o).ok_or_else(|| format!("unknown objective '{name}' (balanced, cost, latency)"))
+    }
+}
+
+/// What the search aims for: an objective, optionally under a latency bound.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Goal {
+    /// What to minimise among the setups that meet the latency bound.
     pub objective: Objective,
     /// Predicted median latency must not exceed this; the objective ranks what meets it.
     pub latency_slo_ms: Option<f64>,
@@ -31,20 +60,27 @@ pub struct Goal {
 /// A grouping of the tasks with a memory size per group.
 pub type Grouping = Vec<(BTreeSet<String>, u32)>;
 
+/// One evaluated setup: its grouping, the setup that runs it, the model's prediction.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Point {
+    /// The tasks fused together, group by group, each group with its memory size (MB).
     pub grouping: Grouping,
+    /// The setup that runs `grouping` (version 0: not applied).
     pub setup: FusionSetup,
+    /// What the model predicts for `setup`.
     pub prediction: Prediction,
 }
 
+/// What a search found: how much it tried, the Pareto front and the pick.
 pub struct Plan {
     /// Every setup evaluated (per grouping: its best memory sizes for the goal, and for cost and
     /// latency alone).
     pub evaluated: usize,
     /// Per grouping tried, its best memory sizes for the goal.
     pub per_grouping: Vec<Point>,
+    /// The evaluated points no other beats on both latency and cost, fastest first.
     pub pareto: Vec<Point>,
+    /// The best point for the goal, its memory sizes then refined in 32 MB steps.
     pub pick: Point,
 }
 

@@ -84,7 +84,7 @@ struct AppArgs {
     #[arg(long, default_value = ".fusion/artifacts")]
     artifacts: PathBuf,
     /// Platform overheads to emulate: raw (none) or lambda (hop delays, runtime init).
-    #[arg(long, default_value = "raw", value_parser = parse_platform)]
+    #[arg(long, default_value = "raw")]
     platform: Platform,
     /// Run guests at full speed instead of pacing them to their function's CPU share.
     #[arg(long)]
@@ -113,10 +113,6 @@ struct StoreArgs {
     /// without it, artifacts in the store are neither used nor published.
     #[arg(long, default_value = "FUSION_ARTIFACT_KEY")]
     artifact_key_env: String,
-}
-
-fn parse_platform(name: &str) -> Result<Platform, String> {
-    Platform::named(name).ok_or_else(|| format!("unknown platform '{name}' (raw, lambda)"))
 }
 
 impl AppArgs {

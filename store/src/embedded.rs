@@ -14,7 +14,9 @@ use tokio::net::TcpListener;
 pub struct EmbeddedS3 {
     /// `http://127.0.0.1:PORT`
     pub endpoint: String,
+    /// The access key id requests must be signed with.
     pub access_key: String,
+    /// The secret key requests must be signed with.
     pub secret_key: String,
     server: tokio::task::JoinHandle<()>,
 }

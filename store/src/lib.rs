@@ -1,4 +1,4 @@
-//! Fusion's store on S3 (DESIGN.md §4, §5): content-addressed components, precompiled artifacts
+//! Fusion's store on S3: content-addressed components, precompiled artifacts
 //! keyed by component digest and engine fingerprint, immutable versioned fusion setups with a
 //! pointer to the current one, and telemetry batches. Any S3 endpoint works; locally it is the
 //! embedded server of [`embedded`].
@@ -22,9 +22,11 @@ use fusion_host::components::digest_of;
 pub struct StoreConfig {
     /// An S3-compatible endpoint (`http://127.0.0.1:9000`); None for AWS itself.
     pub endpoint: Option<String>,
+    /// The S3 bucket; connecting creates it if it does not exist.
     pub bucket: String,
     /// Prefix of every key, e.g. `fusion/`.
     pub prefix: String,
+    /// The AWS region requests are signed for, e.g. `us-east-1`.
     pub region: String,
     /// Static keys; None takes the standard AWS credential chain (environment, profile, role).
     pub credentials: Option<(String, String)>,
@@ -41,6 +43,7 @@ impl StoreConfig {
     }
 }
 
+/// A client of the store: one bucket and key prefix on S3; clones share the connection.
 #[derive(Clone)]
 pub struct Store {
     s3: Client,
@@ -131,6 +134,7 @@ impl Store {
         self.get(&self.key(&artifact_key(digest, fingerprint))).await
     }
 
+    /// Publishes a precompiled artifact of component `digest` for engine `fingerprint`; hosts seal it first.
     pub async fn put_artifact(&self, digest: &str, fingerprint: &str, bytes: Vec<u8>) -> Result<()> {
         self.put(&self.key(&artifact_key(digest, fingerprint)), bytes).await
     }

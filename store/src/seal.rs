@@ -11,12 +11,14 @@ use sha2::Sha256;
 const MAGIC: &[u8; 8] = b"FUSIONA1";
 const TAG_LEN: usize = 32;
 
+/// The secret key that seals the artifacts a host publishes and opens those it loads.
 #[derive(Clone)]
 pub struct ArtifactSeal {
     key: Vec<u8>,
 }
 
 impl ArtifactSeal {
+    /// A seal keyed by `key` (`FUSION_ARTIFACT_KEY` on Lambda); any length works.
     pub fn new(key: impl Into<Vec<u8>>) -> ArtifactSeal {
         ArtifactSeal { key: key.into() }
     }

@@ -15,6 +15,7 @@ use fusion_host::Runtime;
 use crate::Store;
 use crate::seal::ArtifactSeal;
 
+/// Where one function's routers come from: the store's setups and components; clones share the loaded code.
 #[derive(Clone)]
 pub struct StoreSource(Arc<Inner>);
 
@@ -31,6 +32,7 @@ struct Inner {
 }
 
 impl StoreSource {
+    /// The source of `function` of `app`; with `seal` None, artifacts in the store are neither trusted nor published.
     pub fn new(
         store: Store,
         app: &str,

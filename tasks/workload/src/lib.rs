@@ -1,4 +1,4 @@
-//! The work of the reference applications (DESIGN.md §9), sized by a [`Work`] carried in every
+//! The work of the reference applications, sized by a [`Work`] carried in every
 //! payload so tests can run the graphs small and benchmarks at the paper's size.
 
 use std::time::Duration;

@@ -1,0 +1,154 @@
+//! The app's Lambda functions through the Lambda API (REST, JSON): one per task, all running the
+//! same package, each told by its environment which Fusion function it is.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use anyhow::{Result, bail};
+use fusion_lambda::aws_api::{Answer, AwsClient};
+use serde_json::{Value, json};
+
+pub struct Functions<'a> {
+    pub client: &'a AwsClient,
+    pub endpoint: String,
+}
+
+/// What a function should be.
+pub struct Desired<'a> {
+    pub name: String,
+    pub role_arn: &'a str,
+    pub architecture: &'a str,
+    /// The package, and base64 of its SHA-256 (what Lambda reports as `CodeSha256`).
+    pub zip: &'a [u8],
+    pub zip_sha256: &'a str,
+    pub memory_mb: u32,
+    pub timeout_s: u32,
+    pub environment: BTreeMap<String, String>,
+}
+
+/// What `ensure` did to a function.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Change {
+    /// The function did not exist.
+    Created,
+    /// It existed and was changed.
+    Updated {
+        /// Its package was uploaded again.
+        code: bool,
+        /// Its memory size, role or environment changed.
+        configuration: bool,
+    },
+    /// It was as wanted.
+    Unchanged,
+}
+
+impl Functions<'_> {
+    /// The function's configuration, or None if it does not exist.
+    pub async fn get(&self, name: &str) -> Result<Option<Value>> {
+        let Answer { status, body, .. } = self.client.send("lambda", "GET", &self.url(name, ""), &[], Vec::new()).await?;
+        match status {
+            200 => Ok(Some(serde_json::from_slice::<Value>(&body)?["Configuration"].clone())),
+            404 => Ok(None),
+            _ => bail!("Lambda GetFunction {name} answered {status}: {}", String::from_utf8_lossy(&body)),
+        }
+    }
+
+    /// Creates the function, or updates what differs from `have` (its configuration as [`get`]
+    /// found it): its code only when the package changed.
+    ///
+    /// [`get`]: Functions::get
+    pub async fn ensure(&self, want: &Desired<'_>, have: Option<Value>) -> Result<Change> {
+        let configuration = json!({
+            "Role": want.role_arn,
+            "MemorySize": want.memory_mb,
+            "Timeout": want.timeout_s,
+            "Environment": { "Variables": want.environment },
+        });
+        let Some(have) = have else {
+            let mut create = configuration;
+            let extra = json!({
+                "FunctionName": want.name,
+                "Runtime": "provided.al2023",
+                "Handler": "bootstrap",
+                "Architectures": [want.architecture],
+                "Code": { "ZipFile": base64_of(want.zip) },
+            });
+            create.as_object_mut().expect("an object").extend(extra.as_object().expect("an object").clone());
+            self.create(&want.name, create).await?;
+            return Ok(Change::Created);
+        };
+        let same_code = have["CodeSha256"] == want.zip_sha256 && have["Architectures"] == json!([want.architecture]);
+        if !same_code {
+            let code = json!({ "ZipFile": base64_of(want.zip), "Architectures": [want.architecture] });
+            self.send("PUT", &self.url(&want.name, "/code"), code, 200).await?;
+            self.wait_until_updated(&want.name).await?;
+        }
+        let same_configuration = have["Role"] == want.role_arn
+            && have["MemorySize"] == want.memory_mb
+            && have["Timeout"] == want.timeout_s
+            && have["Environment"]["Variables"] == json!(want.environment);
+        if !same_configuration {
+            self.send("PUT", &self.url(&want.name, "/configuration"), configuration, 200).await?;
+        }
+        Ok(if same_code && same_configuration { Change::Unchanged } else { Change::Updated { code: !same_code, configuration: !same_configuration } })
+    }
+
+    /// A role IAM has just created takes seconds to reach Lambda, which until then refuses it
+    /// ("cannot be assumed"): retry for up to half a minute.
+    async fn create(&self, name: &str, body: Value) -> Result<()> {
+        let body = serde_json::to_vec(&body)?;
+        for _ in 0..20 {
+            let headers = [("content-type", "application/json")];
+            let Answer { status, body: answer, .. } = self.client.send("lambda", "POST", &self.url("", ""), &headers, body.clone()).await?;
+            let text = String::from_utf8_lossy(&answer);
+            match status {
+                201 => return Ok(()),
+                400 if text.contains("cannot be assumed") => tokio::time::sleep(Duration::from_millis(1500)).await,
+                _ => bail!("Lambda CreateFunction {name} answered {status}: {text}"),
+            }
+        }
+        bail!("Lambda kept refusing the new role for {name}: IAM has not propagated it")
+    }
+
+    /// Deletes the function; true if there was one.
+    pub async fn delete(&self, name: &str) -> Result<bool> {
+        let Answer { status, body, .. } = self.client.send("lambda", "DELETE", &self.url(name, ""), &[], Vec::new()).await?;
+        match status {
+            200 | 202 | 204 => Ok(true),
+            404 => Ok(false),
+            _ => bail!("Lambda DeleteFunction {name} answered {status}: {}", String::from_utf8_lossy(&body)),
+        }
+    }
+
+    /// Lambda refuses a configuration change while a code update is in progress.
+    async fn wait_until_updated(&self, name: &str) -> Result<()> {
+        for _ in 0..120 {
+            let status = self.get(name).await?.map(|c| c["LastUpdateStatus"].as_str().unwrap_or("Successful").to_string());
+            if status.as_deref() != Some("InProgress") {
+                return Ok(());
+            }
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+        bail!("the code update of {name} did not finish within a minute")
+    }
+
+    /// `/2015-03-31/functions/{name}{rest}`; an empty name is the collection (for creating).
+    fn url(&self, name: &str, rest: &str) -> String {
+        let base = format!("{}/2015-03-31/functions", self.endpoint.trim_end_matches('/'));
+        if name.is_empty() { base } else { format!("{base}/{name}{rest}") }
+    }
+
+    async fn send(&self, method: &str, url: &str, body: Value, expected: u16) -> Result<()> {
+        let headers = [("content-type", "application/json")];
+        let Answer { status, body, .. } = self.client.send("lambda", method, url, &headers, serde_json::to_vec(&body)?).await?;
+        if status != expected {
+            bail!("Lambda {method} {url} answered {status}: {}", String::from_utf8_lossy(&body));
+        }
+        Ok(())
+    }
+}
+
+fn base64_of(bytes: &[u8]) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}

@@ -1,0 +1,228 @@
+//! `fusion deploy aws`: the app on AWS Lambda. Components and the setup go to the store on S3,
+//! one IAM role lets the functions read the store and invoke each other, and every task gets a
+//! Lambda function running the same package with its memory size from the setup. Running it again
+//! changes only what differs (a new setup's memory sizes need no code upload); `--destroy`
+//! removes what it made.
+
+mod functions;
+mod iam;
+pub mod package;
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use aws_config::BehaviorVersion;
+use fusion_host::{AppManifest, FusionSetup, Preset};
+use fusion_lambda::aws_api::AwsClient;
+use fusion_lambda::front_end::vars;
+use fusion_store::{Store, StoreConfig};
+
+pub use functions::Change;
+use functions::{Desired, Functions};
+use iam::Iam;
+use package::Arch;
+
+use fusion_cluster::{publish, random};
+use fusion_cluster::resolve_setup;
+use fusion_project::{Reporter, Workspace};
+
+/// Where and how to deploy.
+pub struct Target {
+    /// The app to deploy.
+    pub app: String,
+    /// The S3 bucket of its store.
+    pub bucket: String,
+    /// The AWS region.
+    pub region: String,
+    /// The functions' instruction set.
+    pub arch: Arch,
+    /// A host binary already built for Lambda; None builds one.
+    pub host_binary: Option<PathBuf>,
+    /// One endpoint for S3, IAM and Lambda instead of AWS's (an emulator such as moto).
+    pub endpoint: Option<String>,
+}
+
+impl Target {
+    /// The Lambda function of Fusion function `F` is `fusion-{app}-F`.
+    pub fn function_prefix(&self) -> String {
+        format!("fusion-{}-", self.app)
+    }
+
+    /// The Lambda function of `task`'s function.
+    pub fn function_name(&self, task: &str) -> String {
+        format!("{}{task}", self.function_prefix())
+    }
+
+    /// The IAM role every function of the app runs as.
+    pub fn role_name(&self) -> String {
+        format!("fusion-{}-role", self.app)
+    }
+
+    /// The app's store: its own prefix of the bucket, so `--destroy` can remove it whole.
+    pub fn store_location(&self) -> String {
+        format!("s3://{}/fusion/{}", self.bucket, self.app)
+    }
+
+    async fn client(&self) -> Result<AwsClient> {
+        let config = aws_config::defaults(BehaviorVersion::latest()).region(aws_config::Region::new(self.region.clone())).load().await;
+        let credentials = config.credentials_provider().context("no AWS credentials (environment, profile or role)")?;
+        AwsClient::new(credentials, &self.region, Duration::from_secs(120))
+    }
+
+    fn lambda(&self) -> String {
+        self.endpoint.clone().unwrap_or_else(|| format!("https://lambda.{}.amazonaws.com", self.region))
+    }
+
+    fn iam(&self) -> String {
+        self.endpoint.clone().unwrap_or_else(|| "https://iam.amazonaws.com".into())
+    }
+
+    async fn store(&self) -> Result<Store> {
+        let config = StoreConfig::at(&self.store_location(), self.endpoint.clone(), &self.region)?;
+        Store::connect(&config).await.with_context(|| format!("cannot reach the store {}", self.store_location()))
+    }
+}
+
+/// What a deploy did.
+pub struct Deployed {
+    /// The setup current after the deploy.
+    pub setup: FusionSetup,
+    /// False when the role existed and only its policy was updated.
+    pub role_created: bool,
+    /// Lambda function name → what changed.
+    pub functions: BTreeMap<String, Change>,
+}
+
+/// Deploys the app; `setup` (a preset, a shipped setup or a file) becomes current, else the
+/// store's current setup stays (all-remote on a first deploy). `reporter` hears about the
+/// host's cross-build.
+pub async fn deploy(ws: &Workspace, target: &Target, setup: Option<&str>, reporter: &dyn Reporter) -> Result<Deployed> {
+    let manifest = AppManifest::load(&ws.app_manifest(&target.app))?;
+    let store = target.store().await?;
+    publish::upload(ws, &store, &target.app).await?;
+    let setup = match (setup, store.current_version(&target.app).await?) {
+        (Some(choice), _) => publish::pin_and_apply(&store, resolve_setup(ws, &manifest, choice)?).await?,
+        (None, Some(version)) => store.setup(&target.app, version).await?,
+        (None, None) => {
+            let preset = FusionSetup::preset(Preset::AllRemote, &manifest.app, &manifest.task_names(), &manifest.entry);
+            publish::pin_and_apply(&store, preset).await?
+        }
+    };
+    let client = target.client().await?;
+    let role = Iam { client: &client, endpoint: target.iam() }.ensure_role(&target.role_name(), &policy(target)).await?;
+    let binary = match &target.host_binary {
+        Some(path) => path.clone(),
+        None => package::build_host(ws, target.arch, reporter)?,
+    };
+    let package = package::package(&binary)?;
+    let lambda = Functions { client: &client, endpoint: target.lambda() };
+    let mut existing = BTreeMap::new();
+    for task in manifest.task_names() {
+        existing.insert(task.clone(), lambda.get(&target.function_name(&task)).await?);
+    }
+    let artifact_key = existing_artifact_key(&existing).map_or_else(|| random::random_hex(32), Ok)?;
+    let mut changes = BTreeMap::new();
+    for (task, have) in existing {
+        let name = target.function_name(&task);
+        let want = Desired {
+            name: name.clone(),
+            role_arn: &role.arn,
+            architecture: target.arch.lambda_name(),
+            zip: &package.zip,
+            zip_sha256: &package.sha256,
+            memory_mb: setup.function(&task).memory_mb,
+            timeout_s: 300,
+            environment: environment(target, &task, &artifact_key),
+        };
+        changes.insert(name, lambda.ensure(&want, have).await.with_context(|| format!("deploying the function of '{task}'"))?);
+    }
+    Ok(Deployed { setup, role_created: role.created, functions: changes })
+}
+
+/// What `--destroy` removed.
+pub struct Destroyed {
+    /// Lambda functions deleted.
+    pub functions: usize,
+    /// Whether the role was there to delete.
+    pub role: bool,
+    /// Objects removed from the app's store.
+    pub objects: usize,
+}
+
+/// Removes the app's functions, its role and its store.
+pub async fn destroy(ws: &Workspace, target: &Target) -> Result<Destroyed> {
+    let manifest = AppManifest::load(&ws.app_manifest(&target.app))?;
+    let client = target.client().await?;
+    let lambda = Functions { client: &client, endpoint: target.lambda() };
+    let mut functions = 0;
+    for task in manifest.task_names() {
+        functions += usize::from(lambda.delete(&target.function_name(&task)).await?);
+    }
+    let role = Iam { client: &client, endpoint: target.iam() }.delete_role(&target.role_name()).await?;
+    let objects = target.store().await?.destroy().await?;
+    Ok(Destroyed { functions, role, objects })
+}
+
+/// The key sealing the app's artifacts, as its deployed functions have it: kept across deploys,
+/// so artifacts published by old environments stay usable.
+fn existing_artifact_key(functions: &BTreeMap<String, Option<serde_json::Value>>) -> Option<String> {
+    functions.values().flatten().find_map(|config| config["Environment"]["Variables"][vars::ARTIFACT_KEY].as_str().map(str::to_string))
+}
+
+/// The environment of `task`'s function (see `fusion_lambda::front_end`).
+fn environment(target: &Target, task: &str, artifact_key: &str) -> BTreeMap<String, String> {
+    let mut env = BTreeMap::from([
+        (vars::STORE, target.store_location()),
+        (vars::APP, target.app.clone()),
+        (vars::FUNCTION, task.to_string()),
+        (vars::FUNCTION_PREFIX, target.function_prefix()),
+        (vars::ARTIFACT_KEY, artifact_key.to_string()),
+    ]);
+    if let Some(endpoint) = &target.endpoint {
+        env.insert(vars::STORE_ENDPOINT, endpoint.clone());
+        env.insert(vars::LAMBDA_ENDPOINT, endpoint.clone());
+    }
+    env.into_iter().map(|(k, v)| (k.to_string(), v)).collect()
+}
+
+/// The role's permissions: the app's store, invoking the app's functions, writing logs.
+fn policy(target: &Target) -> serde_json::Value {
+    let (bucket, app, region) = (&target.bucket, &target.app, &target.region);
+    serde_json::json!({
+        "Version": "2012-10-17",
+        "Statement": [
+            { "Effect": "Allow", "Action": ["s3:GetObject", "s3:PutObject"], "Resource": format!("arn:aws:s3:::{bucket}/fusion/{app}/*") },
+            { "Effect": "Allow", "Action": "s3:ListBucket", "Resource": format!("arn:aws:s3:::{bucket}") },
+            { "Effect": "Allow", "Action": "lambda:InvokeFunction", "Resource": format!("arn:aws:lambda:{region}:*:function:{}*", target.function_prefix()) },
+            { "Effect": "Allow", "Action": ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"], "Resource": "*" }
+        ]
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The Terraform module in deploy/terraform makes what this module makes: same names, same
+    /// environment, same permissions.
+    #[test]
+    fn the_terraform_module_is_in_step_with_the_cli() {
+        let module = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../terraform/main.tf")).unwrap();
+        let target = Target { app: "APP".into(), bucket: "BUCKET".into(), region: "REGION".into(), arch: Arch::X86_64, host_binary: None, endpoint: None };
+        for key in environment(&target, "TASK", "KEY").keys() {
+            assert!(module.contains(&format!("{key} ")), "main.tf sets no {key}");
+        }
+        let terraform = |cli: &str| cli.replace("APP", "${var.app}").replace("BUCKET", "${var.bucket}");
+        assert!(module.contains(&format!("prefix = \"{}\"", terraform(&target.function_prefix()))), "function names differ");
+        assert!(module.contains(&format!("store  = \"{}\"", terraform(&target.store_location()))), "store location differs");
+        assert_eq!(target.role_name(), format!("{}role", target.function_prefix()));
+        assert!(module.contains("name = \"${local.prefix}role\""), "role names differ");
+        for statement in policy(&target)["Statement"].as_array().unwrap() {
+            for action in statement["Action"].as_array().cloned().unwrap_or_else(|| vec![statement["Action"].clone()]) {
+                assert!(module.contains(&format!("\"{}\"", action.as_str().unwrap())), "main.tf does not allow {action}");
+            }
+        }
+    }
+}

@@ -1,0 +1,81 @@
+//! `fusion bench languages`: the same trivial task (echo its JSON input) written in Rust, Python
+//! and JavaScript, measured the same way in one run: component size, compile time, a host's cold
+//! start, and the time of one fused call. Rust is the baseline of every ratio.
+
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result};
+use fusion_host::telemetry::Record;
+use fusion_host::{AppManifest, Preset, Runtime, RuntimeConfig, FusionSetup};
+
+use fusion_build::Language;
+use fusion_measure::in_process;
+use fusion_measure::stats::Summary;
+use fusion_project::Workspace;
+
+use crate::cold_start::{self, ColdStarts};
+
+/// The test kit's echo task in each language.
+pub const ECHOES: [(Language, &str); 3] = [(Language::Rust, "echo"), (Language::Python, "py"), (Language::JavaScript, "js")];
+
+const INPUT: &str = r#"{"sensor":"s-1","value":21.5}"#;
+
+/// What the echo task costs in one language.
+pub struct LanguageCosts {
+    /// The language.
+    pub language: Language,
+    /// The component's size.
+    pub component_bytes: u64,
+    /// Compiling the component to native code (what an artifact saves).
+    pub compile: Duration,
+    /// A host's cold starts, by where its artifact came from.
+    pub cold_starts: ColdStarts,
+    /// Median time of a sync call from a fused Rust caller, as the caller's host timed it.
+    pub fused_call: Duration,
+}
+
+/// Measures every language; `runs` cold starts of each kind and `calls` fused calls each.
+pub async fn measure(ws: &Workspace, runs: usize, calls: usize) -> Result<Vec<LanguageCosts>> {
+    let app = "testkit";
+    let manifest = AppManifest::load(&ws.app_manifest(app))?;
+    let mut costs = Vec::new();
+    for (language, task) in ECHOES {
+        let path = manifest.component_path(&ws.components_dir(), task).with_context(|| format!("no task '{task}' in {app}"))?;
+        let component_bytes = std::fs::metadata(&path).with_context(|| format!("{} (run `fusion build`)", path.display()))?.len();
+        let compile = compile_time(task, &path).await?;
+        let cold_starts = cold_start::measure(ws, app, "all-remote", task, runs, INPUT.as_bytes()).await?;
+        let fused_call = fused_call(ws, &manifest, task, calls).await?;
+        costs.push(LanguageCosts { language, component_bytes, compile, cold_starts, fused_call });
+    }
+    Ok(costs)
+}
+
+/// One compile into an empty artifact cache.
+async fn compile_time(task: &str, path: &std::path::Path) -> Result<Duration> {
+    let cache = tempfile::tempdir()?;
+    let runtime = Runtime::new(cache.path(), RuntimeConfig::default())?;
+    let (task, path) = (task.to_string(), path.to_path_buf());
+    tokio::task::spawn_blocking(move || {
+        let started = Instant::now();
+        runtime.load(&task, &path)?;
+        Ok(started.elapsed())
+    })
+    .await?
+}
+
+/// The relay task calls `task` in-process `calls` times; the median of the callee's spans.
+async fn fused_call(ws: &Workspace, manifest: &AppManifest, task: &str, calls: usize) -> Result<Duration> {
+    let setup = FusionSetup::preset(Preset::AllLocal, &manifest.app, &manifest.task_names(), &manifest.entry);
+    let payload = format!(r#"{{"task":"{task}","input":{INPUT}}}"#);
+    let report = in_process::run(ws, &manifest.app, setup, calls, payload.as_bytes()).await?;
+    anyhow::ensure!(report.errors.is_empty(), "calls of '{task}' failed: {:?}", report.errors.first());
+    let spans: Vec<Duration> = report
+        .records
+        .iter()
+        .filter_map(|r| match r {
+            Record::Span(s) if s.task == task => Some(Duration::from_micros(s.duration_us)),
+            _ => None,
+        })
+        .collect();
+    Summary::of(&spans).map(|s| s.p50).context("no spans of the callee were recorded")
+}

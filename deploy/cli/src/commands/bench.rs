@@ -1,0 +1,139 @@
+//! `fusion bench`: Fusion's own measurements, each printed against a baseline from the same run.
+
+use std::time::Duration;
+
+use anyhow::Result;
+use fusion_bench::languages::LanguageCosts;
+use fusion_bench::refusion::{self, RefusionSpec};
+use fusion_bench::{cold_start, languages, throughput};
+use fusion_host::platform::Platform;
+use fusion_project::Workspace;
+
+use crate::options::{AppArg, Size, parse_duration};
+use crate::output::{median, ms};
+
+/// The benchmarks.
+#[derive(clap::Subcommand)]
+pub enum Command {
+    /// Requests per second one host serves for a trivial task over HTTP, against its /healthz.
+    Throughput {
+        /// How long each endpoint is measured.
+        #[arg(long, default_value = "5s", value_parser = parse_duration)]
+        duration: Duration,
+        /// Requests kept in flight (one kept-alive connection each).
+        #[arg(long, default_value_t = 32)]
+        connections: usize,
+    },
+    /// A function's host started from the store, to its first response: compiling its group,
+    /// with the sealed artifacts from the store, and with them in its local cache.
+    ColdStart {
+        #[command(flatten)]
+        app: AppArg,
+        /// The setup the function's group comes from.
+        #[arg(long, default_value = "fusionize-optimum")]
+        setup: String,
+        /// The function to start (IoT's CS runs CS, CSA and CSL under the optimum).
+        #[arg(long, default_value = "CS")]
+        function: String,
+        /// Starts of each kind.
+        #[arg(long, default_value_t = 5)]
+        runs: usize,
+    },
+    /// The test kit's echo task in Rust, Python and JavaScript: component size, compile time,
+    /// cold start and a fused call, each as a ratio to Rust.
+    Languages {
+        /// Cold starts of each kind per language.
+        #[arg(long, default_value_t = 5)]
+        runs: usize,
+        /// Fused calls per language.
+        #[arg(long, default_value_t = 300)]
+        calls: usize,
+    },
+    /// Hot swaps under a steady load: the setup changes every few seconds; reports how long each
+    /// swap took to reach every host, failed requests, and requests that mixed setup versions.
+    Refusion {
+        #[command(flatten)]
+        app: AppArg,
+        /// Setups in the order they are applied; the cluster starts on the first.
+        #[arg(long, value_delimiter = ',', default_value = "all-remote,fusionize-optimum,all-local,fusionize-optimum,all-remote")]
+        setups: Vec<String>,
+        /// How long each setup serves.
+        #[arg(long, default_value = "3s", value_parser = parse_duration)]
+        every: Duration,
+        /// Requests per second.
+        #[arg(long, default_value_t = 200.0)]
+        rate: f64,
+    },
+}
+
+/// Builds the components, runs the benchmark and prints its table.
+pub async fn run(ws: &Workspace, command: Command) -> Result<()> {
+    super::build::run(ws).await?;
+    match command {
+        Command::Throughput { duration, connections } => {
+            let t = throughput::measure(ws, duration, connections).await?;
+            println!("{connections} connections, {:.0} s each, one host, client on the same machine", duration.as_secs_f64());
+            println!("  GET /healthz (HTTP stack only)     {:>9.0} req/s", t.healthz);
+            println!("  POST /v1/invoke/echo (signed call) {:>9.0} req/s  ({:.2}× /healthz)", t.invoke, t.invoke / t.healthz);
+        }
+        Command::ColdStart { app, setup, function, runs } => {
+            let app = app.app;
+            let starts = cold_start::measure(ws, &app, &setup, &function, runs.max(1), Size::Small.payload().as_bytes()).await?;
+            println!("{app} · {setup} · function {function} runs {{{}}}: spawn → first response, median of {runs}", starts.group.join(","));
+            let compile = median(&starts.compile);
+            for (way, samples) in [("compiling its components", &starts.compile), ("sealed artifacts from the store", &starts.store_artifact), ("artifacts in its local cache", &starts.local_artifact)] {
+                let m = median(samples);
+                println!("  {way:<34} {:>7.1} ms  ({:.2}× compiling)", ms(m), m.as_secs_f64() / compile.as_secs_f64());
+            }
+        }
+        Command::Languages { runs, calls } => print_languages(&languages::measure(ws, runs.max(1), calls.max(1)).await?, runs, calls),
+        Command::Refusion { app, setups, every, rate } => {
+            let app = app.app;
+            let dir = tempfile::tempdir()?;
+            let spec = RefusionSpec { app: &app, setups: &setups, every, rate, payload: Size::Small.payload().as_bytes().to_vec(), platform: Platform::RAW };
+            let run = refusion::run(ws, dir.path(), &spec).await?;
+            println!("{app} at {rate} req/s, small work, setup switched every {:.1} s (starts on v{} {})", every.as_secs_f64(), run.first_version, setups[0]);
+            for swap in &run.swaps {
+                println!("  → v{:<3} {:<20} every host serves it {:>6.1} ms after the apply began", swap.version, swap.label, ms(swap.took));
+            }
+            let took: Vec<Duration> = run.swaps.iter().map(|s| s.took).collect();
+            let failed = run.outcomes.iter().filter(|o| o.error.is_some()).count();
+            let (m, start) = (ms(median(&took)), ms(run.cluster_start));
+            println!("  swap: median {m:.1} ms, max {:.1} ms", ms(took.iter().max().copied().unwrap_or_default()));
+            println!("  baseline: starting the cluster afresh (a redeploy) took {start:.0} ms; a swap takes {:.3}× that", m / start);
+            println!("  requests: {} sent, {failed} failed, {} under more than one setup version", run.outcomes.len(), run.mixed_requests().len());
+            let served: Vec<String> = run.requests_per_version().iter().map(|(v, n)| format!("v{v}: {n}")).collect();
+            println!("  requests per version: {}", served.join(", "));
+        }
+    }
+    Ok(())
+}
+
+/// One row per language, each figure followed by its ratio to Rust's (the first row).
+fn print_languages(costs: &[LanguageCosts], runs: usize, calls: usize) {
+    println!("the test kit's echo task; cold start: spawn → first response, median of {runs}; fused call: median of {calls}");
+    let header = ["language", "component", "compile", "cold start, local artifact", "cold start, store artifact", "cold start, compiling", "fused call"];
+    println!("| {} |", header.join(" | "));
+    println!("|{}", header.iter().map(|h| format!("{:-<1$}|", "", h.len() + 2)).collect::<String>());
+    let Some(rust) = costs.first() else { return };
+    let figures = |c: &LanguageCosts| {
+        [
+            c.component_bytes as f64 / 1024.0,
+            ms(c.compile),
+            ms(median(&c.cold_starts.local_artifact)),
+            ms(median(&c.cold_starts.store_artifact)),
+            ms(median(&c.cold_starts.compile)),
+            c.fused_call.as_secs_f64() * 1e6,
+        ]
+    };
+    let base = figures(rust);
+    for c in costs {
+        let cells: Vec<String> = figures(c)
+            .iter()
+            .zip(&base)
+            .zip(["KiB", "ms", "ms", "ms", "ms", "µs"])
+            .map(|((value, base), unit)| format!("{value:.1} {unit} ({:.1}×)", value / base))
+            .collect();
+        println!("| {} | {} |", c.language.name(), cells.join(" | "));
+    }
+}

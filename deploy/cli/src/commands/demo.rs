@@ -1,0 +1,84 @@
+//! `fusion demo`: the main job on the embedded default. Per app, a cluster starts all-remote on
+//! the embedded store; the optimizer loop measures, optimizes and hot-swaps until nothing
+//! improves; the HTML report shows every iteration, the predicted Pareto front and the call graph
+//! coloured by the groups it ended with.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::Result;
+use fusion_cluster::{LocalCluster, store};
+use fusion_host::{AppManifest, FusionSetup, Preset};
+use fusion_optimizer::search::Goal;
+use fusion_project::Workspace;
+use fusion_report::html;
+use fusion_tune::{Request, Strategy, tuning_loop};
+
+use crate::options::{BuildArg, PricingArg, SteadyLoadArgs};
+use crate::output::Terminal;
+
+/// `fusion demo`'s options.
+#[derive(clap::Args)]
+pub struct Args {
+    /// The apps to optimize, one after the other.
+    #[arg(long, value_delimiter = ',', default_value = "iot,tree")]
+    apps: Vec<String>,
+    /// lambda: adds Lambda's hop and init delays; raw: Fusion's own overheads only.
+    #[arg(long, default_value = "lambda")]
+    platform: fusion_host::platform::Platform,
+    /// What the pick optimizes: balanced, cost or latency.
+    #[arg(long, default_value = "balanced")]
+    objective: fusion_optimizer::search::Objective,
+    #[command(flatten)]
+    load: SteadyLoadArgs,
+    /// The loop's iterations at most, per app.
+    #[arg(long, default_value_t = 5)]
+    max_iterations: usize,
+    #[command(flatten)]
+    pricing: PricingArg,
+    /// Where the HTML report goes (default: .fusion/demo.html).
+    #[arg(long)]
+    report: Option<PathBuf>,
+    #[command(flatten)]
+    build: BuildArg,
+}
+
+/// Runs the loop for every app and writes the report.
+pub async fn run(ws: &Workspace, args: Args) -> Result<()> {
+    super::build::unless_skipped(ws, args.build).await?;
+    let report_path = args.report.unwrap_or_else(|| ws.fusion_dir().join("demo.html"));
+    let load = args.load.spec(Duration::from_secs(8))?;
+    let platform = args.platform;
+    let mut reports = Vec::new();
+    for app in &args.apps {
+        let manifest = AppManifest::load(&ws.app_manifest(app))?;
+        let start = FusionSetup::preset(Preset::AllRemote, app, &manifest.task_names(), &manifest.entry);
+        let cluster = LocalCluster::start(ws, &ws.clusters_dir().join(app), &manifest, &start, "all-remote", platform, store::open(ws).await?).await?;
+        println!(
+            "\n{app}: {} hosts up, all-remote, platform {platform}; optimizing at {} req/s, {:.0} s per measurement",
+            cluster.state.endpoints.len(),
+            load.rate,
+            load.duration.as_secs_f64()
+        );
+        let request = Request {
+            app,
+            strategy: Strategy::Model,
+            goal: Goal { objective: args.objective, latency_slo_ms: None },
+            version: None,
+            platform: None,
+            pricing: args.pricing.pricing,
+            apply: true,
+        };
+        let report = tuning_loop::run(ws, cluster.store(), &request, &load, args.max_iterations, &Terminal::Results).await;
+        cluster.stop();
+        let report = report?;
+        super::optimize::print_best(&report);
+        reports.push((app.clone(), report));
+    }
+    if let Some(dir) = report_path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    std::fs::write(&report_path, html::render(&reports))?;
+    println!("\nreport: {}", report_path.display());
+    Ok(())
+}

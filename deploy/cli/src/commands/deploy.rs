@@ -1,0 +1,78 @@
+//! `fusion deploy aws`: the app on AWS Lambda, or `--destroy` to remove it.
+
+use std::path::PathBuf;
+
+use anyhow::Result;
+use fusion_aws::package::Arch;
+use fusion_aws::{Change, Target};
+use fusion_project::Workspace;
+
+use crate::options::{AppArg, BuildArg};
+use crate::output::Terminal;
+
+/// The clouds Fusion deploys to.
+#[derive(clap::Subcommand)]
+pub enum Command {
+    /// One Lambda function per task (provided.al2023), an IAM role, the components and setup in
+    /// S3. Idempotent: a second run changes only what differs. --destroy removes it all.
+    Aws(AwsArgs),
+}
+
+/// `fusion deploy aws`'s options.
+#[derive(clap::Args)]
+pub struct AwsArgs {
+    #[command(flatten)]
+    app: AppArg,
+    /// The S3 bucket of the app's store (created if missing); the app uses s3://BUCKET/fusion/APP.
+    #[arg(long)]
+    bucket: String,
+    /// The AWS region.
+    #[arg(long, default_value = "us-east-1")]
+    region: String,
+    /// Make this setup current (all-remote, all-local, a shipped setup or a file); memory
+    /// sizes follow it without a code upload. Default: keep the store's current setup.
+    #[arg(long)]
+    setup: Option<String>,
+    /// The functions' instruction set: x86_64 or arm64.
+    #[arg(long, default_value = "x86_64")]
+    arch: Arch,
+    /// A fusion-host binary already built for Lambda, instead of building one.
+    #[arg(long)]
+    host_binary: Option<PathBuf>,
+    /// One endpoint for S3, IAM and Lambda instead of AWS's (an emulator such as moto).
+    #[arg(long)]
+    endpoint: Option<String>,
+    /// Remove the app's functions, role and store instead.
+    #[arg(long)]
+    destroy: bool,
+    #[command(flatten)]
+    build: BuildArg,
+}
+
+/// Deploys or destroys, and prints what changed.
+pub async fn run(ws: &Workspace, command: Command) -> Result<()> {
+    let Command::Aws(args) = command;
+    let target = Target { app: args.app.app, bucket: args.bucket, region: args.region, arch: args.arch, host_binary: args.host_binary, endpoint: args.endpoint };
+    if args.destroy {
+        let gone = fusion_aws::destroy(ws, &target).await?;
+        let role = if gone.role { "its" } else { "no" };
+        println!("{}: removed {} functions, {role} role, {} objects of {}", target.app, gone.functions, gone.objects, target.store_location());
+        return Ok(());
+    }
+    super::build::unless_skipped(ws, args.build).await?;
+    let deployed = fusion_aws::deploy(ws, &target, args.setup.as_deref(), &Terminal::Progress).await?;
+    println!("{}: setup version {} ({}) is current in {}", target.app, deployed.setup.version, deployed.setup.describe(), target.store_location());
+    println!("role {}: {}", target.role_name(), if deployed.role_created { "created" } else { "policy updated" });
+    for (name, change) in &deployed.functions {
+        let what = match change {
+            Change::Created => "created".to_string(),
+            Change::Unchanged => "unchanged".to_string(),
+            Change::Updated { code, configuration } => {
+                let parts: Vec<&str> = [(*code, "code"), (*configuration, "configuration")].iter().filter(|(c, _)| *c).map(|(_, p)| *p).collect();
+                format!("updated ({})", parts.join(", "))
+            }
+        };
+        println!("  {name:<28} {what}");
+    }
+    Ok(())
+}

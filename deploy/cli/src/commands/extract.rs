@@ -1,0 +1,64 @@
+//! `fusion extract`: call graph, latency, cost and cold starts from telemetry.
+
+use std::path::PathBuf;
+
+use anyhow::Result;
+use fusion_cluster::ClusterState;
+use fusion_measure::extract;
+use fusion_project::Workspace;
+use fusion_report::text;
+use fusion_store::{Store, StoreConfig};
+
+use crate::options::{AppArg, PricingArg};
+
+/// `fusion extract`'s options.
+#[derive(clap::Args)]
+pub struct Args {
+    #[command(flatten)]
+    app: AppArg,
+    /// A telemetry directory (default: that of the app's last `fusion up`).
+    #[arg(long, conflicts_with = "store")]
+    telemetry: Option<PathBuf>,
+    /// Read the telemetry batches the app's Lambda functions wrote to this store instead,
+    /// e.g. s3://BUCKET/fusion/iot (as `fusion deploy aws` made it).
+    #[arg(long)]
+    store: Option<String>,
+    /// An S3-compatible endpoint instead of AWS's, for --store.
+    #[arg(long, requires = "store")]
+    store_endpoint: Option<String>,
+    /// The store's AWS region.
+    #[arg(long, default_value = "us-east-1")]
+    region: String,
+    #[command(flatten)]
+    pricing: PricingArg,
+}
+
+/// Reads the telemetry and prints every setup version's call graph and request statistics.
+pub async fn run(ws: &Workspace, args: Args) -> Result<()> {
+    let app = &args.app.app;
+    let (records, skipped, source) = match (args.store, args.telemetry) {
+        (Some(location), _) => {
+            let store = Store::connect(&StoreConfig::at(&location, args.store_endpoint, &args.region)?).await?;
+            let lines = store.telemetry(app).await?;
+            let (records, skipped) = extract::parse_lines(&String::from_utf8_lossy(&lines));
+            (records, skipped, location)
+        }
+        (None, telemetry) => {
+            let dir = match telemetry {
+                Some(dir) => dir,
+                None => ClusterState::last(&ws.clusters_dir().join(app))?.telemetry,
+            };
+            let (records, skipped) = extract::read_dir(&dir)?;
+            (records, skipped, dir.display().to_string())
+        }
+    };
+    if skipped > 0 {
+        eprintln!("warning: skipped {skipped} unreadable lines in {source}");
+    }
+    let versions = extract::extract(&records, args.pricing.pricing, None);
+    anyhow::ensure!(!versions.is_empty(), "no complete request in {source}");
+    for version in &versions {
+        print!("{}", text::version(version));
+    }
+    Ok(())
+}

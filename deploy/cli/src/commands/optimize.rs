@@ -1,0 +1,159 @@
+//! `fusion optimize`: one step, the loop, or validation, on what the app's cluster measured.
+
+use std::fmt::Write;
+use std::time::Duration;
+
+use anyhow::Result;
+use fusion_cluster::store;
+use fusion_host::platform::Platform;
+use fusion_optimizer::heuristic::grouping_of;
+use fusion_optimizer::search::{Goal, Objective, Point, describe};
+use fusion_project::Workspace;
+use fusion_tune::propose::{self, Next, Proposal};
+use fusion_tune::tuning_loop::{self, LoopReport};
+use fusion_tune::validate::{self, Validation};
+use fusion_tune::{Request, Strategy};
+
+use crate::options::{AppArg, PricingArg, SteadyLoadArgs};
+use crate::output::Terminal;
+
+/// `fusion optimize`'s options.
+#[derive(clap::Args)]
+pub struct Args {
+    #[command(flatten)]
+    app: AppArg,
+    /// model: predict every setup and pick the best for the objective; heuristic: Fusionize++'s
+    /// next step.
+    #[arg(long, default_value = "model")]
+    strategy: Strategy,
+    #[command(flatten)]
+    goal: GoalArgs,
+    /// The setup version to profile (default: the newest in the telemetry).
+    #[arg(long)]
+    version: Option<u64>,
+    /// The platform whose hop costs the model assumes (default: the cluster's): raw or lambda.
+    #[arg(long)]
+    platform: Option<Platform>,
+    #[command(flatten)]
+    pricing: PricingArg,
+    /// Make the proposal current and hot-swap the running cluster.
+    #[arg(long)]
+    apply: bool,
+    /// Close the loop on the running cluster: measure, optimize, hot-swap, measure again,
+    /// until nothing improves.
+    #[arg(long = "loop")]
+    run_loop: bool,
+    /// Measure every setup on the predicted Pareto front on the running cluster, to compare
+    /// the pick with the measured optimum.
+    #[arg(long, conflicts_with = "run_loop")]
+    validate: bool,
+    /// With --validate: every grouping the search tried, not only the front.
+    #[arg(long, requires = "validate")]
+    every: bool,
+    #[command(flatten)]
+    load: SteadyLoadArgs,
+    /// The loop's iterations at most.
+    #[arg(long, default_value_t = 20)]
+    max_iterations: usize,
+}
+
+/// `--objective` and `--latency-slo`.
+#[derive(clap::Args, Clone, Copy)]
+pub struct GoalArgs {
+    /// What the pick optimizes: balanced, cost or latency.
+    #[arg(long, default_value = "balanced")]
+    pub objective: Objective,
+    /// Only setups predicted to meet this median latency, ms.
+    #[arg(long)]
+    pub latency_slo: Option<f64>,
+}
+
+impl GoalArgs {
+    /// The goal as the optimizer takes it.
+    pub fn goal(self) -> Goal {
+        Goal { objective: self.objective, latency_slo_ms: self.latency_slo }
+    }
+}
+
+/// Dispatches to the step, the loop or the validation.
+pub async fn run(ws: &Workspace, args: Args) -> Result<()> {
+    let open = store::open(ws).await?;
+    let request = Request {
+        app: &args.app.app,
+        strategy: args.strategy,
+        goal: args.goal.goal(),
+        version: args.version,
+        platform: args.platform,
+        pricing: args.pricing.pricing,
+        apply: args.apply,
+    };
+    let load = args.load.spec(Duration::from_secs(10))?;
+    if args.run_loop {
+        let report = tuning_loop::run(ws, &open.store, &request, &load, args.max_iterations, &Terminal::Results).await?;
+        print_best(&report);
+    } else if args.validate {
+        print_validation(&validate::validate(ws, &open.store, &request, &load, args.every, &Terminal::Results).await?, request.goal);
+    } else {
+        print_proposal(&propose::propose(ws, &open.store, &request).await?, request.goal);
+    }
+    Ok(())
+}
+
+/// The loop's answer.
+pub fn print_best(report: &LoopReport) {
+    let best = &report.steps[report.best];
+    println!("best: v{} {} · p50 {:.1} ms · ${:.3e} per request", best.version, best.groups, best.measured.p50_latency_ms, best.measured.mean_cost);
+}
+
+fn print_proposal(proposal: &Proposal, goal: Goal) {
+    let profile = &proposal.profile;
+    let tasks = propose::tasks(profile);
+    let m = &profile.measured;
+    println!(
+        "profiled {} v{} ({}): {} requests, p50 {:.1} ms, ${:.3e} and {:.2} invocations per request",
+        profile.app,
+        profile.setup.version,
+        describe(&grouping_of(&profile.setup, &tasks)),
+        profile.requests,
+        m.p50_latency_ms,
+        m.mean_cost,
+        m.invocations
+    );
+    let (latency, cost) = proposal.correction;
+    println!("model on {}: measured/predicted on this setup ×{latency:.2} latency, ×{cost:.2} cost (applied as corrections)", proposal.platform);
+    match &proposal.next {
+        Next::Pick { front, evaluated, pick } => {
+            print!("{}", front_table(front, *evaluated));
+            let p = pick.prediction;
+            println!("pick ({}): {} → p50 {:.1} ms, ${:.3e} per request", goal.objective, describe(&pick.grouping), p.latency_ms, p.cost);
+        }
+        Next::Inline(setup) => println!("next ({}): {}", setup.created_by, describe(&grouping_of(setup, &tasks))),
+        Next::Sweep(setups) => {
+            println!("every sync edge is fused; the memory sweep measures each of these in turn:");
+            for setup in setups {
+                println!("  {}", setup.created_by);
+            }
+        }
+    }
+    if let Some(applied) = &proposal.applied {
+        println!("{}: setup version {} is current", applied.setup.app, applied.setup.version);
+        super::setup::print_swap(applied);
+    }
+}
+
+fn print_validation(validation: &Validation, goal: Goal) {
+    let (latency, cost) = validation.mean_abs_error;
+    println!("mean absolute prediction error: {latency:.1} % latency, {cost:.1} % cost");
+    if let Some((best, is_pick)) = &validation.best {
+        let verdict = if *is_pick { "the model's pick" } else { "not the model's pick" };
+        println!("measured best for {}: v{} ({verdict}) {}", goal.objective, best.version, best.groups);
+    }
+}
+
+fn front_table(front: &[Point], evaluated: usize) -> String {
+    let mut out = format!("predicted Pareto front ({} of {evaluated} setups evaluated):\n", front.len());
+    for point in front {
+        let _ = writeln!(out, "  p50 {:>9.1} ms  ${:.3e}  {}", point.prediction.latency_ms, point.prediction.cost, describe(&point.grouping));
+    }
+    out
+}

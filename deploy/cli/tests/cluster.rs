@@ -1,0 +1,243 @@
+//! The local cluster for real: one `fusion-host` process per function, driven by the load
+//! generator, telemetry read back from every host's file; and `fusion up` as a user runs it.
+
+
+use std::collections::BTreeSet;
+use std::io::BufRead;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use fusion_test_artifacts::*;
+use fusion_cluster::{ClusterState, LocalCluster};
+use fusion_cluster::store;
+use fusion_measure::extract;
+use fusion_measure::load::{self, LoadSpec, Profile};
+use fusion_optimizer::pricing::Pricing;
+use fusion_host::telemetry::Record;
+use fusion_store::embedded::EmbeddedS3;
+use fusion_host::{CallMode, FusionSetup, Preset};
+use CallMode::{Async, Sync};
+
+fn all_remote(app: &str) -> FusionSetup {
+    let m = manifest(app);
+    FusionSetup::preset(Preset::AllRemote, app, &m.task_names(), &m.entry)
+}
+
+fn spec(requests: usize, profile: Profile, payload: &str) -> LoadSpec {
+    LoadSpec { rate: requests as f64, duration: Duration::from_secs(1), profile, payload: payload.as_bytes().to_vec() }
+}
+
+/// A load run on a fresh all-remote cluster: its outcomes (all successful) and every host's
+/// telemetry, read once the cluster is idle.
+struct Run {
+    cluster: LocalCluster,
+    outcomes: Vec<load::Outcome>,
+    records: Vec<Record>,
+    _dir: tempfile::TempDir,
+}
+
+async fn run_all_remote(app: &str, requests: usize, profile: Profile, payload: &str) -> Run {
+    let dir = tempfile::tempdir().unwrap();
+    let store = store::private(&dir.path().join("s3")).await.unwrap();
+    let cluster = LocalCluster::start(workspace(), dir.path(), &manifest(app), &all_remote(app), "all-remote", fusion_host::platform::Platform::RAW, store).await.unwrap();
+    let outcomes = load::run(&cluster.state, &spec(requests, profile, payload), |_| {}).await.unwrap();
+    load::wait_idle(&cluster.state).await.unwrap();
+    assert!(outcomes.iter().all(|o| o.error.is_none()), "{outcomes:?}");
+    let (records, skipped) = extract::read_dir(&cluster.state.telemetry).unwrap();
+    assert_eq!(skipped, 0, "every telemetry line parses");
+    Run { cluster, outcomes, records, _dir: dir }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn telemetry_of_every_host_rebuilds_the_exact_call_tree() {
+    let Run { cluster, outcomes, records, _dir } = run_all_remote("iot", 2, Profile::Steady, SMALL_WORK).await;
+    for outcome in &outcomes {
+        let trace: Vec<Record> = records.iter().filter(|r| trace_of(r) == outcome.trace_id).cloned().collect();
+        // Every call of IoT, each in its own process, linked to the span that made it.
+        assert_eq!(
+            edges(&trace),
+            iot_call_graph()
+        );
+        let all = spans(&trace);
+        for span in &all {
+            assert_eq!(span.function, span.task, "all-remote runs every task in its own function");
+            match &span.parent_span {
+                None => assert_eq!(span.task, "I"),
+                Some(parent) => {
+                    let parent = all.iter().find(|s| &s.span_id == parent).expect("the parent span was recorded by its host");
+                    assert_eq!(span.caller.as_deref(), Some(parent.task.as_str()), "the parent is the caller");
+                    assert!(span.start_us >= parent.start_us, "a callee starts after its caller");
+                }
+            }
+        }
+    }
+    let traces: BTreeSet<String> = outcomes.iter().map(|o| o.trace_id.clone()).collect();
+    let versions = extract::extract(&records, Pricing::LAMBDA_X86, Some(&traces));
+    let [version] = &versions[..] else { panic!("one setup version expected") };
+    assert_eq!(version.requests.len(), 2);
+    for request in &version.requests {
+        assert_eq!(request.invocations, 11, "one invocation per task execution");
+        assert!(request.cost > 11.0 * Pricing::LAMBDA_X86.per_request, "every invocation bills its duration");
+    }
+    cluster.stop();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_cold_profile_makes_every_invocation_a_cold_start() {
+    let Run { cluster, outcomes, records, _dir } = run_all_remote("tree", 3, Profile::Cold, SMALL_WORK).await;
+    let traces = outcomes.iter().map(|o| o.trace_id.clone()).collect();
+    let versions = extract::extract(&records, Pricing::LAMBDA_X86, Some(&traces));
+    let requests: Vec<_> = versions.iter().flat_map(|v| &v.requests).collect();
+    assert_eq!(requests.len(), 3);
+    for request in requests {
+        assert_eq!((request.invocations, request.cold_starts), (7, 7), "Tree has 7 functions, all cold");
+    }
+    cluster.stop();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_profile_of_a_real_run_has_the_apps_calls_and_the_model_prefers_fusing() {
+    // CSA's sieve (paced at 128 MB) and CSL's writes both last long enough for their
+    // concurrency to show even when one of them starts cold.
+    let work = r#"{"work":{"burn":2.0,"sieve":1000000,"db_ms":5,"sleep_ms":2}}"#;
+    let Run { cluster, records, _dir, .. } = run_all_remote("iot", 4, Profile::Steady, work).await;
+    let m = manifest("iot");
+    let setup = cluster.store().setup("iot", cluster.state.setup_version).await.unwrap();
+    let profile = fusion_optimizer::profile::Profile::from_records(&records, "iot", &m.entry, &m.task_names(), &setup, Pricing::LAMBDA_X86).unwrap();
+    assert_eq!(profile.requests, 4);
+    let calls: BTreeSet<(String, String, CallMode, bool)> =
+        profile.edges.iter().map(|e| (e.caller.clone(), e.callee.clone(), e.mode, e.concurrent)).collect();
+    let expected = [
+        ("I", "CW", Sync, false),
+        ("I", "SE", Sync, false),
+        ("I", "CT", Async, false),
+        ("I", "CS", Async, false),
+        ("I", "CA", Async, false),
+        ("CS", "CSL", Sync, true),
+        ("CS", "CSA", Sync, true),
+        ("CA", "DJ", Sync, false),
+        ("CA", "AS", Async, false),
+        ("CT", "AS", Async, false),
+    ];
+    assert_eq!(calls, expected.iter().map(|(a, b, m, c)| (a.to_string(), b.to_string(), *m, *c)).collect(), "CS calls CSL and CSA together");
+    assert!((profile.tasks["AS"].runs_per_request - 2.0).abs() < 1e-9, "AS runs for CA and for CT");
+    let cw_se: BTreeSet<String> = ["CW", "SE"].map(String::from).into();
+    for fired in profile.edges.iter().filter(|e| e.caller == "I" && e.mode == Async) {
+        assert_eq!(fired.after, cw_se, "I fires {} after its sync calls return", fired.callee);
+    }
+    assert!(profile.tasks["SE"].wait_ms >= 5.0, "SE waits on its emulated write (db_ms 5)");
+    // With Lambda's hop costs, the model predicts fusing beats one function per task on both.
+    let model = fusion_optimizer::model::Model::new(&profile, fusion_optimizer::model::Overheads::of(&fusion_host::platform::Platform::LAMBDA), Pricing::LAMBDA_X86);
+    let goal = fusion_optimizer::search::Goal { objective: fusion_optimizer::search::Objective::Balanced, latency_slo_ms: None };
+    let pick = fusion_optimizer::search::search(&model, goal).pick;
+    let remote = model.predict(&profile.setup);
+    assert!(pick.prediction.latency_ms < remote.latency_ms && pick.prediction.cost < remote.cost, "{:?} vs {remote:?}", pick.prediction);
+    assert!(pick.grouping.len() < 10, "some tasks fused: {:?}", pick.grouping);
+    cluster.stop();
+}
+
+fn trace_of(record: &Record) -> &str {
+    match record {
+        Record::Span(s) => &s.trace_id,
+        Record::Invocation(i) => &i.trace_id,
+    }
+}
+
+fn fusion(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_fusion")).args(args).output().expect("fusion runs")
+}
+
+/// Waits (bounded) until nothing listens at `url` any more.
+fn gone(url: &str) -> bool {
+    let addr = url.trim_start_matches("http://");
+    let until = Instant::now() + Duration::from_secs(10);
+    while Instant::now() < until {
+        if std::net::TcpStream::connect(addr).is_err() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    false
+}
+
+/// A `fusion up` process, killed (with its hosts) when the test ends, even by a failed assertion.
+struct Up(std::process::Child);
+
+impl Drop for Up {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// `fusion up` in the background, on the workspace's embedded store or on `s3`; returns it once
+/// its cluster is up.
+fn fusion_up(app: &str, setup: &str, s3: Option<&EmbeddedS3>) -> (Up, ClusterState) {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_fusion"));
+    if let Some(s3) = s3 {
+        command
+            .env("FUSION_S3_BUCKET", "up-test")
+            .env("FUSION_S3_ENDPOINT", &s3.endpoint)
+            .env("AWS_ACCESS_KEY_ID", &s3.access_key)
+            .env("AWS_SECRET_ACCESS_KEY", &s3.secret_key);
+    }
+    let mut up = command
+        .args(["up", "--app", app, "--setup", setup])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = std::io::BufReader::new(up.stdout.take().unwrap()).lines();
+    let table: Vec<String> = lines.by_ref().map_while(Result::ok).take_while(|l| !l.starts_with("telemetry:")).collect();
+    let state = ClusterState::running(&workspace().clusters_dir().join(app)).expect("the cluster's state");
+    assert_eq!(state.endpoints.len(), manifest(app).tasks.len(), "one host per function");
+    for (function, url) in &state.endpoints {
+        assert!(table.iter().any(|l| l.starts_with(function.as_str()) && l.contains(url.as_str())), "{function} missing in {table:?}");
+    }
+    (Up(up), state)
+}
+
+#[test]
+fn fusion_up_serves_fusion_load_and_stops_every_host_on_ctrl_c() {
+    let (mut up, state) = fusion_up("tree", "fusionize-optimum", None);
+    let load = fusion(&["load", "--app", "tree", "--rate", "4", "--duration", "1s", "--size", "small"]);
+    let stdout = String::from_utf8_lossy(&load.stdout);
+    assert!(load.status.success(), "{stdout}{}", String::from_utf8_lossy(&load.stderr));
+    assert!(stdout.contains("tree · fusionize-optimum"), "fusion load used the running cluster: {stdout}");
+    assert!(stdout.contains("4 requests") && stdout.contains("0 failed"), "{stdout}");
+    assert!(stdout.contains("invocations 4.00"), "F(A), F(C), F(F), F(G) per request: {stdout}");
+    let extracted = fusion(&["extract", "--app", "tree"]);
+    let text = String::from_utf8_lossy(&extracted.stdout);
+    assert!(extracted.status.success());
+    for edge in ["A → B", "A → C", "B → D", "D → E", "C → F", "C → G"] {
+        assert!(text.contains(edge), "missing {edge} in\n{text}");
+    }
+    // A new setup reaches the running hosts without restarting them.
+    let applied = fusion(&["setup", "apply", "all-local", "--app", "tree"]);
+    let said = String::from_utf8_lossy(&applied.stdout);
+    assert!(applied.status.success(), "{said}{}", String::from_utf8_lossy(&applied.stderr));
+    let version = state.setup_version + 1;
+    assert!(said.contains(&format!("all 7 hosts of the running cluster serve version {version}")), "{said}");
+    let load = fusion(&["load", "--app", "tree", "--rate", "4", "--duration", "1s", "--size", "small"]);
+    let stdout = String::from_utf8_lossy(&load.stdout);
+    assert!(stdout.contains(&format!("setup        v{version} (4 requests)")) && stdout.contains("invocations 1.00"), "all-local: {stdout}");
+    // SAFETY: signalling our own child.
+    unsafe { libc::kill(up.0.id() as i32, libc::SIGINT) };
+    assert!(up.0.wait().unwrap().success());
+    for url in state.endpoints.values() {
+        assert!(gone(url), "host at {url} outlived fusion up");
+    }
+}
+
+/// On a store of its own, reached as any S3 is (the hosts take their keys from the environment).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hosts_do_not_outlive_a_killed_fusion_up() {
+    let dir = tempfile::tempdir().unwrap();
+    let s3 = EmbeddedS3::start(dir.path(), "127.0.0.1:0", "up-key", "up-secret").await.unwrap();
+    let (mut up, state) = fusion_up("iot", "all-remote", Some(&s3));
+    up.0.kill().unwrap();
+    up.0.wait().unwrap();
+    for url in state.endpoints.values() {
+        assert!(gone(url), "host at {url} was orphaned");
+    }
+}

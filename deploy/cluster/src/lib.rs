@@ -1,0 +1,23 @@
+//! The local default of Fusion: everything `fusion up` needs to run an app on one machine.
+//!
+//! - [`store`]: the store the commands use, the embedded S3 server unless a bucket is named;
+//! - [`publish`]: components and setups into the store, and the hot swap that follows;
+//! - [`host_process`]: one `fusion-host serve` process per function;
+//! - [`cluster`]: a cluster of them for one app, and [`state`], the file that lets other
+//!   commands find it;
+//! - [`resolve_setup`]: which setup a name on the command line means;
+//! - [`admin`]: the signed admin calls to running hosts (refresh, expire).
+
+pub mod admin;
+pub mod cluster;
+pub mod host_process;
+pub mod publish;
+pub mod random;
+mod setup_choice;
+pub mod state;
+pub mod store;
+
+pub use cluster::LocalCluster;
+pub use setup_choice::resolve_setup;
+pub use state::ClusterState;
+pub use store::OpenStore;

@@ -1,0 +1,23 @@
+//! Which setup a name on the command line means: a preset, a setup shipped with the app, or a
+//! JSON file.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use fusion_host::{AppManifest, FusionSetup, Preset};
+use fusion_project::Workspace;
+
+/// The setup `choice` names for `manifest`'s app, validated against its tasks.
+pub fn resolve_setup(ws: &Workspace, manifest: &AppManifest, choice: &str) -> Result<FusionSetup> {
+    let tasks = manifest.task_names();
+    if let Ok(preset) = choice.parse::<Preset>() {
+        return Ok(FusionSetup::preset(preset, &manifest.app, &tasks, &manifest.entry));
+    }
+    let shipped = ws.setups_dir(&manifest.app).join(format!("{choice}.json"));
+    let path = if Path::new(choice).is_file() { PathBuf::from(choice) } else { shipped };
+    let setup = FusionSetup::load(&path).with_context(|| {
+        format!("'{choice}' is neither all-remote, all-local, a setup of app '{}' nor a readable file", manifest.app)
+    })?;
+    setup.validate(&manifest.app, &tasks).with_context(|| format!("setup {} is invalid", path.display()))?;
+    Ok(setup)
+}

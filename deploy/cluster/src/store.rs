@@ -1,0 +1,138 @@
+//! The store the CLI works with: an S3 bucket named by `FUSION_S3_BUCKET` (optionally at
+//! `FUSION_S3_ENDPOINT`, keys from the standard AWS chain), or else the embedded default: an S3
+//! server on loopback over the project's `.fusion/s3`. A running `fusion up` serves it for everyone;
+//! otherwise the command starts it for its own duration.
+
+use std::path::Path;
+
+use anyhow::{Context, Result};
+use fusion_store::embedded::EmbeddedS3;
+use fusion_store::{Store, StoreConfig};
+use serde::{Deserialize, Serialize};
+
+use fusion_project::Workspace;
+
+use crate::random::random_hex;
+use crate::state::ClusterState;
+
+/// The embedded server's keys and the artifact sealing key, made once per checkout.
+#[derive(Serialize, Deserialize)]
+struct Keys {
+    access_key: String,
+    secret_key: String,
+    #[serde(default)]
+    artifact_key: String,
+}
+
+/// What a host needs to reach the store (passed on its command line and environment).
+#[derive(Debug, Clone)]
+pub struct StoreAccess {
+    /// `s3://bucket/prefix`
+    pub location: String,
+    /// An S3-compatible endpoint; None for AWS.
+    pub endpoint: Option<String>,
+    /// Static keys; None: the host inherits the standard AWS chain.
+    pub keys: Option<(String, String)>,
+    /// Seals precompiled artifacts; None: hosts do not share artifacts through the store.
+    pub artifact_key: Option<String>,
+}
+
+/// A connected store, and the embedded server behind it when this process runs it.
+pub struct OpenStore {
+    /// The connection.
+    pub store: Store,
+    /// Where it lives, for messages.
+    pub location: String,
+    /// What a host needs to reach it.
+    pub access: StoreAccess,
+    /// True for the embedded default (served here or by a running `fusion up`).
+    pub embedded: bool,
+    _server: Option<EmbeddedS3>,
+}
+
+/// The store the project's commands use: the bucket `FUSION_S3_BUCKET` names, else the embedded
+/// default (the running `fusion up`'s server, or one started for this process).
+pub async fn open(ws: &Workspace) -> Result<OpenStore> {
+    if let Ok(bucket) = std::env::var("FUSION_S3_BUCKET") {
+        let config = StoreConfig {
+            endpoint: std::env::var("FUSION_S3_ENDPOINT").ok(),
+            bucket: bucket.clone(),
+            prefix: std::env::var("FUSION_S3_PREFIX").unwrap_or_else(|_| "fusion/".into()),
+            region: std::env::var("AWS_REGION").unwrap_or_else(|_| "us-east-1".into()),
+            credentials: None,
+        };
+        let store = Store::connect(&config).await?;
+        let location = format!("s3://{bucket}/{}", config.prefix);
+        let access = StoreAccess {
+            location: location.clone(),
+            endpoint: config.endpoint,
+            keys: None,
+            artifact_key: std::env::var("FUSION_ARTIFACT_KEY").ok().filter(|k| !k.is_empty()),
+        };
+        return Ok(OpenStore { store, location, access, embedded: false, _server: None });
+    }
+    let keys = keys(ws)?;
+    let root = ws.store_dir();
+    match running_endpoint(ws) {
+        Some(endpoint) => connect_embedded(&root, endpoint, keys, None).await,
+        None => embedded(&root, keys).await,
+    }
+}
+
+/// An embedded store of its own over `root`, with fresh keys (tests, side-by-side clusters).
+pub async fn private(root: &Path) -> Result<OpenStore> {
+    let keys = Keys { access_key: format!("fusion-{}", random_hex(6)?), secret_key: random_hex(24)?, artifact_key: random_hex(32)? };
+    embedded(root, keys).await
+}
+
+async fn embedded(root: &Path, keys: Keys) -> Result<OpenStore> {
+    let server = EmbeddedS3::start(root, "127.0.0.1:0", &keys.access_key, &keys.secret_key).await?;
+    connect_embedded(root, server.endpoint.clone(), keys, Some(server)).await
+}
+
+async fn connect_embedded(root: &Path, endpoint: String, keys: Keys, server: Option<EmbeddedS3>) -> Result<OpenStore> {
+    let credentials = (keys.access_key, keys.secret_key);
+    let config = StoreConfig {
+        endpoint: Some(endpoint.clone()),
+        bucket: "fusion".into(),
+        prefix: String::new(),
+        region: "us-east-1".into(),
+        credentials: Some(credentials.clone()),
+    };
+    let store = Store::connect(&config).await?;
+    let access = StoreAccess {
+        location: "s3://fusion".into(),
+        endpoint: Some(endpoint),
+        keys: Some(credentials),
+        artifact_key: Some(keys.artifact_key),
+    };
+    Ok(OpenStore { store, location: format!("embedded S3 over {}", root.display()), access, embedded: true, _server: server })
+}
+
+/// The embedded store a running `fusion up` serves, if there is one that answers.
+fn running_endpoint(ws: &Workspace) -> Option<String> {
+    let clusters = std::fs::read_dir(ws.clusters_dir()).ok()?;
+    clusters.flatten().filter_map(|dir| ClusterState::running(&dir.path())?.store_endpoint).find(|endpoint| {
+        let addr = endpoint.trim_start_matches("http://");
+        addr.parse().is_ok_and(|addr| std::net::TcpStream::connect_timeout(&addr, std::time::Duration::from_millis(200)).is_ok())
+    })
+}
+
+fn keys(ws: &Workspace) -> Result<Keys> {
+    let path = ws.keys_file();
+    let (mut keys, stored) = match std::fs::read_to_string(&path) {
+        Ok(text) => (serde_json::from_str::<Keys>(&text).with_context(|| format!("{} is damaged; delete it to make new keys", path.display()))?, true),
+        Err(_) => (Keys { access_key: format!("fusion-{}", random_hex(6)?), secret_key: random_hex(24)?, artifact_key: String::new() }, false),
+    };
+    if stored && !keys.artifact_key.is_empty() {
+        return Ok(keys);
+    }
+    if keys.artifact_key.is_empty() {
+        keys.artifact_key = random_hex(32)?;
+    }
+    std::fs::create_dir_all(ws.fusion_dir())?;
+    std::fs::write(&path, serde_json::to_string_pretty(&keys)?)?;
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))?;
+    Ok(keys)
+}

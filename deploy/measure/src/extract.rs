@@ -1,0 +1,160 @@
+//! The extractor: from the hosts' telemetry to, per setup version, the call graph
+//! (edges with counts, modes and durations) and per-request latency, cost and cold starts.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+
+use anyhow::{Context, Result};
+use fusion_host::CallMode;
+use fusion_host::telemetry::{InvocationRecord, Record, Span};
+
+use fusion_optimizer::pricing::Pricing;
+
+/// Reads every `*.jsonl` file in `dir`. A line that does not parse (a host killed mid-write) is
+/// skipped and counted.
+pub fn read_dir(dir: &Path) -> Result<(Vec<Record>, usize)> {
+    let mut records = Vec::new();
+    let mut skipped = 0;
+    let entries = std::fs::read_dir(dir).with_context(|| format!("no telemetry in {}", dir.display()))?;
+    for entry in entries {
+        let path = entry?.path();
+        if path.extension().is_none_or(|e| e != "jsonl") {
+            continue;
+        }
+        let text = std::fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?;
+        let (more, bad) = parse_lines(&text);
+        records.extend(more);
+        skipped += bad;
+    }
+    Ok((records, skipped))
+}
+
+/// The records of JSON lines (a telemetry file, the store's batches, CloudWatch lines), and how
+/// many lines were not records.
+pub fn parse_lines(text: &str) -> (Vec<Record>, usize) {
+    let mut records = Vec::new();
+    let mut skipped = 0;
+    for line in text.lines().filter(|l| !l.trim().is_empty()) {
+        match serde_json::from_str(line) {
+            Ok(record) => records.push(record),
+            Err(_) => skipped += 1,
+        }
+    }
+    (records, skipped)
+}
+
+/// One edge of the call graph: `caller` called `callee` this way, `count` times.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Edge {
+    /// `client` for requests from outside.
+    pub caller: String,
+    /// The task called.
+    pub callee: String,
+    /// Sync or async.
+    pub mode: CallMode,
+    /// Whether the call crossed a function boundary.
+    pub remote: bool,
+    /// How many times the call was made.
+    pub count: usize,
+    /// Mean duration of the callee's span and the guest CPU time in it, µs.
+    pub mean_duration_us: f64,
+    /// Mean guest CPU time in the callee's span, µs.
+    pub mean_cpu_us: f64,
+}
+
+/// One request: from its first span's start to the end of its root span.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RequestReport {
+    /// The request's trace.
+    pub trace_id: String,
+    /// From its first span's start to its root span's end, µs.
+    pub latency_us: u64,
+    /// Dollars, every invocation of the request at its billed duration.
+    pub cost: f64,
+    /// Function invocations it caused (the entry's included).
+    pub invocations: usize,
+    /// How many of them started a new execution environment.
+    pub cold_starts: usize,
+    /// Whether any of its spans failed.
+    pub failed: bool,
+}
+
+/// Everything measured under one setup version.
+#[derive(Debug, Clone, PartialEq)]
+pub struct VersionReport {
+    /// The setup version that served these requests.
+    pub setup_version: u64,
+    /// The call graph its requests took.
+    pub edges: Vec<Edge>,
+    /// Every complete request.
+    pub requests: Vec<RequestReport>,
+}
+
+impl VersionReport {
+    /// The mean of `f` over this version's requests.
+    pub fn mean(&self, f: impl Fn(&RequestReport) -> f64) -> f64 {
+        mean(&self.requests, f)
+    }
+}
+
+/// The mean of `f` over `requests` (0 when there are none).
+pub fn mean<'a>(requests: impl IntoIterator<Item = &'a RequestReport>, f: impl Fn(&RequestReport) -> f64) -> f64 {
+    let (sum, n) = requests.into_iter().fold((0.0, 0usize), |(sum, n), r| (sum + f(r), n + 1));
+    if n == 0 { 0.0 } else { sum / n as f64 }
+}
+
+/// Builds the reports of the requests in `records` (only those in `traces`, when given). A
+/// request whose root span is missing (still running, or cut off) is left out.
+pub fn extract(records: &[Record], pricing: Pricing, traces: Option<&BTreeSet<String>>) -> Vec<VersionReport> {
+    let wanted = |trace: &str| traces.is_none_or(|t| t.contains(trace));
+    let mut spans: BTreeMap<&str, Vec<&Span>> = BTreeMap::new();
+    let mut invocations: BTreeMap<&str, Vec<&InvocationRecord>> = BTreeMap::new();
+    for record in records {
+        match record {
+            Record::Span(s) if wanted(&s.trace_id) => spans.entry(&s.trace_id).or_default().push(s),
+            Record::Invocation(i) if wanted(&i.trace_id) => invocations.entry(&i.trace_id).or_default().push(i),
+            _ => {}
+        }
+    }
+    let mut versions: BTreeMap<u64, (BTreeMap<(String, String, CallMode, bool), (usize, u64, u64)>, Vec<RequestReport>)> = BTreeMap::new();
+    for (trace, spans) in &spans {
+        let Some(root) = spans.iter().find(|s| s.parent_span.is_none()) else { continue };
+        let (edges, requests) = versions.entry(root.setup_version).or_default();
+        for span in spans {
+            let caller = span.caller.clone().unwrap_or_else(|| "client".into());
+            let edge = edges.entry((caller, span.task.clone(), span.mode, span.remote)).or_default();
+            edge.0 += 1;
+            edge.1 += span.duration_us;
+            edge.2 += span.cpu_us;
+        }
+        let first_start = spans.iter().map(|s| s.start_us).min().unwrap_or(root.start_us);
+        let invs = invocations.get(trace).map(Vec::as_slice).unwrap_or_default();
+        requests.push(RequestReport {
+            trace_id: trace.to_string(),
+            latency_us: root.start_us + root.duration_us - first_start,
+            cost: invs.iter().map(|i| pricing.invocation(i)).sum(),
+            invocations: invs.len(),
+            cold_starts: invs.iter().filter(|i| i.cold_start).count(),
+            failed: root.error.is_some(),
+        });
+    }
+    versions
+        .into_iter()
+        .map(|(setup_version, (edges, requests))| VersionReport {
+            setup_version,
+            edges: edges
+                .into_iter()
+                .map(|((caller, callee, mode, remote), (count, duration, cpu))| Edge {
+                    caller,
+                    callee,
+                    mode,
+                    remote,
+                    count,
+                    mean_duration_us: duration as f64 / count as f64,
+                    mean_cpu_us: cpu as f64 / count as f64,
+                })
+                .collect(),
+            requests,
+        })
+        .collect()
+}

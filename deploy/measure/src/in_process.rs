@@ -1,0 +1,48 @@
+//! `fusion run`: runs requests against an application entirely in one process and reports
+//! latencies and the call tree.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::Result;
+use fusion_host::telemetry::{MemorySink, Record};
+use fusion_host::{AppManifest, CallError, FusionSetup, InProcessCluster, Runtime, RuntimeConfig, TraceContext};
+use fusion_project::Workspace;
+
+/// What came out of a run.
+pub struct RunReport {
+    /// Per request, until its response.
+    pub latencies: Vec<Duration>,
+    /// The failed requests' errors.
+    pub errors: Vec<CallError>,
+    /// Every span and invocation record of the run.
+    pub records: Vec<Record>,
+    /// Per request, its trace.
+    pub trace_ids: Vec<String>,
+    /// The response to the last request, if it succeeded.
+    pub last_response: Option<Vec<u8>>,
+}
+
+/// Loads the app and its setup, then sends `requests` requests one after the other, each one
+/// drained (async work finished) before the next.
+pub async fn run(ws: &Workspace, app: &str, setup: FusionSetup, requests: usize, payload: &[u8]) -> Result<RunReport> {
+    let manifest = AppManifest::load(&ws.app_manifest(app))?;
+    let runtime = Runtime::new(&ws.artifacts_dir(), RuntimeConfig::default())?;
+    let sink = Arc::new(MemorySink::default());
+    let cluster = InProcessCluster::start(&runtime, &manifest, &ws.components_dir(), setup, sink.clone())?;
+    let mut report = RunReport { latencies: Vec::new(), errors: Vec::new(), records: Vec::new(), trace_ids: Vec::new(), last_response: None };
+    for _ in 0..requests {
+        let trace = TraceContext::new_request();
+        report.trace_ids.push(trace.trace_id.clone());
+        let started = Instant::now();
+        let result = cluster.request(trace, payload.to_vec()).await;
+        report.latencies.push(started.elapsed());
+        match result {
+            Ok(response) => report.last_response = Some(response),
+            Err(err) => report.errors.push(err),
+        }
+        cluster.drain().await;
+    }
+    report.records = sink.take();
+    Ok(report)
+}

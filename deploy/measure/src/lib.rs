@@ -1,0 +1,12 @@
+//! Measuring an application: the open-loop load generator, the extractor that turns the hosts'
+//! telemetry into call graphs, latency and cost, latency summaries, call trees, and requests run
+//! in one process.
+
+pub mod calltree;
+pub mod extract;
+pub mod in_process;
+pub mod load;
+mod measurement;
+pub mod stats;
+
+pub use measurement::{LoadResult, measure};

@@ -1,0 +1,110 @@
+//! What the CLI prints: endpoint tables, progress, load summaries, setup comparisons and
+//! extracted call graphs.
+
+use std::fmt::Write;
+use std::time::Duration;
+
+use fusion_host::FusionSetup;
+use fusion_host::router::group;
+
+use fusion_cluster::ClusterState;
+use fusion_measure::extract::VersionReport;
+use fusion_measure::stats::Summary;
+use fusion_measure::LoadResult;
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+/// The cluster's functions: memory size, URL and the tasks each runs under `setup`.
+pub fn endpoint_table(state: &ClusterState, setup: &FusionSetup) -> String {
+    let mut out = format!("app {} · setup {} ({}) · platform {}\n", state.app, state.setup, state.groups, state.platform);
+    let _ = writeln!(out, "{:<22} {:>7}  {:<26} {}", "FUNCTION", "MEMORY", "URL", "TASKS");
+    for (function, url) in &state.endpoints {
+        let tasks: Vec<String> = group(setup, function).into_iter().collect();
+        let _ = writeln!(out, "{function:<22} {:>4} MB  {url:<26} {}", setup.function(function).memory_mb, tasks.join(","));
+    }
+    out
+}
+
+/// A load run in a few lines: requests, latency percentiles, cost, invocations, cold starts.
+pub fn load_summary(r: &LoadResult) -> String {
+    let mut out = format!(
+        "{} · {} ({}) · {}: {} requests, {:?} at {}/s, {} failed\n",
+        r.cluster.app,
+        r.cluster.setup,
+        r.cluster.groups,
+        r.cluster.platform,
+        r.outcomes.len(),
+        r.profile,
+        r.rate,
+        r.errors()
+    );
+    let served: Vec<String> = r.versions.iter().map(|v| format!("v{} ({} requests)", v.setup_version, v.requests.len())).collect();
+    let _ = writeln!(out, "  setup        {}", served.join(", "));
+    if let Some(s) = r.latency() {
+        let _ = writeln!(out, "  latency      p50 {:.1} ms  p95 {:.1} ms  p99 {:.1} ms  max {:.1} ms", ms(s.p50), ms(s.p95), ms(s.p99), ms(s.max));
+    }
+    let _ = writeln!(
+        out,
+        "  per request  cost ${:.3e}  invocations {:.2}  cold starts {:.2}",
+        r.per_request(|q| q.cost),
+        r.per_request(|q| q.invocations as f64),
+        r.per_request(|q| q.cold_starts as f64)
+    );
+    for error in r.outcomes.iter().filter_map(|o| o.error.as_ref()).take(3) {
+        let _ = writeln!(out, "  error: {error}");
+    }
+    out
+}
+
+/// A Markdown table comparing setups, as pasted into the README.
+pub fn comparison(results: &[LoadResult]) -> String {
+    let mut out = String::from("| setup | groups | p50 ms | p99 ms | cost per request | invocations | cold starts | failed |\n");
+    out.push_str("|---|---|---:|---:|---:|---:|---:|---:|\n");
+    for r in results {
+        let (p50, p99) = r.latency().map_or((f64::NAN, f64::NAN), |s| (ms(s.p50), ms(s.p99)));
+        let _ = writeln!(
+            out,
+            "| {} | {} | {p50:.1} | {p99:.1} | ${:.3e} | {:.2} | {:.2} | {} |",
+            r.cluster.setup,
+            r.cluster.groups,
+            r.per_request(|q| q.cost),
+            r.per_request(|q| q.invocations as f64),
+            r.per_request(|q| q.cold_starts as f64),
+            r.errors()
+        );
+    }
+    out
+}
+
+/// The call graph and request statistics of one setup version.
+pub fn version(v: &VersionReport) -> String {
+    let mut out = format!("setup version {}: {} requests\n", v.setup_version, v.requests.len());
+    let _ = writeln!(out, "  {:<40} {:>6} {:>6} {:>8} {:>11} {:>11}", "EDGE", "MODE", "HOP", "COUNT", "MEAN ms", "CPU ms");
+    for e in &v.edges {
+        let _ = writeln!(
+            out,
+            "  {:<40} {:>6} {:>6} {:>8} {:>11.2} {:>11.2}",
+            format!("{} → {}", e.caller, e.callee),
+            e.mode.as_str(),
+            if e.remote { "remote" } else { "local" },
+            e.count,
+            e.mean_duration_us / 1000.0,
+            e.mean_cpu_us / 1000.0
+        );
+    }
+    let latencies: Vec<Duration> = v.requests.iter().map(|r| Duration::from_micros(r.latency_us)).collect();
+    if let Some(s) = Summary::of(&latencies) {
+        let _ = writeln!(out, "  latency (first start → root end)  p50 {:.1} ms  p95 {:.1} ms  p99 {:.1} ms", ms(s.p50), ms(s.p95), ms(s.p99));
+    }
+    let _ = writeln!(
+        out,
+        "  per request  cost ${:.3e}  invocations {:.2}  cold starts {:.2}  failed {}",
+        v.mean(|r| r.cost),
+        v.mean(|r| r.invocations as f64),
+        v.mean(|r| r.cold_starts as f64),
+        v.requests.iter().filter(|r| r.failed).count()
+    );
+    out
+}
