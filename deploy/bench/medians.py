@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Prints criterion's median per benchmark, the fused-call overhead (fused minus direct) and the
 function-boundary overhead (remote minus fused), each measured in the same run:
-`python3 deploy/benches/medians.py` after `cargo bench`."""
+`python3 deploy/bench/medians.py` after `cargo bench`."""
 import json
 import pathlib
 import sys

@@ -30,7 +30,7 @@ fn bench(c: &mut Criterion) {
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
     let payload = b"{\"hello\":\"world\"}".to_vec();
     for (label, warm) in [("ready instances", 2), ("fresh instance on the path", 0)] {
-        let cluster = rt.block_on(async { cluster(&ws, warm) });
+        let cluster = rt.block_on(async { cluster(ws, warm) });
         let mut group = c.benchmark_group(format!("sync call, {label}"));
         for task in ["echo", "forward"] {
             let name = if task == "echo" { "host → echo" } else { "host → forward → echo (fused)" };

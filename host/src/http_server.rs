@@ -63,19 +63,19 @@ impl HttpFrontEnd {
     }
 
     /// Refuses a request without a valid signature (when calls must be signed).
-    fn authenticate(&self, path: &str, headers: &HeaderMap, body: &[u8]) -> Result<(), Response> {
+    fn authenticate(&self, path: &str, headers: &HeaderMap, body: &[u8]) -> Result<(), Box<Response>> {
         let Some(signer) = &self.signer else { return Ok(()) };
         let text = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or_default();
         let signed = Signed { path, trace_id: text(wire::TRACE_ID), mode: text(wire::MODE), body };
         signer
             .verify(headers.get(wire::SIGNATURE).and_then(|v| v.to_str().ok()), &signed)
-            .map_err(|why| self.refuse(StatusCode::UNAUTHORIZED, CallError::new(ErrorKind::Rejected, format!("unauthenticated: {why}"))))
+            .map_err(|why| Box::new(self.refuse(StatusCode::UNAUTHORIZED, CallError::new(ErrorKind::Rejected, format!("unauthenticated: {why}")))))
     }
 }
 
 async fn invoke(State(front): State<Arc<HttpFrontEnd>>, Path(task): Path<String>, headers: HeaderMap, body: Bytes) -> Response {
     if let Err(refused) = front.authenticate(&format!("{INVOKE_PREFIX}{task}"), &headers, &body) {
-        return refused;
+        return *refused;
     }
     let (trace, mode) = match wire::read_headers(&headers) {
         Ok(parsed) => parsed,
@@ -110,7 +110,7 @@ async fn invoke(State(front): State<Arc<HttpFrontEnd>>, Path(task): Path<String>
 /// generator's `cold` profile).
 async fn expire(State(front): State<Arc<HttpFrontEnd>>, headers: HeaderMap, body: Bytes) -> Response {
     if let Err(refused) = front.authenticate(EXPIRE_PATH, &headers, &body) {
-        return refused;
+        return *refused;
     }
     front.host.environments().expire();
     StatusCode::NO_CONTENT.into_response()
@@ -120,7 +120,7 @@ async fn expire(State(front): State<Arc<HttpFrontEnd>>, headers: HeaderMap, body
 /// served: 200 `{"version": N}`, or 409 with the reason the new version was refused.
 async fn refresh(State(front): State<Arc<HttpFrontEnd>>, headers: HeaderMap, body: Bytes) -> Response {
     if let Err(refused) = front.authenticate(REFRESH_PATH, &headers, &body) {
-        return refused;
+        return *refused;
     }
     match front.host.routers().refresh().await {
         Ok(version) => axum::Json(serde_json::json!({ "version": version })).into_response(),

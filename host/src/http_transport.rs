@@ -149,7 +149,7 @@ async fn exchange(idle: &Mutex<BTreeMap<String, Vec<PeerConnection>>>, base: &st
                 }
                 return Ok(answer);
             }
-            Err(RetryOr::Retry(unsent)) if !fresh => request = unsent,
+            Err(RetryOr::Retry(unsent)) if !fresh => request = *unsent,
             Err(RetryOr::Retry(_)) => return Err("the connection closed before the request was sent".into()),
             Err(RetryOr::Failed(why)) => return Err(why),
         }
@@ -158,14 +158,14 @@ async fn exchange(idle: &Mutex<BTreeMap<String, Vec<PeerConnection>>>, base: &st
 
 enum RetryOr {
     /// The request was not sent: it may go out on another connection.
-    Retry(hyper::Request<Full<Bytes>>),
+    Retry(Box<hyper::Request<Full<Bytes>>>),
     Failed(String),
 }
 
 impl From<hyper::client::conn::TrySendError<hyper::Request<Full<Bytes>>>> for RetryOr {
     fn from(mut err: hyper::client::conn::TrySendError<hyper::Request<Full<Bytes>>>) -> Self {
         match err.take_message() {
-            Some(request) => RetryOr::Retry(request),
+            Some(request) => RetryOr::Retry(Box::new(request)),
             None => RetryOr::Failed(err.into_error().to_string()),
         }
     }

@@ -16,6 +16,7 @@ pub mod http_server;
 pub mod http_transport;
 mod instances;
 pub mod in_process;
+pub mod named;
 pub mod platform;
 pub mod router;
 pub mod routers;

@@ -76,7 +76,7 @@ impl std::str::FromStr for Preset {
     type Err = String;
 
     fn from_str(name: &str) -> Result<Preset, String> {
-        Preset::NAMED.iter().find(|(n, _)| *n == name).map(|(_, p)| *p).ok_or_else(|| format!("unknown preset '{name}' (all-remote, all-local)"))
+        crate::named::parse(&Preset::NAMED, "preset", name)
     }
 }
 

@@ -73,6 +73,10 @@ pub struct Profile {
     pub measured: Measured,
 }
 
+/// What the profile counts of one call edge: calls, sync calls that overlapped a sibling call,
+/// and for async calls, how often each sync sibling had returned before it started.
+type EdgeTally<'a> = (usize, usize, BTreeMap<&'a str, usize>);
+
 impl Profile {
     /// Profiles `setup` from telemetry `records` of app `app`, whose tasks are `tasks` and whose
     /// requests enter at `entry`. Only requests whose every span was recorded count.
@@ -97,7 +101,7 @@ impl Profile {
         ensure!(!complete.is_empty(), "no complete request of setup version {} in the telemetry (cut off while running?)", setup.version);
 
         let mut runs: BTreeMap<&str, (usize, Vec<f64>, f64)> = BTreeMap::new();
-        let mut edges: BTreeMap<(&str, &str, CallMode), (usize, usize, BTreeMap<&str, usize>)> = BTreeMap::new();
+        let mut edges: BTreeMap<(&str, &str, CallMode), EdgeTally<'_>> = BTreeMap::new();
         let mut latencies = Vec::new();
         for trace in &complete {
             let by_id: BTreeMap<&str, &Span> = trace.iter().map(|s| (s.span_id.as_str(), *s)).collect();

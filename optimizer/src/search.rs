@@ -30,7 +30,7 @@ impl Objective {
 
     /// The objective's name on the command line.
     pub fn name(self) -> &'static str {
-        Objective::NAMED.iter().find(|(_, o)| *o == self).map_or("", |(n, _)| n)
+        fusion_host::named::name_of(&Objective::NAMED, &self)
     }
 }
 
@@ -44,7 +44,7 @@ impl std::str::FromStr for Objective {
     type Err = String;
 
     fn from_str(name: &str) -> Result<Objective, String> {
-        Objective::NAMED.iter().find(|(n, _)| *n == name).map(|(_, o)| *o).ok_or_else(|| format!("unknown objective '{name}' (balanced, cost, latency)"))
+        fusion_host::named::parse(&Objective::NAMED, "objective", name)
     }
 }
 

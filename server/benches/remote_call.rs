@@ -33,10 +33,10 @@ fn bench(c: &mut Criterion) {
     let ws = fusion_test_artifacts::workspace();
     let fused_setup = tempfile::NamedTempFile::new().unwrap();
     std::fs::write(fused_setup.path(), FUSED).unwrap();
-    let echo = start(&ws, "echo", None, &[]);
+    let echo = start(ws, "echo", None, &[]);
     let hosts = [
-        ("remote", start(&ws, "forward", None, &[("echo", &echo.url)]), start(&ws, "relay", None, &[("echo", &echo.url)])),
-        ("fused", start(&ws, "forward", Some(fused_setup.path()), &[]), start(&ws, "relay", Some(fused_setup.path()), &[])),
+        ("remote", start(ws, "forward", None, &[("echo", &echo.url)]), start(ws, "relay", None, &[("echo", &echo.url)])),
+        ("fused", start(ws, "forward", Some(fused_setup.path()), &[]), start(ws, "relay", Some(fused_setup.path()), &[])),
     ];
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
     for (kind, task, payload) in [("sync", "forward", r#"{"hello":"world"}"#), ("async", "relay", r#"{"task":"echo","async":true}"#)] {

@@ -103,6 +103,9 @@ pub fn mean<'a>(requests: impl IntoIterator<Item = &'a RequestReport>, f: impl F
     if n == 0 { 0.0 } else { sum / n as f64 }
 }
 
+/// Per (caller, callee, mode, remote): calls, summed duration and summed guest CPU, µs.
+type EdgeSums = BTreeMap<(String, String, CallMode, bool), (usize, u64, u64)>;
+
 /// Builds the reports of the requests in `records` (only those in `traces`, when given). A
 /// request whose root span is missing (still running, or cut off) is left out.
 pub fn extract(records: &[Record], pricing: Pricing, traces: Option<&BTreeSet<String>>) -> Vec<VersionReport> {
@@ -116,7 +119,7 @@ pub fn extract(records: &[Record], pricing: Pricing, traces: Option<&BTreeSet<St
             _ => {}
         }
     }
-    let mut versions: BTreeMap<u64, (BTreeMap<(String, String, CallMode, bool), (usize, u64, u64)>, Vec<RequestReport>)> = BTreeMap::new();
+    let mut versions: BTreeMap<u64, (EdgeSums, Vec<RequestReport>)> = BTreeMap::new();
     for (trace, spans) in &spans {
         let Some(root) = spans.iter().find(|s| s.parent_span.is_none()) else { continue };
         let (edges, requests) = versions.entry(root.setup_version).or_default();

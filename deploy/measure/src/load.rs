@@ -34,7 +34,7 @@ impl std::str::FromStr for Profile {
     type Err = String;
 
     fn from_str(name: &str) -> Result<Profile, String> {
-        Profile::NAMED.iter().find(|(n, _)| *n == name).map(|(_, p)| *p).ok_or_else(|| format!("unknown load profile '{name}' (steady, bursty, cold)"))
+        fusion_host::named::parse(&Profile::NAMED, "load profile", name)
     }
 }
 

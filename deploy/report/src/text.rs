@@ -19,7 +19,7 @@ fn ms(d: Duration) -> f64 {
 /// The cluster's functions: memory size, URL and the tasks each runs under `setup`.
 pub fn endpoint_table(state: &ClusterState, setup: &FusionSetup) -> String {
     let mut out = format!("app {} · setup {} ({}) · platform {}\n", state.app, state.setup, state.groups, state.platform);
-    let _ = writeln!(out, "{:<22} {:>7}  {:<26} {}", "FUNCTION", "MEMORY", "URL", "TASKS");
+    let _ = writeln!(out, "{:<22} {:>7}  {:<26} TASKS", "FUNCTION", "MEMORY", "URL");
     for (function, url) in &state.endpoints {
         let tasks: Vec<String> = group(setup, function).into_iter().collect();
         let _ = writeln!(out, "{function:<22} {:>4} MB  {url:<26} {}", setup.function(function).memory_mb, tasks.join(","));

@@ -25,7 +25,7 @@ impl std::str::FromStr for Strategy {
     type Err = String;
 
     fn from_str(name: &str) -> Result<Strategy, String> {
-        Strategy::NAMED.iter().find(|(n, _)| *n == name).map(|(_, s)| *s).ok_or_else(|| format!("unknown strategy '{name}' (model, heuristic)"))
+        fusion_host::named::parse(&Strategy::NAMED, "strategy", name)
     }
 }
 
