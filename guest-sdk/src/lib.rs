@@ -40,7 +40,7 @@ pub use error::{Error, kind_name as error_kind_name};
 #[doc(hidden)]
 pub mod bindings {
     wit_bindgen::generate!({
-        path: "../wit",
+        path: "wit",
         world: "task",
         pub_export_macro: true,
         export_macro_name: "__export_world",

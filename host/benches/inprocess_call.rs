@@ -9,28 +9,28 @@
 
 use std::sync::Arc;
 
-use fusion_project::Workspace;
+use fusion_project::Project;
 use criterion::{Criterion, criterion_group, criterion_main};
 use fusion_host::telemetry::NullSink;
 use fusion_test_artifacts::gap::with_gap;
-use fusion_host::{AppManifest, FusionSetup, InProcessCluster, Runtime, RuntimeConfig, TraceContext};
+use fusion_host::{FusionSetup, InProcessCluster, Runtime, RuntimeConfig, TraceContext};
 
 const SETUP: &str = r#"{"app":"testkit","functions":{"forward":{"inline":["echo"]}}}"#;
 
-fn cluster(ws: &Workspace, warm_instances: usize) -> Arc<InProcessCluster> {
-    let manifest = AppManifest::load(&ws.app_manifest("testkit")).unwrap();
+fn cluster(project: &Project, warm_instances: usize) -> Arc<InProcessCluster> {
+    let manifest = fusion_test_artifacts::manifest("testkit");
     let config = RuntimeConfig { warm_instances, ..RuntimeConfig::default() };
-    let runtime = Runtime::new(&ws.artifacts_dir(), config).unwrap();
+    let runtime = Runtime::new(&project.artifacts_dir(), config).unwrap();
     let setup = FusionSetup::from_json(SETUP).unwrap();
-    InProcessCluster::start(&runtime, &manifest, &ws.components_dir(), setup, Arc::new(NullSink)).unwrap()
+    InProcessCluster::start(&runtime, &manifest, &project.components_dir(), setup, Arc::new(NullSink)).unwrap()
 }
 
 fn bench(c: &mut Criterion) {
-    let ws = fusion_test_artifacts::workspace();
+    let project = &fusion_test_artifacts::project("testkit");
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
     let payload = b"{\"hello\":\"world\"}".to_vec();
     for (label, warm) in [("ready instances", 2), ("fresh instance on the path", 0)] {
-        let cluster = rt.block_on(async { cluster(ws, warm) });
+        let cluster = rt.block_on(async { cluster(project, warm) });
         let mut group = c.benchmark_group(format!("sync call, {label}"));
         for task in ["echo", "forward"] {
             let name = if task == "echo" { "host → echo" } else { "host → forward → echo (fused)" };

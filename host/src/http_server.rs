@@ -57,7 +57,21 @@ impl HttpFrontEnd {
         axum::serve(listener, app).await
     }
 
-    fn refuse(&self, status: StatusCode, error: CallError) -> Response {
+    /// The function served.
+    pub(crate) fn host(&self) -> &Arc<FunctionHost> {
+        &self.host
+    }
+
+    /// Runs a sync call and counts how it ended.
+    pub(crate) async fn run(&self, call: Call) -> Result<Vec<u8>, CallError> {
+        let result = self.host.invoke(call).await;
+        let counter = if result.is_ok() { &self.served } else { &self.failed };
+        counter.fetch_add(1, Ordering::Relaxed);
+        result
+    }
+
+    /// A typed JSON refusal, counted.
+    pub(crate) fn refuse(&self, status: StatusCode, error: CallError) -> Response {
         self.refused.fetch_add(1, Ordering::Relaxed);
         (status, axum::Json(error)).into_response()
     }
@@ -93,15 +107,9 @@ async fn invoke(State(front): State<Arc<HttpFrontEnd>>, Path(task): Path<String>
             front.host.work().spawn(async move { host.invoke(call).await });
             StatusCode::ACCEPTED.into_response()
         }
-        CallMode::Sync => match front.host.invoke(call).await {
-            Ok(output) => {
-                front.served.fetch_add(1, Ordering::Relaxed);
-                (StatusCode::OK, output).into_response()
-            }
-            Err(error) => {
-                front.failed.fetch_add(1, Ordering::Relaxed);
-                (wire::status_of(error.kind), axum::Json(error)).into_response()
-            }
+        CallMode::Sync => match front.run(call).await {
+            Ok(output) => (StatusCode::OK, output).into_response(),
+            Err(error) => (wire::status_of(error.kind), axum::Json(error)).into_response(),
         },
     }
 }

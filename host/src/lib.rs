@@ -10,6 +10,7 @@ pub mod cpu;
 pub mod engine;
 pub mod environments;
 pub mod error;
+pub mod front_door;
 pub mod function;
 mod guest_log;
 pub mod http_server;

@@ -8,7 +8,7 @@ use fusion_host::{Runtime, RuntimeConfig};
 
 #[test]
 fn the_second_load_uses_the_artifact_and_a_damaged_one_is_replaced() {
-    let component = workspace().components_dir().join("testkit_echo.wasm");
+    let component = project("testkit").components_dir().join("echo.wasm");
     let cache = tempfile::tempdir().unwrap();
     let runtime = Runtime::new(cache.path(), RuntimeConfig::default()).unwrap();
 

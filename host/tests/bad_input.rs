@@ -100,23 +100,23 @@ fn a_core_module_is_refused_as_not_a_component() {
 
 #[test]
 fn a_truncated_component_is_refused() {
-    let echo = std::fs::read(workspace().components_dir().join("testkit_echo.wasm")).unwrap();
+    let echo = std::fs::read(project("testkit").components_dir().join("echo.wasm")).unwrap();
     let err = load_error(&echo[..echo.len() / 2]);
     assert!(err.contains("bad.wasm") && err.contains("not a valid component"), "{err}");
 }
 
 #[test]
 fn a_component_of_another_world_is_refused() {
-    let other = std::fs::read(workspace().components_dir().join("testkit_other_world.wasm")).unwrap();
+    let other = std::fs::read(other_world_component()).unwrap();
     let err = load_error(&other);
     assert!(err.contains("bad.wasm") && err.contains("does not implement the fusion:task world"), "{err}");
 }
 
 fn start_error(setup_json: &str) -> String {
-    let ws = workspace();
+    let project = project("iot");
     let manifest = manifest("iot");
     let result = FusionSetup::from_json(setup_json).and_then(|setup| {
-        fusion_host::InProcessCluster::start(&runtime(), &manifest, &ws.components_dir(), setup, std::sync::Arc::new(fusion_host::telemetry::NullSink))
+        fusion_host::InProcessCluster::start(&runtime(), &manifest, &project.components_dir(), setup, std::sync::Arc::new(fusion_host::telemetry::NullSink))
     });
     match result {
         Ok(_) => panic!("a bad setup was accepted"),
@@ -144,11 +144,11 @@ fn malformed_setup_json_is_refused() {
 
 #[test]
 fn a_missing_component_is_refused_before_anything_runs() {
-    let ws = workspace();
+    let project = project("iot");
     let mut manifest = manifest("iot");
     manifest.tasks.insert("CW".into(), "no_such_component".into());
     let setup = FusionSetup::preset(Preset::AllRemote, "iot", &manifest.task_names(), &manifest.entry);
-    let err = fusion_host::InProcessCluster::start(&runtime(), &manifest, &ws.components_dir(), setup, std::sync::Arc::new(fusion_host::telemetry::NullSink))
+    let err = fusion_host::InProcessCluster::start(&runtime(), &manifest, &project.components_dir(), setup, std::sync::Arc::new(fusion_host::telemetry::NullSink))
         .err()
         .map(|e| format!("{e:#}"))
         .expect("a missing component is refused");

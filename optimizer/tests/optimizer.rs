@@ -61,13 +61,15 @@ fn fuse(profile: &Profile) -> FusionSetup {
 /// with one function per task on a local cluster (`fusion load --setup all-remote --size small`).
 fn recorded(app: &str) -> Profile {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-    let manifest = fusion_host::AppManifest::load(&root.join(format!("../tasks/{app}/app.json"))).unwrap();
     let text = std::fs::read_to_string(root.join(format!("tests/fixtures/{app}-all-remote.jsonl"))).unwrap();
     let records: Vec<Record> = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
-    let Some(Record::Span(first)) = records.iter().find(|r| matches!(r, Record::Span(_))) else { panic!("spans recorded") };
-    let mut setup = FusionSetup::preset(Preset::AllRemote, app, &manifest.task_names(), &manifest.entry);
-    setup.version = first.setup_version;
-    Profile::from_records(&records, app, &manifest.entry, &manifest.task_names(), &setup, Pricing::LAMBDA_X86).unwrap()
+    let spans: Vec<_> = records.iter().filter_map(|r| if let Record::Span(s) = r { Some(s) } else { None }).collect();
+    // Every task of the app ran in the recorded requests; the entry is the one nothing called.
+    let tasks = spans.iter().map(|s| s.task.clone()).collect();
+    let entry = spans.iter().find(|s| s.caller.is_none()).expect("a request's root span").task.clone();
+    let mut setup = FusionSetup::preset(Preset::AllRemote, app, &tasks, &entry);
+    setup.version = spans[0].setup_version;
+    Profile::from_records(&records, app, &entry, &tasks, &setup, Pricing::LAMBDA_X86).unwrap()
 }
 
 #[test]

@@ -12,7 +12,7 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-use fusion_project::Workspace;
+use fusion_project::Project;
 use criterion::{Criterion, criterion_group, criterion_main};
 use fusion_cluster::host_process::{HostProcess, HostSpec};
 use fusion_host::auth::Signer;
@@ -24,19 +24,19 @@ use fusion_test_artifacts::gap::{GAP, with_gap};
 const SECRET: &str = "bench-secret";
 const FUSED: &str = r#"{"app":"testkit","functions":{"forward":{"inline":["echo"]},"relay":{"inline":["echo"]}}}"#;
 
-fn start(ws: &Workspace, function: &str, setup: Option<&std::path::Path>, peers: &[(&str, &str)]) -> HostProcess {
+fn start(project: &Project, function: &str, setup: Option<&std::path::Path>, peers: &[(&str, &str)]) -> HostProcess {
     let peers = peers.iter().map(|(f, u)| (f.to_string(), u.to_string())).collect();
-    HostProcess::start(ws, HostSpec { setup, peers, ..HostSpec::new("testkit", function, SECRET) }).unwrap()
+    HostProcess::start(project, HostSpec { setup, peers, ..HostSpec::new("testkit", function, SECRET) }).unwrap()
 }
 
 fn bench(c: &mut Criterion) {
-    let ws = fusion_test_artifacts::workspace();
+    let project = &fusion_test_artifacts::project("testkit");
     let fused_setup = tempfile::NamedTempFile::new().unwrap();
     std::fs::write(fused_setup.path(), FUSED).unwrap();
-    let echo = start(ws, "echo", None, &[]);
+    let echo = start(project, "echo", None, &[]);
     let hosts = [
-        ("remote", start(ws, "forward", None, &[("echo", &echo.url)]), start(ws, "relay", None, &[("echo", &echo.url)])),
-        ("fused", start(ws, "forward", Some(fused_setup.path()), &[]), start(ws, "relay", Some(fused_setup.path()), &[])),
+        ("remote", start(project, "forward", None, &[("echo", &echo.url)]), start(project, "relay", None, &[("echo", &echo.url)])),
+        ("fused", start(project, "forward", Some(fused_setup.path()), &[]), start(project, "relay", Some(fused_setup.path()), &[])),
     ];
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
     for (kind, task, payload) in [("sync", "forward", r#"{"hello":"world"}"#), ("async", "relay", r#"{"task":"echo","async":true}"#)] {

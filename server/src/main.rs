@@ -48,26 +48,34 @@ enum Command {
     /// Serve one function over HTTP: POST /v1/invoke/{task}, GET /healthz, GET /metrics. Its setup
     /// and components come from files (--app, --components, --setup) or from a store (--store),
     /// whose current setup it follows without restarting.
-    Serve {
-        #[command(flatten)]
-        app: AppArgs,
-        #[command(flatten)]
-        store: StoreArgs,
-        /// The function to serve, named after its task.
-        #[arg(long)]
-        function: String,
-        #[arg(long, default_value = "127.0.0.1:0")]
-        listen: String,
-        /// JSON object: function → base URL of the host serving it.
-        #[arg(long)]
-        peers: Option<PathBuf>,
-        /// Environment variable holding the shared secret; calls must be signed with it.
-        #[arg(long, default_value = "FUSION_SECRET")]
-        secret_env: String,
-        /// Append telemetry records (JSON lines) to this file.
-        #[arg(long)]
-        telemetry: Option<PathBuf>,
-    },
+    Serve(ServeArgs),
+}
+
+/// `fusion-host serve`'s options.
+#[derive(Args)]
+struct ServeArgs {
+    #[command(flatten)]
+    app: AppArgs,
+    #[command(flatten)]
+    store: StoreArgs,
+    /// The function to serve, named after its task.
+    #[arg(long)]
+    function: String,
+    #[arg(long, default_value = "127.0.0.1:0")]
+    listen: String,
+    /// JSON object: function → base URL of the host serving it.
+    #[arg(long)]
+    peers: Option<PathBuf>,
+    /// Environment variable holding the shared secret; calls must be signed with it.
+    #[arg(long, default_value = "FUSION_SECRET")]
+    secret_env: String,
+    /// Append telemetry records (JSON lines) to this file.
+    #[arg(long)]
+    telemetry: Option<PathBuf>,
+    /// Also serve the app's front door here: `POST /` runs the entry task for callers from
+    /// outside, unsigned, JSON in and out (only on the entry task's function).
+    #[arg(long)]
+    public_listen: Option<String>,
 }
 
 #[derive(Args)]
@@ -156,9 +164,7 @@ fn main() -> ExitCode {
 fn run_command(rt: &tokio::runtime::Runtime, command: Command) -> Result<ExitCode> {
     match command {
         Command::Run { app, payload, spans } => rt.block_on(run(app, payload, spans)),
-        Command::Serve { app, store, function, listen, peers, secret_env, telemetry } => {
-            rt.block_on(serve(app, store, function, listen, peers, secret_env, telemetry)).map(|()| ExitCode::SUCCESS)
-        }
+        Command::Serve(args) => rt.block_on(serve(args)).map(|()| ExitCode::SUCCESS),
     }
 }
 
@@ -187,15 +193,8 @@ async fn run(args: AppArgs, payload: String, spans: bool) -> Result<ExitCode> {
     })
 }
 
-async fn serve(
-    args: AppArgs,
-    store: StoreArgs,
-    function: String,
-    listen: String,
-    peers: Option<PathBuf>,
-    secret_env: String,
-    telemetry: Option<PathBuf>,
-) -> Result<()> {
+async fn serve(serve: ServeArgs) -> Result<()> {
+    let ServeArgs { app: args, store, function, listen, peers, secret_env, telemetry, public_listen } = serve;
     let peers: BTreeMap<String, String> = match &peers {
         Some(path) => serde_json::from_str(&std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?)
             .with_context(|| format!("{} is not a JSON object of function → URL", path.display()))?,
@@ -227,8 +226,14 @@ async fn serve(
         tokio::spawn(poll_store(host.clone(), Duration::from_millis(store.poll_ms.max(10))));
     }
     let listener = tokio::net::TcpListener::bind(&listen).await.with_context(|| format!("cannot listen on {listen}"))?;
-    println!("function {function} listening on http://{}", listener.local_addr()?);
     let front = HttpFrontEnd::new(host.clone(), signer);
+    if let Some(public) = public_listen {
+        let door = tokio::net::TcpListener::bind(&public).await.with_context(|| format!("cannot listen on {public}"))?;
+        tracing::info!("the front door of {function} is http://{}/", door.local_addr()?);
+        tokio::spawn(fusion_host::front_door::serve(front.clone(), door));
+    }
+    // The control plane waits for this line: everything listens once it is out.
+    println!("function {function} listening on http://{}", listener.local_addr()?);
     let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
     tokio::select! {
         served = front.serve(listener) => served?,

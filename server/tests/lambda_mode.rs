@@ -18,7 +18,7 @@ use fusion_cluster::publish;
 use fusion_measure::extract;
 use fusion_host::router::{Transport, group};
 use fusion_host::telemetry::Record;
-use fusion_host::{AppManifest, Call, CallMode, ErrorKind, TraceContext};
+use fusion_host::{Call, CallMode, ErrorKind, TraceContext};
 use fusion_lambda::emulator::LambdaEmulator;
 use fusion_lambda::invoke::{InvokeConfig, LambdaTransport};
 use CallMode::{Async, Sync};
@@ -79,8 +79,8 @@ fn start_host(store: &OpenStore, emulator: &LambdaEmulator, app: &str, function:
 /// A private store with `app` pushed and `setup` applied, and an emulator knowing its functions.
 async fn deployed(app: &str, setup: &str, dir: &std::path::Path) -> (OpenStore, LambdaEmulator, Vec<String>) {
     let store = store::private(&dir.join("s3")).await.unwrap();
-    publish::upload(workspace(), &store.store, app).await.unwrap();
-    let manifest = AppManifest::load(&workspace().app_manifest(app)).unwrap();
+    publish::upload(&project(app), &store.store).await.unwrap();
+    let manifest = manifest(app);
     publish::pin_and_apply(&store.store, fusion_test_artifacts::setup(&manifest.app, setup)).await.unwrap();
     // As on AWS: a Lambda function per task, each serving the group the setup gives it.
     let functions: Vec<String> = manifest.task_names().into_iter().collect();

@@ -28,10 +28,10 @@ async fn load_g(store: &Store, version: u64, cache: &std::path::Path, key: &str)
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn store_artifacts_are_used_only_when_sealed_with_the_deployments_key() {
-    let ws = workspace();
+    let project = project("tree");
     let dir = tempfile::tempdir().unwrap();
     let open = store::private(&dir.path().join("s3")).await.unwrap();
-    publish::upload(ws, &open.store, "tree").await.unwrap();
+    publish::upload(&project, &open.store).await.unwrap();
     let m = manifest("tree");
     let setup = publish::pin_and_apply(&open.store, FusionSetup::preset(Preset::AllRemote, "tree", &m.task_names(), &m.entry)).await.unwrap();
 

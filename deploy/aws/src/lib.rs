@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use anyhow::{Context, Result};
 use aws_config::BehaviorVersion;
-use fusion_host::{AppManifest, FusionSetup, Preset};
+use fusion_host::{FusionSetup, Preset};
 use fusion_lambda::aws_api::AwsClient;
 use fusion_lambda::front_end::vars;
 use fusion_store::{Store, StoreConfig};
@@ -26,7 +26,7 @@ use package::Arch;
 
 use fusion_cluster::{publish, random};
 use fusion_cluster::resolve_setup;
-use fusion_project::{Reporter, Workspace};
+use fusion_project::{Reporter, Project};
 
 /// Where and how to deploy.
 pub struct Target {
@@ -98,12 +98,12 @@ pub struct Deployed {
 /// Deploys the app; `setup` (a preset, a shipped setup or a file) becomes current, else the
 /// store's current setup stays (all-remote on a first deploy). `reporter` hears about the
 /// host's cross-build.
-pub async fn deploy(ws: &Workspace, target: &Target, setup: Option<&str>, reporter: &dyn Reporter) -> Result<Deployed> {
-    let manifest = AppManifest::load(&ws.app_manifest(&target.app))?;
+pub async fn deploy(project: &Project, target: &Target, setup: Option<&str>, reporter: &dyn Reporter) -> Result<Deployed> {
+    let manifest = fusion_cluster::app_manifest(project);
     let store = target.store().await?;
-    publish::upload(ws, &store, &target.app).await?;
+    publish::upload(project, &store).await?;
     let setup = match (setup, store.current_version(&target.app).await?) {
-        (Some(choice), _) => publish::pin_and_apply(&store, resolve_setup(ws, &manifest, choice)?).await?,
+        (Some(choice), _) => publish::pin_and_apply(&store, resolve_setup(project, choice)?).await?,
         (None, Some(version)) => store.setup(&target.app, version).await?,
         (None, None) => {
             let preset = FusionSetup::preset(Preset::AllRemote, &manifest.app, &manifest.task_names(), &manifest.entry);
@@ -114,7 +114,7 @@ pub async fn deploy(ws: &Workspace, target: &Target, setup: Option<&str>, report
     let role = Iam { client: &client, endpoint: target.iam() }.ensure_role(&target.role_name(), &policy(target)).await?;
     let binary = match &target.host_binary {
         Some(path) => path.clone(),
-        None => package::build_host(ws, target.arch, reporter)?,
+        None => package::build_host(project, target.arch, reporter)?,
     };
     let package = package::package(&binary)?;
     let lambda = Functions { client: &client, endpoint: target.lambda() };
@@ -152,8 +152,8 @@ pub struct Destroyed {
 }
 
 /// Removes the app's functions, its role and its store.
-pub async fn destroy(ws: &Workspace, target: &Target) -> Result<Destroyed> {
-    let manifest = AppManifest::load(&ws.app_manifest(&target.app))?;
+pub async fn destroy(project: &Project, target: &Target) -> Result<Destroyed> {
+    let manifest = fusion_cluster::app_manifest(project);
     let client = target.client().await?;
     let lambda = Functions { client: &client, endpoint: target.lambda() };
     let mut functions = 0;

@@ -11,7 +11,7 @@ use anyhow::{Context, Result};
 use sha2::{Digest, Sha256};
 
 use fusion_build::run;
-use fusion_project::{Reporter, Workspace};
+use fusion_project::{Reporter, Project};
 
 /// A Lambda instruction set.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -79,8 +79,8 @@ pub fn package(binary: &Path) -> Result<Package> {
 }
 
 /// Builds `fusion-host` for Lambda on `arch`; returns the binary.
-pub fn build_host(ws: &Workspace, arch: Arch, reporter: &dyn Reporter) -> Result<PathBuf> {
-    let zig = ws.toolchains_dir().join("zig");
+pub fn build_host(project: &Project, arch: Arch, reporter: &dyn Reporter) -> Result<PathBuf> {
+    let zig = project.toolchains_dir().join("zig");
     let program = zig.join("bin/cargo-zigbuild");
     if !program.is_file() {
         reporter.note(&format!("installing cargo-zigbuild and zig from PyPI into {}", zig.display()));
@@ -92,9 +92,9 @@ pub fn build_host(ws: &Workspace, arch: Arch, reporter: &dyn Reporter) -> Result
     run(
         Command::new(&program)
             .args(["zigbuild", "--profile", "lambda", "-p", "fusion-server", "--bin", "fusion-host", "--target", arch.rust_target()])
-            .current_dir(&ws.root)
+            .current_dir(&project.root)
             .env("PATH", path),
         "cargo zigbuild",
     )?;
-    Ok(ws.root.join("target").join(arch.rust_target()).join("lambda/fusion-host"))
+    Ok(project.root.join("target").join(arch.rust_target()).join("lambda/fusion-host"))
 }

@@ -12,13 +12,13 @@ use anyhow::{Context, Result};
 use fusion_host::auth::Signer;
 use fusion_host::http_transport::HttpTransport;
 use fusion_host::router::{Transport, group};
-use fusion_host::{AppManifest, Call, CallMode, TraceContext};
+use fusion_host::{Call, CallMode, TraceContext};
 
 use fusion_cluster::host_process::{HostProcess, HostSpec};
 use fusion_cluster::publish;
 use fusion_cluster::store::{self, StoreAccess};
 use fusion_cluster::resolve_setup;
-use fusion_project::Workspace;
+use fusion_project::Project;
 
 /// Spawn → first response of every start, by where the host's components came from.
 pub struct ColdStarts {
@@ -34,33 +34,33 @@ pub struct ColdStarts {
 
 const SECRET: &str = "cold-start";
 
-/// Pushes `app`, applies `setup` in a private store and starts `function`'s host `runs` times
+/// Pushes the project, applies `setup` in a private store and starts `function`'s host `runs` times
 /// each way; `payload` is its first request.
-pub async fn measure(ws: &Workspace, app: &str, setup: &str, function: &str, runs: usize, payload: &[u8]) -> Result<ColdStarts> {
+pub async fn measure(project: &Project, setup: &str, function: &str, runs: usize, payload: &[u8]) -> Result<ColdStarts> {
     let dir = tempfile::tempdir()?;
     let store = store::private(&dir.path().join("s3")).await?;
-    let manifest = AppManifest::load(&ws.app_manifest(app))?;
-    publish::upload(ws, &store.store, app).await?;
-    let applied = publish::pin_and_apply(&store.store, resolve_setup(ws, &manifest, setup)?).await?;
+    let app = project.name();
+    publish::upload(project, &store.store).await?;
+    let applied = publish::pin_and_apply(&store.store, resolve_setup(project, setup)?).await?;
     anyhow::ensure!(applied.components.contains_key(function), "app '{app}' has no function '{function}'");
     let unsealed = StoreAccess { artifact_key: None, ..store.access.clone() };
     // The first start compiles and publishes the sealed artifacts the store runs use.
-    start_once(ws, &store.access, &dir.path().join("publish"), app, function, payload).await?;
+    start_once(project, &store.access, &dir.path().join("publish"), function, payload).await?;
     let mut starts = ColdStarts { group: group(&applied, function).into_iter().collect(), compile: vec![], store_artifact: vec![], local_artifact: vec![] };
     for run in 0..runs {
         let cache = dir.path().join(format!("cache-{run}"));
-        starts.compile.push(start_once(ws, &unsealed, &dir.path().join(format!("compile-{run}")), app, function, payload).await?);
-        starts.store_artifact.push(start_once(ws, &store.access, &cache, app, function, payload).await?);
-        starts.local_artifact.push(start_once(ws, &store.access, &cache, app, function, payload).await?);
+        starts.compile.push(start_once(project, &unsealed, &dir.path().join(format!("compile-{run}")), function, payload).await?);
+        starts.store_artifact.push(start_once(project, &store.access, &cache, function, payload).await?);
+        starts.local_artifact.push(start_once(project, &store.access, &cache, function, payload).await?);
     }
     Ok(starts)
 }
 
 /// One host, from spawn to the first successful response.
-async fn start_once(ws: &Workspace, access: &StoreAccess, artifacts: &std::path::Path, app: &str, function: &str, payload: &[u8]) -> Result<Duration> {
+async fn start_once(project: &Project, access: &StoreAccess, artifacts: &std::path::Path, function: &str, payload: &[u8]) -> Result<Duration> {
     let started = Instant::now();
-    let spec = HostSpec { store: Some(access), artifacts: Some(artifacts), ..HostSpec::new(app, function, SECRET) };
-    let host = tokio::task::block_in_place(|| HostProcess::start(ws, spec))?;
+    let spec = HostSpec { store: Some(access), artifacts: Some(artifacts), ..HostSpec::new(project.name(), function, SECRET) };
+    let host = tokio::task::block_in_place(|| HostProcess::start(project, spec))?;
     let transport = HttpTransport::new([(function.to_string(), host.url.clone())].into(), Some(Signer::new(SECRET)), Duration::from_secs(30))?;
     let call = Call { task: function.to_string(), payload: payload.to_vec(), mode: CallMode::Sync, trace: TraceContext::new_request() };
     transport.send(function, call).await.map_err(|e| anyhow::anyhow!("{e}")).with_context(|| format!("the first call of '{function}' failed"))?;

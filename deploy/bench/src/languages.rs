@@ -11,7 +11,7 @@ use fusion_host::{AppManifest, Preset, Runtime, RuntimeConfig, FusionSetup};
 use fusion_build::Language;
 use fusion_measure::in_process;
 use fusion_measure::stats::Summary;
-use fusion_project::Workspace;
+use fusion_project::Project;
 
 use crate::cold_start::{self, ColdStarts};
 
@@ -35,16 +35,16 @@ pub struct LanguageCosts {
 }
 
 /// Measures every language; `runs` cold starts of each kind and `calls` fused calls each.
-pub async fn measure(ws: &Workspace, runs: usize, calls: usize) -> Result<Vec<LanguageCosts>> {
-    let app = "testkit";
-    let manifest = AppManifest::load(&ws.app_manifest(app))?;
+pub async fn measure(project: &Project, runs: usize, calls: usize) -> Result<Vec<LanguageCosts>> {
+    let app = project.name();
+    let manifest = fusion_cluster::app_manifest(project);
     let mut costs = Vec::new();
     for (language, task) in ECHOES {
-        let path = manifest.component_path(&ws.components_dir(), task).with_context(|| format!("no task '{task}' in {app}"))?;
+        let path = manifest.component_path(&project.components_dir(), task).with_context(|| format!("no task '{task}' in {app}"))?;
         let component_bytes = std::fs::metadata(&path).with_context(|| format!("{} (run `fusion build`)", path.display()))?.len();
         let compile = compile_time(task, &path).await?;
-        let cold_starts = cold_start::measure(ws, app, "all-remote", task, runs, INPUT.as_bytes()).await?;
-        let fused_call = fused_call(ws, &manifest, task, calls).await?;
+        let cold_starts = cold_start::measure(project, "all-remote", task, runs, INPUT.as_bytes()).await?;
+        let fused_call = fused_call(project, &manifest, task, calls).await?;
         costs.push(LanguageCosts { language, component_bytes, compile, cold_starts, fused_call });
     }
     Ok(costs)
@@ -64,10 +64,10 @@ async fn compile_time(task: &str, path: &std::path::Path) -> Result<Duration> {
 }
 
 /// The relay task calls `task` in-process `calls` times; the median of the callee's spans.
-async fn fused_call(ws: &Workspace, manifest: &AppManifest, task: &str, calls: usize) -> Result<Duration> {
+async fn fused_call(project: &Project, manifest: &AppManifest, task: &str, calls: usize) -> Result<Duration> {
     let setup = FusionSetup::preset(Preset::AllLocal, &manifest.app, &manifest.task_names(), &manifest.entry);
     let payload = format!(r#"{{"task":"{task}","input":{INPUT}}}"#);
-    let report = in_process::run(ws, &manifest.app, setup, calls, payload.as_bytes()).await?;
+    let report = in_process::run(project, setup, calls, payload.as_bytes()).await?;
     anyhow::ensure!(report.errors.is_empty(), "calls of '{task}' failed: {:?}", report.errors.first());
     let spans: Vec<Duration> = report
         .records

@@ -9,19 +9,17 @@ use std::time::{Duration, Instant};
 
 use anyhow::Result;
 use fusion_host::telemetry::Record;
-use fusion_host::{AppManifest, FusionSetup};
+use fusion_host::FusionSetup;
 
 use fusion_cluster::{LocalCluster, admin, publish, store};
 use fusion_host::platform::Platform;
 use fusion_measure::extract;
 use fusion_measure::load::{self, LoadSpec, Outcome, Profile};
 use fusion_cluster::resolve_setup;
-use fusion_project::Workspace;
+use fusion_project::Project;
 
 /// What to run: an app switched through setups under a steady load.
 pub struct RefusionSpec<'a> {
-    /// The app.
-    pub app: &'a str,
     /// Setups in the order they are applied; the cluster starts on the first.
     pub setups: &'a [String],
     /// How long each setup serves.
@@ -62,15 +60,14 @@ pub struct RefusionRun {
 }
 
 /// Runs the load on a fresh cluster in `dir` with its own embedded store.
-pub async fn run(ws: &Workspace, dir: &Path, spec: &RefusionSpec<'_>) -> Result<RefusionRun> {
+pub async fn run(project: &Project, dir: &Path, spec: &RefusionSpec<'_>) -> Result<RefusionRun> {
     anyhow::ensure!(!spec.setups.is_empty(), "no setups to switch between");
-    let manifest = AppManifest::load(&ws.app_manifest(spec.app))?;
-    let resolved = spec.setups.iter().map(|label| resolve_setup(ws, &manifest, label)).collect::<Result<Vec<_>>>()?;
+    let resolved = spec.setups.iter().map(|label| resolve_setup(project, label)).collect::<Result<Vec<_>>>()?;
     let store = store::private(&dir.join("s3")).await?;
     let started = Instant::now();
-    let cluster = LocalCluster::start(ws, dir, &manifest, &resolved[0], &spec.setups[0], spec.platform, store).await?;
+    let cluster = LocalCluster::start(project, dir, &resolved[0], &spec.setups[0], spec.platform, store).await?;
     let cluster_start = started.elapsed();
-    let load = LoadSpec { rate: spec.rate, duration: spec.every * spec.setups.len() as u32, profile: Profile::Steady, payload: spec.payload.clone() };
+    let load = LoadSpec { rate: spec.rate, duration: spec.every * spec.setups.len() as u32, profile: Profile::Steady, payload: spec.payload.clone().into() };
     let state = cluster.state.clone();
     let running = tokio::spawn(async move { load::run(&state, &load, |_| {}).await });
     let mut swaps = Vec::new();

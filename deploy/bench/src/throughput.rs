@@ -13,7 +13,7 @@ use fusion_host::router::Transport;
 use fusion_host::{Call, CallMode, TraceContext};
 
 use fusion_cluster::host_process::{HostProcess, HostSpec};
-use fusion_project::Workspace;
+use fusion_project::Project;
 
 /// Requests per second, each endpoint measured the same way in one run.
 pub struct Throughput {
@@ -25,9 +25,9 @@ pub struct Throughput {
 
 /// Starts a host of the test kit's `echo` and keeps `connections` requests in flight for
 /// `duration` against each endpoint (after a second of warm-up).
-pub async fn measure(ws: &Workspace, duration: Duration, connections: usize) -> Result<Throughput> {
+pub async fn measure(project: &Project, duration: Duration, connections: usize) -> Result<Throughput> {
     const SECRET: &str = "throughput";
-    let host = HostProcess::start(ws, HostSpec::new("testkit", "echo", SECRET))?;
+    let host = HostProcess::start(project, HostSpec::new(project.name(), "echo", SECRET))?;
     let client = reqwest::Client::builder().tcp_nodelay(true).build()?;
     let healthz_url = format!("{}/healthz", host.url);
     let healthz = rate(duration, connections, move || {

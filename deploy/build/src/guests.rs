@@ -1,54 +1,67 @@
-//! Python and JavaScript tasks: a folder `tasks/<app>/<task>/` holding a `task.py` or `task.js`,
-//! built by componentize-py or componentize-js against the same `wit/` as the Rust tasks.
+//! Python and JavaScript tasks: a `task.py` or `task.js`, built by componentize-py or
+//! componentize-js against the `fusion:task` world this binary carries.
 //!
-//! A task's code is its folder, its language's SDK in `guest-sdk/` and the shared workload
-//! module in `tasks/workload/`. A component is rebuilt only when one of those changed: a build
-//! takes 10–40 s, and every test binary asks for all components.
+//! A task's code is, for Python, its folder, the project's shared folders and the SDK; for
+//! JavaScript, the modules it imports. A component is rebuilt only when its code, the WIT or the
+//! pinned toolchain changed: a build takes 10–40 s.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Mutex;
 use std::sync::mpsc;
 
 use anyhow::{Context, Result, bail};
+use fusion_project::{Project, Reporter};
 use sha2::{Digest, Sha256};
 
-use fusion_project::{Reporter, Workspace};
-
-use crate::built::Built;
+use crate::built::{Built, install};
 use crate::language::Guest;
-use crate::toolchain;
+use crate::{sdk, toolchain};
 
 /// Components built at once: each build keeps about one and a half cores busy.
 const PARALLEL_BUILDS: usize = 2;
 
 /// A task written in a guest language.
 #[derive(Debug, Clone)]
-struct GuestTask {
-    guest: Guest,
-    dir: PathBuf,
-    /// The component's file stem: `<app>_<task>`, as cargo names a crate `<app>-<task>`.
-    stem: String,
+pub(crate) struct GuestTask {
+    pub task: String,
+    pub guest: Guest,
+    /// Its `task.py` or `task.js`.
+    pub source: PathBuf,
+    pub out: PathBuf,
 }
 
-pub(crate) fn build(ws: &Workspace, reporter: &dyn Reporter) -> Result<Vec<Built>> {
-    let tasks = discover(ws)?;
-    let mut programs = std::collections::BTreeMap::new();
+/// What every build of the project shares: the project, the WIT and the Python SDK on disk.
+struct Shared<'a> {
+    project: &'a Project,
+    wit: PathBuf,
+    python_sdk: PathBuf,
+    programs: BTreeMap<Guest, PathBuf>,
+}
+
+/// Builds `tasks`, two at a time; `reporter` hears about each component as it is finished.
+pub(crate) fn build(project: &Project, tasks: Vec<GuestTask>, reporter: &dyn Reporter) -> Result<Vec<Built>> {
+    if tasks.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut programs = BTreeMap::new();
     for guest in tasks.iter().map(|t| t.guest) {
         if let std::collections::btree_map::Entry::Vacant(entry) = programs.entry(guest) {
-            entry.insert(toolchain::ensure(ws, guest, reporter)?);
+            entry.insert(toolchain::ensure(guest, reporter)?);
         }
     }
+    let context = Shared { project, wit: sdk::wit_dir(&project.state_dir())?, python_sdk: sdk::python_dir(&project.toolchains_dir())?, programs };
     let queue = Mutex::new(tasks.into_iter());
     let (done, finished) = mpsc::channel::<Result<Built>>();
     let mut built = Vec::new();
     std::thread::scope(|scope| -> Result<()> {
         for _ in 0..PARALLEL_BUILDS {
-            let (queue, done, programs) = (&queue, done.clone(), &programs);
+            let (queue, done, context) = (&queue, done.clone(), &context);
             scope.spawn(move || {
                 loop {
                     let Some(task) = queue.lock().expect("queue").next() else { break };
-                    let result = build_one(ws, &task, &programs[&task.guest]);
+                    let result = build_one(context, &task);
                     let failed = result.is_err();
                     if done.send(result).is_err() || failed {
                         break;
@@ -67,114 +80,157 @@ pub(crate) fn build(ws: &Workspace, reporter: &dyn Reporter) -> Result<Vec<Built
     Ok(built)
 }
 
-/// Every `tasks/<app>/<task>/` folder with a `task.py` or `task.js`.
-fn discover(ws: &Workspace) -> Result<Vec<GuestTask>> {
-    let mut tasks = Vec::new();
-    for app in sorted_dirs(&ws.tasks_dir())? {
-        for dir in sorted_dirs(&app)? {
-            let languages: Vec<Guest> = Guest::ALL.into_iter().filter(|l| dir.join(l.source_file()).is_file()).collect();
-            let guest = match languages[..] {
-                [] => continue,
-                [guest] => guest,
-                _ => bail!("{} has both a task.py and a task.js; a task is written in one language", dir.display()),
-            };
-            let stem = format!("{}_{}", file_name(&app), file_name(&dir)).replace('-', "_");
-            tasks.push(GuestTask { guest, dir, stem });
-        }
-    }
-    Ok(tasks)
-}
-
 /// Builds one component unless the one in place was built from the same inputs.
-fn build_one(ws: &Workspace, task: &GuestTask, program: &Path) -> Result<Built> {
-    let out = ws.components_dir().join(format!("{}.wasm", task.stem));
-    let stamp = out.with_extension("wasm.inputs");
-    let digest = inputs_digest(ws, task)?;
-    let fresh = out.is_file() && std::fs::read_to_string(&stamp).is_ok_and(|s| s == digest);
+fn build_one(context: &Shared<'_>, task: &GuestTask) -> Result<Built> {
+    let stamp = task.out.with_extension("wasm.inputs");
+    let digest = inputs_digest(context.project, task)?;
+    let fresh = task.out.is_file() && std::fs::read_to_string(&stamp).is_ok_and(|s| s == digest);
     if !fresh {
-        let tmp = out.with_extension("wasm.tmp");
-        let output = command(ws, task, program, &tmp)
-            .output()
-            .with_context(|| format!("cannot run {}", program.display()))?;
+        let tmp = task.out.with_extension("wasm.build");
+        let program = &context.programs[&task.guest];
+        let output = command(context, task, program, &tmp).output().with_context(|| format!("cannot run {}", program.display()))?;
         if !output.status.success() {
-            let stderr = String::from_utf8_lossy(&output.stderr);
-            let stdout = String::from_utf8_lossy(&output.stdout);
             bail!(
-                "building the {} task {} failed ({}):\n{}{}",
+                "building the {} task '{}' ({}) failed ({}):\n{}{}",
                 task.guest.language().name(),
-                task.dir.display(),
+                task.task,
+                task.source.display(),
                 output.status,
-                stdout.trim_end(),
-                stderr.trim_end()
+                String::from_utf8_lossy(&output.stdout).trim_end(),
+                String::from_utf8_lossy(&output.stderr).trim_end()
             );
         }
-        std::fs::rename(&tmp, &out)?;
+        install(&tmp, &task.out)?;
+        std::fs::remove_file(&tmp)?;
         std::fs::write(&stamp, &digest)?;
     }
-    Ok(Built { name: task.stem.clone(), bytes: std::fs::metadata(&out)?.len(), path: out, language: task.guest.language() })
+    Ok(Built { task: task.task.clone(), bytes: std::fs::metadata(&task.out)?.len(), path: task.out.clone(), language: task.guest.language() })
 }
 
-fn command(ws: &Workspace, task: &GuestTask, program: &Path, out: &Path) -> Command {
+fn command(context: &Shared<'_>, task: &GuestTask, program: &Path, out: &Path) -> Command {
     let mut command = Command::new(program);
-    command.current_dir(&ws.root);
+    command.current_dir(&context.project.root);
     match task.guest {
         // The SDK's `fusion_component` module exports the world and imports the task as `task`.
-        Guest::Python => command
-            // Importing the task to componentize it must not leave bytecode beside its sources.
-            .env("PYTHONDONTWRITEBYTECODE", "1")
-            .args(["-d", "wit", "-w", "task", "componentize", "fusion_component", "-p"])
-            .arg(&task.dir)
-            .args(["-p", Guest::Python.sdk_dir(), "-p", "tasks/workload", "-o"])
-            .arg(out),
+        Guest::Python => {
+            command
+                // Importing the task to componentize it must not leave bytecode beside its sources.
+                .env("PYTHONDONTWRITEBYTECODE", "1")
+                .arg("-d")
+                .arg(&context.wit)
+                .args(["-w", "task", "componentize", "fusion_component", "-p"])
+                .arg(task.source.parent().unwrap_or(Path::new(".")))
+                .arg("-p")
+                .arg(&context.python_sdk);
+            for shared in &context.project.manifest.shared {
+                command.arg("-p").arg(context.project.path(shared));
+            }
+            command.arg("-o").arg(out)
+        }
         // Without wasi:http, which the hosts do not provide: a task reaches others through Fusion.
-        Guest::JavaScript => command
-            .arg(task.dir.join(task.guest.source_file()))
-            .args(["--wit", "wit", "--world-name", "task", "-d", "http", "-d", "fetch-event", "-o"])
-            .arg(out),
+        // componentize-js resolves the WIT and every module a task imports inside its working
+        // directory: it runs in the folder that holds them all.
+        Guest::JavaScript => {
+            let mut files = js_modules(&task.source);
+            files.push(context.wit.clone());
+            let top = common_ancestor(&files);
+            let below = |path: &Path| path.strip_prefix(&top).map(Path::to_path_buf).unwrap_or_else(|_| path.to_path_buf());
+            command
+                .current_dir(&top)
+                .arg(below(&task.source))
+                .arg("--wit")
+                .arg(below(&context.wit))
+                .args(["--world-name", "task", "-d", "http", "-d", "fetch-event", "-o"])
+                .arg(out)
+        }
     };
     command
 }
 
-/// A digest of everything a guest component is built from: the WIT, the SDK, the shared
-/// workload module, the task's folder and the pinned toolchain.
-fn inputs_digest(ws: &Workspace, task: &GuestTask) -> Result<String> {
+/// A JavaScript task's module graph: its source and every module it imports by relative path,
+/// directly or through other modules (found by reading their `import … from './…'` lines).
+fn js_modules(source: &Path) -> Vec<PathBuf> {
+    let mut seen = vec![source.canonicalize().unwrap_or_else(|_| source.to_path_buf())];
+    let mut next = 0;
+    while next < seen.len() {
+        let file = seen[next].clone();
+        next += 1;
+        let Ok(text) = std::fs::read_to_string(&file) else { continue };
+        for specifier in relative_imports(&text) {
+            let imported = file.parent().unwrap_or(Path::new("/")).join(specifier);
+            if let Ok(imported) = imported.canonicalize()
+                && !seen.contains(&imported)
+            {
+                seen.push(imported);
+            }
+        }
+    }
+    seen
+}
+
+/// The relative specifiers of a module's static imports and re-exports.
+fn relative_imports(text: &str) -> Vec<&str> {
+    let mut found = Vec::new();
+    for line in text.lines().map(str::trim_start).filter(|l| l.starts_with("import") || l.starts_with("export")) {
+        for quote in ['\'', '"'] {
+            let mut parts = line.split(quote);
+            if let (Some(_), Some(specifier)) = (parts.next(), parts.next())
+                && specifier.starts_with('.')
+            {
+                found.push(specifier);
+            }
+        }
+    }
+    found
+}
+
+/// The deepest folder holding every one of `paths`.
+fn common_ancestor(paths: &[PathBuf]) -> PathBuf {
+    let mut top = paths.first().and_then(|p| p.parent()).map(Path::to_path_buf).unwrap_or_default();
+    for path in paths {
+        while !path.starts_with(&top) {
+            if !top.pop() {
+                break;
+            }
+        }
+    }
+    top
+}
+
+/// A digest of everything a guest component is built from: the WIT, the SDKs, the pinned
+/// toolchain, and the task's code — for Python its folder and the project's shared folders, for
+/// JavaScript its module graph.
+fn inputs_digest(project: &Project, task: &GuestTask) -> Result<String> {
     let ext = task.guest.extension();
-    let mut files = files_with(&ws.root.join("wit"), "wit")?;
-    files.extend(files_with(&ws.root.join(task.guest.sdk_dir()), ext)?);
-    files.extend(files_with(&ws.tasks_dir().join("workload"), ext)?);
-    files.extend(files_with(&task.dir, ext)?);
-    files.extend(toolchain::manifests(ws, task.guest));
     let mut hash = Sha256::new();
+    hash.update(sdk::WIT.as_bytes());
+    hash.update(sdk::digest(&sdk::PYTHON).as_bytes());
+    hash.update(sdk::digest(&[sdk::JAVASCRIPT]).as_bytes());
+    hash.update(toolchain::pins_digest(task.guest).as_bytes());
+    let files = match task.guest {
+        Guest::JavaScript => js_modules(&task.source),
+        Guest::Python => {
+            let mut folders = vec![task.source.parent().unwrap_or(Path::new(".")).to_path_buf()];
+            folders.extend(project.manifest.shared.iter().map(|s| project.path(s)));
+            folders.iter().map(|f| files_with(f, ext)).collect::<Result<Vec<_>>>()?.concat()
+        }
+    };
     for file in files {
         let bytes = std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
-        hash.update(file.strip_prefix(&ws.root).unwrap_or(&file).to_string_lossy().as_bytes());
+        hash.update(file.strip_prefix(&project.root).unwrap_or(&file).to_string_lossy().as_bytes());
         hash.update((bytes.len() as u64).to_le_bytes());
         hash.update(&bytes);
     }
     Ok(hex::encode(hash.finalize()))
 }
 
-/// The files directly in `dir` ending in `.ext`, sorted.
+/// The files directly in `dir` ending in `.ext`, sorted; none when `dir` does not exist.
 fn files_with(dir: &Path, ext: &str) -> Result<Vec<PathBuf>> {
-    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
-        .with_context(|| format!("reading {}", dir.display()))?
+    let Ok(entries) = std::fs::read_dir(dir) else { return Ok(Vec::new()) };
+    let mut files: Vec<PathBuf> = entries
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| p.is_file() && p.extension().is_some_and(|e| e == ext))
         .collect();
     files.sort();
     Ok(files)
-}
-
-fn sorted_dirs(dir: &Path) -> Result<Vec<PathBuf>> {
-    let mut dirs: Vec<PathBuf> = std::fs::read_dir(dir)
-        .with_context(|| format!("reading {}", dir.display()))?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.is_dir())
-        .collect();
-    dirs.sort();
-    Ok(dirs)
-}
-
-fn file_name(path: &Path) -> String {
-    path.file_name().unwrap_or_default().to_string_lossy().into_owned()
 }

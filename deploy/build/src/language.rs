@@ -1,5 +1,5 @@
-//! The languages a task can be written in, and what the builder knows about each guest language
-//! it builds itself (Rust tasks are cargo's).
+//! The languages a task can be written in, and what the builder knows about the guest languages
+//! it builds with a toolchain of its own (Rust tasks are cargo's, other ones their command's).
 
 /// The languages a task can be written in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -10,6 +10,8 @@ pub enum Language {
     Python,
     /// A `task.js`, built by componentize-js.
     JavaScript,
+    /// Built by a command of the project's (C with wit-bindgen, TinyGo, a component handed over).
+    Other,
 }
 
 impl Language {
@@ -19,11 +21,12 @@ impl Language {
             Language::Rust => "Rust",
             Language::Python => "Python",
             Language::JavaScript => "JavaScript",
+            Language::Other => "its own build",
         }
     }
 }
 
-/// The languages built here rather than by cargo.
+/// The languages built with a toolchain Fusion installs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub(crate) enum Guest {
     Python,
@@ -31,8 +34,6 @@ pub(crate) enum Guest {
 }
 
 impl Guest {
-    pub(crate) const ALL: [Guest; 2] = [Guest::Python, Guest::JavaScript];
-
     pub(crate) fn language(self) -> Language {
         match self {
             Guest::Python => Language::Python,
@@ -40,27 +41,11 @@ impl Guest {
         }
     }
 
-    /// The file that makes a folder a task of this language.
-    pub(crate) fn source_file(self) -> &'static str {
-        match self {
-            Guest::Python => "task.py",
-            Guest::JavaScript => "task.js",
-        }
-    }
-
+    /// The extension of the language's source files.
     pub(crate) fn extension(self) -> &'static str {
         match self {
             Guest::Python => "py",
             Guest::JavaScript => "js",
         }
     }
-
-    /// The language's SDK, below the checkout.
-    pub(crate) fn sdk_dir(self) -> &'static str {
-        match self {
-            Guest::Python => "guest-sdk/python",
-            Guest::JavaScript => "guest-sdk/js",
-        }
-    }
 }
-

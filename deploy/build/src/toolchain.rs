@@ -1,29 +1,34 @@
 //! The Python and JavaScript guest toolchains: componentize-py from PyPI into a virtualenv and
-//! componentize-js from npm, both in the user's toolchain cache ([`Workspace::toolchains_dir`]), installed on first use and
-//! again when their pinned versions (in `guest-sdk/`) change. Only the package registries are
-//! used, so a fresh machine with Python 3 and Node.js needs nothing else.
+//! componentize-js from npm, in the user's toolchain cache ([`fusion_project::toolchains_dir`]),
+//! installed on first use and again when the versions this binary pins change. Only the package
+//! registries are used, so a fresh machine with Python 3 and Node.js needs nothing else.
 
 use std::path::PathBuf;
 use std::process::Command;
 
 use anyhow::Result;
-use fusion_project::{Reporter, Workspace};
+use fusion_project::{Reporter, toolchains_dir};
 
 use crate::command::run;
 use crate::language::Guest;
+use crate::sdk;
 
-/// The files that pin a language's toolchain, in its SDK folder.
-pub(crate) fn manifests(ws: &Workspace, guest: Guest) -> Vec<PathBuf> {
-    let sdk = ws.root.join(guest.sdk_dir());
+/// The files that pin a language's toolchain.
+fn pins(guest: Guest) -> Vec<(&'static str, &'static str)> {
     match guest {
-        Guest::Python => vec![sdk.join("requirements.txt")],
-        Guest::JavaScript => vec![sdk.join("package.json"), sdk.join("package-lock.json")],
+        Guest::Python => vec![sdk::PYTHON_PINS],
+        Guest::JavaScript => sdk::JAVASCRIPT_PINS.to_vec(),
     }
 }
 
+/// A digest of the toolchain's pins.
+pub(crate) fn pins_digest(guest: Guest) -> String {
+    sdk::digest(&pins(guest))
+}
+
 /// The program that builds a component of `guest`, installed first if needed.
-pub(crate) fn ensure(ws: &Workspace, guest: Guest, reporter: &dyn Reporter) -> Result<PathBuf> {
-    let dir = ws.toolchains_dir().join(match guest {
+pub(crate) fn ensure(guest: Guest, reporter: &dyn Reporter) -> Result<PathBuf> {
+    let dir = toolchains_dir().join(match guest {
         Guest::Python => "python",
         Guest::JavaScript => "js",
     });
@@ -31,37 +36,33 @@ pub(crate) fn ensure(ws: &Workspace, guest: Guest, reporter: &dyn Reporter) -> R
         Guest::Python => "bin/componentize-py",
         Guest::JavaScript => "node_modules/.bin/componentize-js",
     });
-    let manifests = manifests(ws, guest);
-    // What was installed from: the pinning files' contents, written once the install succeeded.
+    // What was installed from: the pins' digest, written once the install succeeded.
     let marker = dir.join("installed-from");
-    let pins = manifests.iter().map(std::fs::read).collect::<std::io::Result<Vec<_>>>()?.concat();
-    if program.is_file() && std::fs::read(&marker).is_ok_and(|installed| installed == pins) {
+    let pins_digest = pins_digest(guest);
+    if program.is_file() && std::fs::read_to_string(&marker).is_ok_and(|installed| installed == pins_digest) {
         return Ok(program);
     }
     reporter.note(&format!("installing the {} guest toolchain into {}", guest.language().name(), dir.display()));
     if dir.exists() {
         std::fs::remove_dir_all(&dir)?;
     }
-    std::fs::create_dir_all(&dir)?;
+    let pin_dir = dir.join("pins");
+    sdk::materialize(&pin_dir, &pins(guest))?;
     match guest {
         Guest::Python => {
             run(Command::new("python3").args(["-m", "venv"]).arg(&dir), "python3 -m venv")?;
             run(
-                Command::new(dir.join("bin/pip"))
-                    .args(["install", "--quiet", "--disable-pip-version-check", "-r"])
-                    .arg(&manifests[0]),
+                Command::new(dir.join("bin/pip")).args(["install", "--quiet", "--disable-pip-version-check", "-r"]).arg(pin_dir.join(sdk::PYTHON_PINS.0)),
                 "pip install componentize-py",
             )?;
         }
         Guest::JavaScript => {
-            for manifest in &manifests {
-                std::fs::copy(manifest, dir.join(manifest.file_name().expect("a file")))?;
-            }
+            sdk::materialize(&dir, &pins(guest))?;
             run(Command::new("npm").args(["ci", "--no-audit", "--no-fund"]).current_dir(&dir), "npm ci")?;
         }
     }
     // Written last, so a failed install is retried.
-    std::fs::write(&marker, pins)?;
+    std::fs::write(&marker, pins_digest)?;
     anyhow::ensure!(program.is_file(), "the install finished but {} is missing", program.display());
     Ok(program)
 }

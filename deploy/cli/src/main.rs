@@ -4,21 +4,31 @@ mod commands;
 mod options;
 mod output;
 
+use std::path::PathBuf;
 use std::process::ExitCode;
 
+use anyhow::Result;
 use clap::{Parser, Subcommand};
-use fusion_project::Workspace;
+use fusion_project::Project;
 
 #[derive(Parser)]
 #[command(name = "fusion", version, about = "Run serverless applications as WebAssembly components and fuse them automatically")]
 struct Cli {
+    /// The project: its fusion.toml or the folder holding it (default: the nearest fusion.toml in
+    /// the current folder or above it).
+    #[arg(short = 'f', long = "manifest", global = true, value_name = "PATH")]
+    manifest: Option<PathBuf>,
     #[command(subcommand)]
     command: Command,
 }
 
 #[derive(Subcommand)]
 enum Command {
-    /// Build every task into a wasm32-wasip2 component (installs the target if missing).
+    /// Make a new project from a template: `fusion new shop --template mixed`.
+    New(commands::new::NewArgs),
+    /// Add a task to the project (its files, its manifest entry): `fusion add pay --lang python`.
+    Add(commands::new::AddArgs),
+    /// Build every task into a component and check it against the fusion:task world.
     Build,
     /// Run requests against an application in one process and print latencies and a call tree.
     Run(commands::run::Args),
@@ -53,10 +63,7 @@ enum Command {
 fn main() -> ExitCode {
     tracing_subscriber::fmt().with_env_filter(tracing_subscriber::EnvFilter::from_default_env()).with_writer(std::io::stderr).init();
     let cli = Cli::parse();
-    let result = Workspace::locate().and_then(|ws| {
-        let runtime = tokio::runtime::Runtime::new()?;
-        runtime.block_on(dispatch(cli.command, &ws))
-    });
+    let result = tokio::runtime::Runtime::new().map_err(anyhow::Error::from).and_then(|runtime| runtime.block_on(dispatch(cli.command, cli.manifest)));
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
@@ -66,18 +73,29 @@ fn main() -> ExitCode {
     }
 }
 
-async fn dispatch(command: Command, ws: &Workspace) -> anyhow::Result<()> {
+/// The project the command works on: `-f PATH`, else the nearest `fusion.toml` above.
+fn project(manifest: Option<PathBuf>) -> Result<Project> {
+    match manifest {
+        Some(path) => Project::open(&path),
+        None => Project::discover(&std::env::current_dir()?),
+    }
+}
+
+async fn dispatch(command: Command, manifest: Option<PathBuf>) -> Result<()> {
+    let open = || project(manifest.clone());
     match command {
-        Command::Build => commands::build::run(ws).await,
-        Command::Run(args) => commands::run::run(ws, args).await,
-        Command::Up(args) => commands::up::run(ws, args).await,
-        Command::Load(args) => commands::load::run(ws, args).await,
-        Command::Optimize(args) => commands::optimize::run(ws, args).await,
-        Command::Demo(args) => commands::demo::run(ws, args).await,
-        Command::Push(args) => commands::push::run(ws, args).await,
-        Command::Setup(command) => commands::setup::run(ws, command).await,
-        Command::Bench(command) => commands::bench::run(ws, command).await,
-        Command::Extract(args) => commands::extract::run(ws, args).await,
-        Command::Deploy(command) => commands::deploy::run(ws, command).await,
+        Command::New(args) => commands::new::new(args).await,
+        Command::Add(args) => commands::new::add(&open()?, args).await,
+        Command::Build => commands::build::run(&open()?).await,
+        Command::Run(args) => commands::run::run(&open()?, args).await,
+        Command::Up(args) => commands::up::run(&open()?, args).await,
+        Command::Load(args) => commands::load::run(&open()?, args).await,
+        Command::Optimize(args) => commands::optimize::run(&open()?, args).await,
+        Command::Demo(args) => commands::demo::run(args).await,
+        Command::Push(args) => commands::push::run(&open()?, args).await,
+        Command::Setup(command) => commands::setup::run(&open()?, command).await,
+        Command::Bench(command) => commands::bench::run(&open()?, command).await,
+        Command::Extract(args) => commands::extract::run(&open()?, args).await,
+        Command::Deploy(command) => commands::deploy::run(&open()?, command).await,
     }
 }

@@ -5,15 +5,8 @@ use std::time::Duration;
 use clap::{Args, ValueEnum};
 use fusion_host::platform::Platform;
 use fusion_measure::load::{LoadSpec, Profile};
+use fusion_measure::mix::read_bounded;
 use fusion_optimizer::pricing::Pricing;
-
-/// `--app`: which application of the checkout.
-#[derive(Args, Debug, Clone)]
-pub struct AppArg {
-    /// Application: iot, tree, webshop, polyglot, testkit (a folder of tasks/ with an app.json).
-    #[arg(long, default_value = "iot")]
-    pub app: String,
-}
 
 /// `--no-build`.
 #[derive(Args, Debug, Clone, Copy)]
@@ -65,18 +58,22 @@ impl Size {
 /// `--size` and `--payload`: what each request carries.
 #[derive(Args, Debug, Clone)]
 pub struct PayloadArgs {
-    /// Work sizes: the paper's, a tenth of its CPU work, or small ones for a quick look.
+    /// Work sizes of the reference apps: the paper's, a tenth of its CPU work, or small ones.
     #[arg(long, value_enum, default_value_t = Size::Scaled)]
     pub size: Size,
-    /// Request payload (JSON); overrides --size.
-    #[arg(long)]
+    /// The request body: JSON, or @FILE to read it from a file; overrides --size.
+    #[arg(long, value_name = "JSON|@FILE")]
     pub payload: Option<String>,
 }
 
 impl PayloadArgs {
     /// The request body, checked to be JSON.
     pub fn body(&self) -> anyhow::Result<Vec<u8>> {
-        let payload = self.payload.clone().unwrap_or_else(|| self.size.payload().to_string());
+        let payload = match self.payload.as_deref() {
+            Some(file) if file.starts_with('@') => read_bounded(std::path::Path::new(&file[1..]))?,
+            Some(json) => json.to_string(),
+            None => self.size.payload().to_string(),
+        };
         serde_json::from_str::<serde_json::Value>(&payload).map_err(|e| anyhow::anyhow!("--payload is not valid JSON: {e}"))?;
         Ok(payload.into_bytes())
     }
@@ -101,7 +98,7 @@ impl SteadyLoadArgs {
     pub fn spec(&self, duration: Duration) -> anyhow::Result<LoadSpec> {
         anyhow::ensure!(self.rate > 0.0, "--rate must be positive");
         let duration = self.duration.unwrap_or(duration);
-        Ok(LoadSpec { rate: self.rate, duration, profile: Profile::Steady, payload: self.size.payload().as_bytes().to_vec() })
+        Ok(LoadSpec { rate: self.rate, duration, profile: Profile::Steady, payload: self.size.payload().into() })
     }
 }
 

@@ -2,6 +2,8 @@
 
 use std::process::Command;
 
+use fusion_test_artifacts::project_dir;
+
 fn fusion(args: &[&str]) -> (bool, String, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_fusion")).args(args).output().expect("fusion runs");
     (out.status.success(), String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
@@ -9,7 +11,7 @@ fn fusion(args: &[&str]) -> (bool, String, String) {
 
 #[test]
 fn fusion_run_prints_a_summary_and_the_call_tree() {
-    let (ok, stdout, stderr) = fusion(&["run", "--app", "tree", "--setup", "fusionize-optimum", "--requests", "2", "--size", "small"]);
+    let (ok, stdout, stderr) = fusion(&["run", "-f", project_dir("tree").as_str(), "--setup", "fusionize-optimum", "--requests", "2", "--size", "small"]);
     assert!(ok, "{stdout}\n{stderr}");
     assert!(stdout.contains("2 requests, 0 errors"), "{stdout}");
     // A, B, D, E share F(A); C, F and G each run in their own function.
@@ -20,7 +22,7 @@ fn fusion_run_prints_a_summary_and_the_call_tree() {
 
 #[test]
 fn fusion_run_refuses_an_unknown_setup() {
-    let (ok, _, stderr) = fusion(&["run", "--app", "iot", "--setup", "no-such-setup", "--no-build"]);
+    let (ok, _, stderr) = fusion(&["run", "-f", project_dir("iot").as_str(), "--setup", "no-such-setup", "--no-build"]);
     assert!(!ok);
     assert!(stderr.contains("'no-such-setup' is neither all-remote, all-local"), "{stderr}");
 }

@@ -24,7 +24,7 @@ fn all_remote(app: &str) -> FusionSetup {
 }
 
 fn spec(requests: usize, profile: Profile, payload: &str) -> LoadSpec {
-    LoadSpec { rate: requests as f64, duration: Duration::from_secs(1), profile, payload: payload.as_bytes().to_vec() }
+    LoadSpec { rate: requests as f64, duration: Duration::from_secs(1), profile, payload: payload.into() }
 }
 
 /// A load run on a fresh all-remote cluster: its outcomes (all successful) and every host's
@@ -39,7 +39,7 @@ struct Run {
 async fn run_all_remote(app: &str, requests: usize, profile: Profile, payload: &str) -> Run {
     let dir = tempfile::tempdir().unwrap();
     let store = store::private(&dir.path().join("s3")).await.unwrap();
-    let cluster = LocalCluster::start(workspace(), dir.path(), &manifest(app), &all_remote(app), "all-remote", fusion_host::platform::Platform::RAW, store).await.unwrap();
+    let cluster = LocalCluster::start(&project(app), dir.path(), &all_remote(app), "all-remote", fusion_host::platform::Platform::RAW, store).await.unwrap();
     let outcomes = load::run(&cluster.state, &spec(requests, profile, payload), |_| {}).await.unwrap();
     load::wait_idle(&cluster.state).await.unwrap();
     assert!(outcomes.iter().all(|o| o.error.is_none()), "{outcomes:?}");
@@ -182,14 +182,14 @@ fn fusion_up(app: &str, setup: &str, s3: Option<&EmbeddedS3>) -> (Up, ClusterSta
             .env("AWS_SECRET_ACCESS_KEY", &s3.secret_key);
     }
     let mut up = command
-        .args(["up", "--app", app, "--setup", setup])
+        .args(["up", "-f", project_dir(app).as_str(), "--setup", setup])
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
     let mut lines = std::io::BufReader::new(up.stdout.take().unwrap()).lines();
     let table: Vec<String> = lines.by_ref().map_while(Result::ok).take_while(|l| !l.starts_with("telemetry:")).collect();
-    let state = ClusterState::running(&workspace().clusters_dir().join(app)).expect("the cluster's state");
+    let state = ClusterState::running(&project(app).cluster_dir()).expect("the cluster's state");
     assert_eq!(state.endpoints.len(), manifest(app).tasks.len(), "one host per function");
     for (function, url) in &state.endpoints {
         assert!(table.iter().any(|l| l.starts_with(function.as_str()) && l.contains(url.as_str())), "{function} missing in {table:?}");
@@ -200,25 +200,25 @@ fn fusion_up(app: &str, setup: &str, s3: Option<&EmbeddedS3>) -> (Up, ClusterSta
 #[test]
 fn fusion_up_serves_fusion_load_and_stops_every_host_on_ctrl_c() {
     let (mut up, state) = fusion_up("tree", "fusionize-optimum", None);
-    let load = fusion(&["load", "--app", "tree", "--rate", "4", "--duration", "1s", "--size", "small"]);
+    let load = fusion(&["load", "-f", project_dir("tree").as_str(), "--rate", "4", "--duration", "1s", "--size", "small"]);
     let stdout = String::from_utf8_lossy(&load.stdout);
     assert!(load.status.success(), "{stdout}{}", String::from_utf8_lossy(&load.stderr));
     assert!(stdout.contains("tree · fusionize-optimum"), "fusion load used the running cluster: {stdout}");
     assert!(stdout.contains("4 requests") && stdout.contains("0 failed"), "{stdout}");
     assert!(stdout.contains("invocations 4.00"), "F(A), F(C), F(F), F(G) per request: {stdout}");
-    let extracted = fusion(&["extract", "--app", "tree"]);
+    let extracted = fusion(&["extract", "-f", project_dir("tree").as_str()]);
     let text = String::from_utf8_lossy(&extracted.stdout);
     assert!(extracted.status.success());
     for edge in ["A → B", "A → C", "B → D", "D → E", "C → F", "C → G"] {
         assert!(text.contains(edge), "missing {edge} in\n{text}");
     }
     // A new setup reaches the running hosts without restarting them.
-    let applied = fusion(&["setup", "apply", "all-local", "--app", "tree"]);
+    let applied = fusion(&["setup", "apply", "all-local", "-f", project_dir("tree").as_str()]);
     let said = String::from_utf8_lossy(&applied.stdout);
     assert!(applied.status.success(), "{said}{}", String::from_utf8_lossy(&applied.stderr));
     let version = state.setup_version + 1;
     assert!(said.contains(&format!("all 7 hosts of the running cluster serve version {version}")), "{said}");
-    let load = fusion(&["load", "--app", "tree", "--rate", "4", "--duration", "1s", "--size", "small"]);
+    let load = fusion(&["load", "-f", project_dir("tree").as_str(), "--rate", "4", "--duration", "1s", "--size", "small"]);
     let stdout = String::from_utf8_lossy(&load.stdout);
     assert!(stdout.contains(&format!("setup        v{version} (4 requests)")) && stdout.contains("invocations 1.00"), "all-local: {stdout}");
     // SAFETY: signalling our own child.

@@ -6,11 +6,10 @@ use std::process::Command;
 
 #[test]
 fn the_demo_optimizes_iot_and_writes_its_report() {
-    fusion_test_artifacts::workspace();
     let dir = tempfile::tempdir().unwrap();
     let report = dir.path().join("demo.html");
     let out = Command::new(env!("CARGO_BIN_EXE_fusion"))
-        .args(["demo", "--apps", "iot", "--duration", "2s", "--max-iterations", "3", "--no-build", "--report"])
+        .args(["demo", "--projects", fusion_test_artifacts::project_dir("iot").as_str(), "--duration", "2s", "--max-iterations", "3", "--no-build", "--report"])
         .arg(&report)
         .output()
         .unwrap();

@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use aws_credential_types::Credentials;
 use aws_credential_types::provider::SharedCredentialsProvider;
-use fusion_test_artifacts::workspace;
+use fusion_test_artifacts::project_dir;
 use fusion_lambda::aws_api::AwsClient;
 
 const MOTO: &str = "moto[server]==5.2.1";
@@ -23,7 +23,7 @@ fn moto_server() -> PathBuf {
     if Command::new("moto_server").arg("--help").stdout(Stdio::null()).stderr(Stdio::null()).status().is_ok_and(|s| s.success()) {
         return PathBuf::from("moto_server");
     }
-    let venv = workspace().toolchains_dir().join("moto");
+    let venv = fusion_project::toolchains_dir().join("moto");
     let program = venv.join("bin/moto_server");
     if !program.is_file() {
         assert!(Command::new("python3").args(["-m", "venv"]).arg(&venv).status().unwrap().success(), "python3 -m venv");
@@ -63,7 +63,7 @@ fn start_moto() -> Moto {
 /// `fusion deploy aws …` against moto; its stdout.
 fn deploy(moto: &Moto, bootstrap: &std::path::Path, extra: &[&str]) -> String {
     let out = Command::new(env!("CARGO_BIN_EXE_fusion"))
-        .args(["deploy", "aws", "--app", "iot", "--bucket", "fusion-deploy-test", "--region", "us-east-1", "--no-build"])
+        .args(["deploy", "aws", "-f", project_dir("iot").as_str(), "--bucket", "fusion-deploy-test", "--region", "us-east-1", "--no-build"])
         .args(["--endpoint", &moto.url, "--host-binary"])
         .arg(bootstrap)
         .args(extra)
@@ -94,7 +94,6 @@ async fn configuration(moto: &Moto, name: &str) -> Option<serde_json::Value> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn deploy_creates_then_changes_only_what_differs_and_destroy_removes_it_all() {
-    workspace();
     let moto = start_moto();
     let dir = tempfile::tempdir().unwrap();
     let bootstrap = dir.path().join("bootstrap");

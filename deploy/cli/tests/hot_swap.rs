@@ -21,8 +21,8 @@ use fusion_host::{FusionSetup, Preset};
 async fn setups_switch_under_load_with_no_failed_and_no_mixed_request() {
     let dir = tempfile::tempdir().unwrap();
     let setups: Vec<String> = ["all-remote", "fusionize-optimum", "all-local", "fusionize-optimum"].map(String::from).into();
-    let spec = RefusionSpec { app: "iot", setups: &setups, every: Duration::from_secs(2), rate: 200.0, payload: SMALL_WORK.as_bytes().to_vec(), platform: fusion_host::platform::Platform::RAW };
-    let run = refusion::run(workspace(), dir.path(), &spec).await.unwrap();
+    let spec = RefusionSpec { setups: &setups, every: Duration::from_secs(2), rate: 200.0, payload: SMALL_WORK.as_bytes().to_vec(), platform: fusion_host::platform::Platform::RAW };
+    let run = refusion::run(&project("iot"), dir.path(), &spec).await.unwrap();
 
     let failed: Vec<_> = run.outcomes.iter().filter_map(|o| o.error.as_ref()).collect();
     assert!(failed.is_empty(), "{} of {} requests failed: {:?}", failed.len(), run.outcomes.len(), &failed[..failed.len().min(5)]);
@@ -52,7 +52,7 @@ async fn a_setup_that_cannot_be_loaded_is_refused_and_the_last_one_keeps_serving
     let store = store::private(&dir.path().join("s3")).await.unwrap();
     let m = manifest("tree");
     let all_remote = FusionSetup::preset(Preset::AllRemote, "tree", &m.task_names(), &m.entry);
-    let cluster = LocalCluster::start(workspace(), dir.path(), &m, &all_remote, "all-remote", fusion_host::platform::Platform::RAW, store).await.unwrap();
+    let cluster = LocalCluster::start(&project("tree"), dir.path(), &all_remote, "all-remote", fusion_host::platform::Platform::RAW, store).await.unwrap();
     let serving = cluster.state.setup_version;
 
     // Written straight to the store, past the CLI's checks: F(A) now needs a component that the
@@ -65,7 +65,7 @@ async fn a_setup_that_cannot_be_loaded_is_refused_and_the_last_one_keeps_serving
     assert!(refused.contains("A:") && refused.contains("no component sha256:000"), "F(A) says why: {refused}");
     assert!(refused.contains(&format!("keeps serving version {serving}")), "{refused}");
 
-    let load = LoadSpec { rate: 20.0, duration: Duration::from_secs(1), profile: Profile::Steady, payload: SMALL_WORK.as_bytes().to_vec() };
+    let load = LoadSpec { rate: 20.0, duration: Duration::from_secs(1), profile: Profile::Steady, payload: SMALL_WORK.into() };
     let outcomes = load::run(&cluster.state, &load, |_| {}).await.unwrap();
     assert!(outcomes.iter().all(|o| o.error.is_none()), "{outcomes:?}");
     load::wait_idle(&cluster.state).await.unwrap();

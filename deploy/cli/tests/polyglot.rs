@@ -39,8 +39,7 @@ fn function_of(task: &str) -> &str {
 async fn rust_python_and_javascript_tasks_call_each_other_in_process_and_remotely() {
     let dir = tempfile::tempdir().unwrap();
     let store = store::private(&dir.path().join("s3")).await.unwrap();
-    let manifest = manifest("polyglot");
-    let cluster = LocalCluster::start(workspace(), dir.path(), &manifest, &mixed_setup(), "mixed", fusion_host::platform::Platform::RAW, store).await.unwrap();
+    let cluster = LocalCluster::start(&project("polyglot"), dir.path(), &mixed_setup(), "mixed", fusion_host::platform::Platform::RAW, store).await.unwrap();
     let spec = LoadSpec { rate: 3.0, duration: std::time::Duration::from_secs(1), profile: Profile::Steady, payload: SMALL_WORK.into() };
     let outcomes = load::run(&cluster.state, &spec, |_| {}).await.unwrap();
     load::wait_idle(&cluster.state).await.unwrap();

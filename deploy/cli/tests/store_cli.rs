@@ -5,7 +5,7 @@
 
 use std::process::Command;
 
-use fusion_test_artifacts::workspace;
+use fusion_test_artifacts::project_dir;
 use fusion_store::embedded::EmbeddedS3;
 
 fn fusion(s3: &EmbeddedS3, args: &[&str]) -> (bool, String) {
@@ -24,31 +24,30 @@ fn fusion(s3: &EmbeddedS3, args: &[&str]) -> (bool, String) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn push_apply_history_and_rollback_through_the_cli() {
-    workspace();
     let dir = tempfile::tempdir().unwrap();
     let s3 = EmbeddedS3::start(dir.path(), "127.0.0.1:0", "cli-key", "cli-secret").await.unwrap();
 
-    let (ok, out) = fusion(&s3, &["setup", "apply", "all-remote", "--app", "tree"]);
-    assert!(!ok && out.contains("fusion push --app tree"), "a setup needs pushed components: {out}");
+    let (ok, out) = fusion(&s3, &["setup", "apply", "all-remote", "-f", project_dir("tree").as_str()]);
+    assert!(!ok && out.contains("run `fusion push` first"), "a setup needs pushed components: {out}");
 
-    let (ok, out) = fusion(&s3, &["push", "--app", "tree", "--no-build"]);
+    let (ok, out) = fusion(&s3, &["push", "-f", project_dir("tree").as_str(), "--no-build"]);
     assert!(ok, "{out}");
     assert_eq!(out.matches("uploaded").count(), 7, "{out}");
-    let (ok, out) = fusion(&s3, &["push", "--app", "tree", "--no-build"]);
+    let (ok, out) = fusion(&s3, &["push", "-f", project_dir("tree").as_str(), "--no-build"]);
     assert!(ok && out.matches("unchanged").count() == 7, "pushing again uploads nothing: {out}");
 
-    assert!(fusion(&s3, &["setup", "apply", "all-remote", "--app", "tree"]).0);
-    let (ok, out) = fusion(&s3, &["setup", "apply", "fusionize-optimum", "--app", "tree"]);
+    assert!(fusion(&s3, &["setup", "apply", "all-remote", "-f", project_dir("tree").as_str()]).0);
+    let (ok, out) = fusion(&s3, &["setup", "apply", "fusionize-optimum", "-f", project_dir("tree").as_str()]);
     assert!(ok && out.contains("setup version 2 is current ({A,B,D,E})"), "{out}");
-    let (ok, out) = fusion(&s3, &["setup", "rollback", "--app", "tree"]);
+    let (ok, out) = fusion(&s3, &["setup", "rollback", "-f", project_dir("tree").as_str()]);
     assert!(ok && out.contains("setup version 1 is current again"), "{out}");
-    let (ok, out) = fusion(&s3, &["setup", "history", "--app", "tree"]);
+    let (ok, out) = fusion(&s3, &["setup", "history", "-f", project_dir("tree").as_str()]);
     assert!(ok, "{out}");
     let lines: Vec<&str> = out.lines().collect();
     assert!(lines[0].starts_with("* v1") && lines[1].starts_with("  v2"), "{out}");
-    let (ok, out) = fusion(&s3, &["setup", "show", "--app", "tree"]);
+    let (ok, out) = fusion(&s3, &["setup", "show", "-f", project_dir("tree").as_str()]);
     let shown: serde_json::Value = serde_json::from_str(&out).expect("the setup as JSON");
     assert!(ok && shown["version"] == 1 && shown["components"]["G"].as_str().unwrap().starts_with("sha256:"), "{out}");
-    let (ok, out) = fusion(&s3, &["setup", "apply", "no-such-setup", "--app", "tree"]);
+    let (ok, out) = fusion(&s3, &["setup", "apply", "no-such-setup", "-f", project_dir("tree").as_str()]);
     assert!(!ok && out.contains("no-such-setup"), "{out}");
 }

@@ -9,9 +9,10 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 use fusion_host::platform::Platform;
-use fusion_host::{AppManifest, FusionSetup};
-use fusion_project::Workspace;
+use fusion_host::FusionSetup;
+use fusion_project::Project;
 
+use crate::app_manifest::app_manifest;
 use crate::host_process::{HostProcess, HostSpec};
 use crate::publish;
 use crate::random::random_hex;
@@ -34,20 +35,20 @@ impl LocalCluster {
     /// starts a host for every function in `dir` (its old telemetry is removed), recording the
     /// cluster's state there. `label` names the setup as the user chose it.
     pub async fn start(
-        ws: &Workspace,
+        project: &Project,
         dir: &Path,
-        manifest: &AppManifest,
         setup: &FusionSetup,
         label: &str,
         platform: Platform,
         store: OpenStore,
     ) -> Result<LocalCluster> {
+        let manifest = &app_manifest(project);
         let telemetry = dir.join("telemetry");
         if telemetry.exists() {
             std::fs::remove_dir_all(&telemetry).with_context(|| format!("cannot clear {}", telemetry.display()))?;
         }
         std::fs::create_dir_all(&telemetry).with_context(|| format!("cannot create {}", telemetry.display()))?;
-        publish::upload(ws, &store.store, &manifest.app).await?;
+        publish::upload(project, &store.store).await?;
         let mut setup = setup.clone();
         if setup.created_by.is_empty() {
             setup.created_by = format!("fusion up {label}");
@@ -56,11 +57,10 @@ impl LocalCluster {
         let secret = random_hex(32)?;
         let functions = manifest.task_names();
         // Every host must know every peer's address before it starts: reserve the ports first.
-        let endpoints: BTreeMap<String, String> = free_ports(functions.len())?
-            .into_iter()
-            .zip(&functions)
-            .map(|(port, function)| (function.clone(), format!("http://127.0.0.1:{port}")))
-            .collect();
+        let mut ports = free_ports(functions.len() + 1)?;
+        let front_door = format!("127.0.0.1:{}", ports.pop().expect("one port more than functions"));
+        let endpoints: BTreeMap<String, String> =
+            ports.into_iter().zip(&functions).map(|(port, function)| (function.clone(), format!("http://127.0.0.1:{port}"))).collect();
         // Spawned from this thread (their parent-death signal follows it), then waited for side
         // by side while the store keeps serving them.
         let mut spawned = Vec::new();
@@ -73,9 +73,10 @@ impl LocalCluster {
                 telemetry: Some(&log),
                 listen,
                 platform,
+                public_listen: (*function == manifest.entry).then_some(front_door.as_str()),
                 ..HostSpec::new(&manifest.app, function, &secret)
             };
-            spawned.push(HostProcess::spawn(ws, spec)?);
+            spawned.push(HostProcess::spawn(project, spec)?);
         }
         let hosts = tokio::task::block_in_place(|| {
             std::thread::scope(|scope| {
@@ -94,6 +95,7 @@ impl LocalCluster {
             telemetry,
             pid: std::process::id(),
             setup_version: applied.version,
+            front_door: Some(format!("http://{front_door}/")),
             store_endpoint: store.embedded.then(|| store.access.endpoint.clone()).flatten(),
         };
         std::fs::write(dir.join(ClusterState::FILE), serde_json::to_string_pretty(&state)?)?;

@@ -9,7 +9,7 @@ use std::process::{Child, Command, Stdio};
 use anyhow::{Context, Result, bail};
 
 use fusion_host::platform::Platform;
-use fusion_project::Workspace;
+use fusion_project::Project;
 
 use crate::store::StoreAccess;
 
@@ -56,12 +56,14 @@ pub struct HostSpec<'a> {
     pub listen: &'a str,
     /// The platform profile the host emulates.
     pub platform: Platform,
+    /// Where the host also serves the app's public front door (the entry function only).
+    pub public_listen: Option<&'a str>,
 }
 
 impl<'a> HostSpec<'a> {
     /// A host of `function` with no peers, on any free port, on the raw platform.
     pub fn new(app: &'a str, function: &'a str, secret: &'a str) -> HostSpec<'a> {
-        HostSpec { app, function, setup: None, store: None, artifacts: None, peers: BTreeMap::new(), secret, telemetry: None, listen: "127.0.0.1:0", platform: Platform::RAW }
+        HostSpec { app, function, setup: None, store: None, artifacts: None, peers: BTreeMap::new(), secret, telemetry: None, listen: "127.0.0.1:0", platform: Platform::RAW, public_listen: None }
     }
 }
 
@@ -77,19 +79,19 @@ pub struct HostProcess {
 
 impl HostProcess {
     /// Starts the host and waits until it listens.
-    pub fn start(ws: &Workspace, spec: HostSpec<'_>) -> Result<HostProcess> {
-        HostProcess::spawn(ws, spec)?.ready()
+    pub fn start(project: &Project, spec: HostSpec<'_>) -> Result<HostProcess> {
+        HostProcess::spawn(project, spec)?.ready()
     }
 
     /// Starts the host without waiting for it. Must be called on a thread that outlives the
     /// host: the kernel's parent-death signal follows the spawning thread, not the process.
-    pub fn spawn(ws: &Workspace, spec: HostSpec<'_>) -> Result<HostProcess> {
+    pub fn spawn(project: &Project, spec: HostSpec<'_>) -> Result<HostProcess> {
         let peers_file = tempfile::NamedTempFile::new()?;
         std::fs::write(peers_file.path(), serde_json::to_string(&spec.peers)?)?;
         let mut cmd = Command::new(host_binary()?);
         cmd.arg("serve")
             .arg("--artifacts")
-            .arg(spec.artifacts.map_or_else(|| ws.artifacts_dir(), Path::to_path_buf))
+            .arg(spec.artifacts.map_or_else(|| project.artifacts_dir(), Path::to_path_buf))
             .args(["--function", spec.function, "--listen", spec.listen, "--platform", spec.platform.name, "--peers"])
             .arg(peers_file.path())
             .env("FUSION_SECRET", spec.secret)
@@ -109,11 +111,14 @@ impl HostProcess {
                 }
             }
             None => {
-                cmd.arg("--app").arg(ws.app_manifest(spec.app)).arg("--components").arg(ws.components_dir());
+                cmd.arg("--app").arg(crate::write_app_manifest(project)?).arg("--components").arg(project.components_dir());
                 if let Some(setup) = spec.setup {
                     cmd.arg("--setup").arg(setup);
                 }
             }
+        }
+        if let Some(public) = spec.public_listen {
+            cmd.args(["--public-listen", public]);
         }
         if let Some(path) = spec.telemetry {
             cmd.arg("--telemetry").arg(path);

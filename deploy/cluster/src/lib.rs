@@ -1,5 +1,7 @@
 //! The local default of Fusion: everything `fusion up` needs to run an app on one machine.
 //!
+//! - [`app_manifest`]: the app as a host sees it, from the project's `fusion.toml`;
+//! - [`check_components`]: every component checked against the `fusion:task` world;
 //! - [`store`]: the store the commands use, the embedded S3 server unless a bucket is named;
 //! - [`publish`]: components and setups into the store, and the hot swap that follows;
 //! - [`host_process`]: one `fusion-host serve` process per function;
@@ -9,6 +11,8 @@
 //! - [`admin`]: the signed admin calls to running hosts (refresh, expire).
 
 pub mod admin;
+mod app_manifest;
+mod check;
 pub mod cluster;
 pub mod host_process;
 pub mod publish;
@@ -17,6 +21,8 @@ mod setup_choice;
 pub mod state;
 pub mod store;
 
+pub use app_manifest::{app_manifest, write_app_manifest};
+pub use check::check_components;
 pub use cluster::LocalCluster;
 pub use setup_choice::resolve_setup;
 pub use state::ClusterState;

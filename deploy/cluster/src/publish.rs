@@ -5,11 +5,13 @@ use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
-use fusion_host::{AppManifest, FusionSetup};
-use fusion_project::Workspace;
+use fusion_host::FusionSetup;
+use fusion_project::Project;
 use fusion_store::Store;
 
 use crate::admin;
+use crate::app_manifest::app_manifest;
+use crate::check::check_components;
 use crate::setup_choice::resolve_setup;
 use crate::state::ClusterState;
 
@@ -22,13 +24,15 @@ pub struct Pushed {
     pub uploaded: bool,
 }
 
-/// Uploads the built components of `app` (unchanged ones are not sent again) and records them
-/// as the app's current components. Returns what happened to each task's component.
-pub async fn upload(ws: &Workspace, store: &Store, app: &str) -> Result<BTreeMap<String, Pushed>> {
-    let manifest = AppManifest::load(&ws.app_manifest(app))?;
+/// Checks the project's built components against the world, uploads them (unchanged ones are
+/// not sent again) and records them as the app's current components. Returns what happened to each task's component.
+pub async fn upload(project: &Project, store: &Store) -> Result<BTreeMap<String, Pushed>> {
+    tokio::task::block_in_place(|| check_components(project))?;
+    let manifest = app_manifest(project);
+    let app = project.name();
     let mut pushed = BTreeMap::new();
     for task in manifest.task_names() {
-        let path = manifest.component_path(&ws.components_dir(), &task).context("a task of the manifest")?;
+        let path = manifest.component_path(&project.components_dir(), &task).context("a task of the manifest")?;
         let bytes = std::fs::read(&path).with_context(|| format!("component of '{task}' missing: {} (run `fusion build`)", path.display()))?;
         let (digest, uploaded) = store.put_component(&bytes).await?;
         pushed.insert(task, Pushed { digest, uploaded });
@@ -42,9 +46,9 @@ pub async fn upload(ws: &Workspace, store: &Store, app: &str) -> Result<BTreeMap
 /// makes it the current setup. Returns it as stored, with its version.
 pub async fn pin_and_apply(store: &Store, mut setup: FusionSetup) -> Result<FusionSetup> {
     let app = setup.app.clone();
-    setup.components = store.component_index(&app).await?.with_context(|| format!("no components of '{app}' in the store: run `fusion push --app {app}` first"))?;
+    setup.components = store.component_index(&app).await?.with_context(|| format!("no components of '{app}' in the store: run `fusion push` first"))?;
     for (task, digest) in &setup.components {
-        anyhow::ensure!(store.has_component(digest).await?, "component {digest} of task '{task}' is not in the store: run `fusion push --app {app}`");
+        anyhow::ensure!(store.has_component(digest).await?, "component {digest} of task '{task}' is not in the store: run `fusion push`");
     }
     store.apply_setup(setup).await
 }
@@ -69,37 +73,36 @@ pub struct Applied {
 
 /// Makes `choice` (a preset, a setup shipped with the app, or a file) the app's current setup;
 /// a running cluster of the app swaps to it at once.
-pub async fn apply(ws: &Workspace, store: &Store, app: &str, choice: &str) -> Result<Applied> {
-    let manifest = AppManifest::load(&ws.app_manifest(app))?;
-    let mut setup = resolve_setup(ws, &manifest, choice)?;
+pub async fn apply(project: &Project, store: &Store, choice: &str) -> Result<Applied> {
+    let mut setup = resolve_setup(project, choice)?;
     if setup.created_by.is_empty() {
         setup.created_by = format!("fusion setup apply {choice}");
     }
-    apply_setup(ws, store, setup).await
+    apply_setup(project, store, setup).await
 }
 
 /// Makes `setup` the app's current setup, pinned to its pushed components, and hot-swaps the
 /// app's running cluster to it.
-pub async fn apply_setup(ws: &Workspace, store: &Store, setup: FusionSetup) -> Result<Applied> {
+pub async fn apply_setup(project: &Project, store: &Store, setup: FusionSetup) -> Result<Applied> {
     let started = Instant::now();
     let setup = pin_and_apply(store, setup).await?;
-    let swap = swap_running(ws, &setup.app, setup.version, started).await?;
+    let swap = swap_running(project, setup.version, started).await?;
     Ok(Applied { setup, swap })
 }
 
 /// Makes the current setup's predecessor current again, and hot-swaps the running cluster.
-pub async fn rollback(ws: &Workspace, store: &Store, app: &str) -> Result<Applied> {
+pub async fn rollback(project: &Project, store: &Store) -> Result<Applied> {
     let started = Instant::now();
-    let setup = store.rollback(app).await?;
-    let swap = swap_running(ws, app, setup.version, started).await?;
+    let setup = store.rollback(project.name()).await?;
+    let swap = swap_running(project, setup.version, started).await?;
     Ok(Applied { setup, swap })
 }
 
 /// Points the app's current setup at the stored `version` and hot-swaps the running cluster.
-pub async fn point_to(ws: &Workspace, store: &Store, app: &str, version: u64) -> Result<Option<Swap>> {
+pub async fn point_to(project: &Project, store: &Store, version: u64) -> Result<Option<Swap>> {
     let started = Instant::now();
-    store.point_to_version(app, version).await?;
-    swap_running(ws, app, version, started).await
+    store.point_to_version(project.name(), version).await?;
+    swap_running(project, version, started).await
 }
 
 /// The app's current setup.
@@ -107,10 +110,10 @@ pub async fn current(store: &Store, app: &str) -> Result<FusionSetup> {
     store.current_setup(app).await?.with_context(|| format!("no setup applied for '{app}' yet (fusion setup apply)"))
 }
 
-/// Tells the app's running cluster, if any, to serve `version` now; how long after `started`
+/// Tells the project's running cluster, if any, to serve `version` now; how long after `started`
 /// every host did.
-pub async fn swap_running(ws: &Workspace, app: &str, version: u64, started: Instant) -> Result<Option<Swap>> {
-    let Some(cluster) = ClusterState::running(&ws.clusters_dir().join(app)) else { return Ok(None) };
+pub async fn swap_running(project: &Project, version: u64, started: Instant) -> Result<Option<Swap>> {
+    let Some(cluster) = ClusterState::running(&project.cluster_dir()) else { return Ok(None) };
     admin::swap_all(&cluster, version).await?;
     Ok(Some(Swap { hosts: cluster.endpoints.len(), took: started.elapsed() }))
 }

@@ -4,16 +4,19 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
-use fusion_host::{AppManifest, FusionSetup, Preset};
-use fusion_project::Workspace;
+use fusion_host::{FusionSetup, Preset};
+use fusion_project::Project;
 
-/// The setup `choice` names for `manifest`'s app, validated against its tasks.
-pub fn resolve_setup(ws: &Workspace, manifest: &AppManifest, choice: &str) -> Result<FusionSetup> {
+use crate::app_manifest::app_manifest;
+
+/// The setup `choice` names for the project's app, validated against its tasks.
+pub fn resolve_setup(project: &Project, choice: &str) -> Result<FusionSetup> {
+    let manifest = app_manifest(project);
     let tasks = manifest.task_names();
     if let Ok(preset) = choice.parse::<Preset>() {
         return Ok(FusionSetup::preset(preset, &manifest.app, &tasks, &manifest.entry));
     }
-    let shipped = ws.setups_dir(&manifest.app).join(format!("{choice}.json"));
+    let shipped = project.setups_dir().join(format!("{choice}.json"));
     let path = if Path::new(choice).is_file() { PathBuf::from(choice) } else { shipped };
     let setup = FusionSetup::load(&path).with_context(|| {
         format!("'{choice}' is neither all-remote, all-local, a setup of app '{}' nor a readable file", manifest.app)

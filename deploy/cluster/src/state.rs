@@ -33,6 +33,9 @@ pub struct ClusterState {
     pub pid: u32,
     /// The setup version the cluster started with.
     pub setup_version: u64,
+    /// The app's public front door: `POST` JSON here runs the entry task, unsigned.
+    #[serde(default)]
+    pub front_door: Option<String>,
     /// The embedded S3 server the hosts use, while the cluster runs.
     pub store_endpoint: Option<String>,
 }

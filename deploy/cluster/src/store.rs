@@ -10,7 +10,7 @@ use fusion_store::embedded::EmbeddedS3;
 use fusion_store::{Store, StoreConfig};
 use serde::{Deserialize, Serialize};
 
-use fusion_project::Workspace;
+use fusion_project::Project;
 
 use crate::random::random_hex;
 use crate::state::ClusterState;
@@ -52,7 +52,7 @@ pub struct OpenStore {
 
 /// The store the project's commands use: the bucket `FUSION_S3_BUCKET` names, else the embedded
 /// default (the running `fusion up`'s server, or one started for this process).
-pub async fn open(ws: &Workspace) -> Result<OpenStore> {
+pub async fn open(project: &Project) -> Result<OpenStore> {
     if let Ok(bucket) = std::env::var("FUSION_S3_BUCKET") {
         let config = StoreConfig {
             endpoint: std::env::var("FUSION_S3_ENDPOINT").ok(),
@@ -71,9 +71,9 @@ pub async fn open(ws: &Workspace) -> Result<OpenStore> {
         };
         return Ok(OpenStore { store, location, access, embedded: false, _server: None });
     }
-    let keys = keys(ws)?;
-    let root = ws.store_dir();
-    match running_endpoint(ws) {
+    let keys = keys(project)?;
+    let root = project.store_dir();
+    match running_endpoint(project) {
         Some(endpoint) => connect_embedded(&root, endpoint, keys, None).await,
         None => embedded(&root, keys).await,
     }
@@ -109,17 +109,15 @@ async fn connect_embedded(root: &Path, endpoint: String, keys: Keys, server: Opt
     Ok(OpenStore { store, location: format!("embedded S3 over {}", root.display()), access, embedded: true, _server: server })
 }
 
-/// The embedded store a running `fusion up` serves, if there is one that answers.
-fn running_endpoint(ws: &Workspace) -> Option<String> {
-    let clusters = std::fs::read_dir(ws.clusters_dir()).ok()?;
-    clusters.flatten().filter_map(|dir| ClusterState::running(&dir.path())?.store_endpoint).find(|endpoint| {
-        let addr = endpoint.trim_start_matches("http://");
-        addr.parse().is_ok_and(|addr| std::net::TcpStream::connect_timeout(&addr, std::time::Duration::from_millis(200)).is_ok())
-    })
+/// The embedded store the project's running `fusion up` serves, if it answers.
+fn running_endpoint(project: &Project) -> Option<String> {
+    let endpoint = ClusterState::running(&project.cluster_dir())?.store_endpoint?;
+    let addr = endpoint.trim_start_matches("http://").parse().ok()?;
+    std::net::TcpStream::connect_timeout(&addr, std::time::Duration::from_millis(200)).is_ok().then_some(endpoint)
 }
 
-fn keys(ws: &Workspace) -> Result<Keys> {
-    let path = ws.keys_file();
+fn keys(project: &Project) -> Result<Keys> {
+    let path = project.keys_file();
     let (mut keys, stored) = match std::fs::read_to_string(&path) {
         Ok(text) => (serde_json::from_str::<Keys>(&text).with_context(|| format!("{} is damaged; delete it to make new keys", path.display()))?, true),
         Err(_) => (Keys { access_key: format!("fusion-{}", random_hex(6)?), secret_key: random_hex(24)?, artifact_key: String::new() }, false),
@@ -130,7 +128,7 @@ fn keys(ws: &Workspace) -> Result<Keys> {
     if keys.artifact_key.is_empty() {
         keys.artifact_key = random_hex(32)?;
     }
-    std::fs::create_dir_all(ws.fusion_dir())?;
+    std::fs::create_dir_all(project.state_dir())?;
     std::fs::write(&path, serde_json::to_string_pretty(&keys)?)?;
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))?;

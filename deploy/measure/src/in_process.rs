@@ -6,8 +6,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::Result;
 use fusion_host::telemetry::{MemorySink, Record};
-use fusion_host::{AppManifest, CallError, FusionSetup, InProcessCluster, Runtime, RuntimeConfig, TraceContext};
-use fusion_project::Workspace;
+use fusion_host::{CallError, FusionSetup, InProcessCluster, Runtime, RuntimeConfig, TraceContext};
+use fusion_project::Project;
 
 /// What came out of a run.
 pub struct RunReport {
@@ -25,11 +25,11 @@ pub struct RunReport {
 
 /// Loads the app and its setup, then sends `requests` requests one after the other, each one
 /// drained (async work finished) before the next.
-pub async fn run(ws: &Workspace, app: &str, setup: FusionSetup, requests: usize, payload: &[u8]) -> Result<RunReport> {
-    let manifest = AppManifest::load(&ws.app_manifest(app))?;
-    let runtime = Runtime::new(&ws.artifacts_dir(), RuntimeConfig::default())?;
+pub async fn run(project: &Project, setup: FusionSetup, requests: usize, payload: &[u8]) -> Result<RunReport> {
+    let manifest = fusion_cluster::app_manifest(project);
+    let runtime = Runtime::new(&project.artifacts_dir(), RuntimeConfig::default())?;
     let sink = Arc::new(MemorySink::default());
-    let cluster = InProcessCluster::start(&runtime, &manifest, &ws.components_dir(), setup, sink.clone())?;
+    let cluster = InProcessCluster::start(&runtime, &manifest, &project.components_dir(), setup, sink.clone())?;
     let mut report = RunReport { latencies: Vec::new(), errors: Vec::new(), records: Vec::new(), trace_ids: Vec::new(), last_response: None };
     for _ in 0..requests {
         let trace = TraceContext::new_request();

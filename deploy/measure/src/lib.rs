@@ -6,6 +6,7 @@ pub mod calltree;
 pub mod extract;
 pub mod in_process;
 pub mod load;
+pub mod mix;
 mod measurement;
 pub mod stats;
 

@@ -9,10 +9,11 @@ use anyhow::{Result, bail};
 use fusion_host::auth::Signer;
 use fusion_host::http_transport::HttpTransport;
 use fusion_host::router::Transport;
-use fusion_host::{Call, CallMode, TraceContext};
-
 use fusion_cluster::ClusterState;
 use fusion_cluster::admin::expire;
+use fusion_host::{Call, CallMode, TraceContext};
+
+use crate::mix::Mix;
 
 /// The shapes of a workload over time (the Fusionize papers' steady, bursty and cold runs).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -47,8 +48,8 @@ pub struct LoadSpec {
     pub duration: Duration,
     /// The shape over time.
     pub profile: Profile,
-    /// The body of every request.
-    pub payload: Vec<u8>,
+    /// What each request carries: one payload, or a weighted mix.
+    pub payload: Mix,
 }
 
 impl LoadSpec {
@@ -114,7 +115,7 @@ pub async fn run(cluster: &ClusterState, spec: &LoadSpec, mut progress: impl FnM
     };
     let mut ticker = tokio::time::interval(Duration::from_millis(250));
     let mut outcomes = Vec::new();
-    for at in schedule {
+    for (index, at) in schedule.into_iter().enumerate() {
         let due = tokio::time::Instant::from_std(started + at);
         loop {
             tokio::select! {
@@ -133,7 +134,7 @@ pub async fn run(cluster: &ClusterState, spec: &LoadSpec, mut progress: impl FnM
             }
         }
         let trace = TraceContext::new_request();
-        let call = Call { task: cluster.entry.clone(), payload: spec.payload.clone(), mode: CallMode::Sync, trace: trace.clone() };
+        let call = Call { task: cluster.entry.clone(), payload: spec.payload.nth(index).to_vec(), mode: CallMode::Sync, trace: trace.clone() };
         let sending = transport.send(&cluster.entry, call);
         let (done, failed) = (done.clone(), failed.clone());
         sent.fetch_add(1, Ordering::Relaxed);

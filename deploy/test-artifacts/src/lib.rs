@@ -1,31 +1,47 @@
-//! What the workspace's tests and benchmarks share: the checkout with its task components built
-//! (by this crate's build script, once), an app started in-process, and readers of its spans.
+//! What the workspace's tests and benchmarks share: the reference projects of the checkout with
+//! their components built (by this crate's build script, once), an app started in-process, and
+//! readers of its spans.
 
 pub mod gap;
 
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::sync::{Arc, OnceLock};
+use std::path::PathBuf;
+use std::sync::Arc;
 
 use fusion_cluster::host_process::{HostProcess, HostSpec};
 use fusion_host::telemetry::{MemorySink, Record, Span};
 use fusion_host::{AppManifest, CallMode, FusionSetup, InProcessCluster, Runtime, RuntimeConfig};
-use fusion_project::Workspace;
+use fusion_project::Project;
 
-/// The checkout, its components built.
-pub fn workspace() -> &'static Workspace {
-    static WORKSPACE: OnceLock<Workspace> = OnceLock::new();
-    WORKSPACE.get_or_init(|| Workspace::at(Path::new(env!("FUSION_TEST_ROOT"))).expect("the checkout the components were built in"))
+/// The checkout the components were built in.
+pub fn checkout() -> &'static Path {
+    Path::new(env!("FUSION_TEST_ROOT"))
+}
+
+/// The reference project `app` (`tasks/<app>`), its components built.
+pub fn project(app: &str) -> Project {
+    Project::open(&checkout().join("tasks").join(app)).expect("a reference project")
+}
+
+/// The folder of the reference project `app`, for a `-f` on the command line.
+pub fn project_dir(app: &str) -> String {
+    checkout().join("tasks").join(app).display().to_string()
+}
+
+/// A component of another world than `fusion:task`, built from `tasks/testkit/other-world`.
+pub fn other_world_component() -> PathBuf {
+    PathBuf::from(env!("FUSION_TEST_OTHER_WORLD"))
+}
+
+/// The host's view of `app`.
+pub fn manifest(app: &str) -> AppManifest {
+    fusion_cluster::app_manifest(&project(app))
 }
 
 /// The setup `name` (a preset, a shipped setup or a file) of `app`.
 pub fn setup(app: &str, name: &str) -> FusionSetup {
-    fusion_cluster::resolve_setup(workspace(), &manifest(app), name).expect("setup resolves")
-}
-
-/// The manifest of `app`.
-pub fn manifest(app: &str) -> AppManifest {
-    AppManifest::load(&workspace().app_manifest(app)).expect("app manifest")
+    fusion_cluster::resolve_setup(&project(app), name).expect("setup resolves")
 }
 
 /// A running app in this process, with its telemetry in memory.
@@ -40,10 +56,10 @@ pub struct App {
 
 /// Starts `app` under `setup` in this process.
 pub fn start(app: &str, setup: FusionSetup, config: RuntimeConfig) -> App {
-    let ws = workspace();
-    let runtime = Runtime::new(&ws.artifacts_dir(), config).expect("runtime");
+    let project = project(app);
+    let runtime = Runtime::new(&project.artifacts_dir(), config).expect("runtime");
     let sink = Arc::new(MemorySink::default());
-    let cluster = InProcessCluster::start(&runtime, &manifest(app), &ws.components_dir(), setup, sink.clone()).expect("app starts");
+    let cluster = InProcessCluster::start(&runtime, &manifest(app), &project.components_dir(), setup, sink.clone()).expect("app starts");
     App { cluster, sink, runtime }
 }
 
@@ -95,5 +111,5 @@ pub const SMALL_WORK: &str = r#"{"work":{"burn":2.0,"sieve":2000,"db_ms":1,"slee
 pub fn serve(function: &str, peers: &[(&str, &str)], secret: &str, telemetry: Option<&Path>) -> HostProcess {
     let peers = peers.iter().map(|(f, u)| (f.to_string(), u.to_string())).collect();
     let spec = HostSpec { peers, telemetry, ..HostSpec::new("testkit", function, secret) };
-    HostProcess::start(workspace(), spec).expect("fusion-host starts")
+    HostProcess::start(&project("testkit"), spec).expect("fusion-host starts")
 }

@@ -12,7 +12,7 @@ use fusion_optimizer::heuristic;
 use fusion_optimizer::model::Model;
 use fusion_optimizer::profile::Profile;
 use fusion_optimizer::search::{self, Point};
-use fusion_project::Workspace;
+use fusion_project::Project;
 use fusion_store::Store;
 
 use crate::profiling::profile;
@@ -50,8 +50,8 @@ pub enum Next {
 }
 
 /// Profiles the measured setup and proposes the next one; applies it when the request says so.
-pub async fn propose(ws: &Workspace, store: &Store, request: &Request<'_>) -> Result<Proposal> {
-    let (profile, cluster) = profile(ws, store, request.app, request.version, request.pricing).await?;
+pub async fn propose(project: &Project, store: &Store, request: &Request) -> Result<Proposal> {
+    let (profile, cluster) = profile(project, store, request.version, request.pricing).await?;
     let platform = request.platform(&cluster);
     let model = Model::new(&profile, request.overheads(&cluster), request.pricing);
     let correction = model.correction();
@@ -68,7 +68,7 @@ pub async fn propose(ws: &Workspace, store: &Store, request: &Request<'_>) -> Re
         },
     };
     let applied = match setup {
-        Some(setup) if request.apply => Some(publish::apply_setup(ws, store, setup).await?),
+        Some(setup) if request.apply => Some(publish::apply_setup(project, store, setup).await?),
         _ => None,
     };
     Ok(Proposal { profile, platform, correction, next, applied })

@@ -31,9 +31,7 @@ impl std::str::FromStr for Strategy {
 
 /// One request to the optimizer.
 #[derive(Debug, Clone, Copy)]
-pub struct Request<'a> {
-    /// The app whose setup is tuned.
-    pub app: &'a str,
+pub struct Request {
     /// How the next setup is found.
     pub strategy: Strategy,
     /// What the model's pick optimizes.
@@ -48,7 +46,7 @@ pub struct Request<'a> {
     pub apply: bool,
 }
 
-impl Request<'_> {
+impl Request {
     /// The platform whose hop costs the model assumes (the request's, else the cluster's).
     pub fn platform(&self, cluster: &ClusterState) -> Platform {
         self.platform.unwrap_or(cluster.platform)

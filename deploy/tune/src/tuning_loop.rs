@@ -11,7 +11,7 @@ use fusion_optimizer::heuristic::{self, grouping_of};
 use fusion_optimizer::model::Model;
 use fusion_optimizer::profile::EdgeProfile;
 use fusion_optimizer::search::{self, Grouping, Point, describe};
-use fusion_project::{Reporter, Workspace};
+use fusion_project::{Reporter, Project};
 use fusion_store::Store;
 
 use crate::profiling::measure;
@@ -38,9 +38,9 @@ pub struct LoopReport {
 }
 
 /// Runs the loop; `reporter` hears a table row per measured iteration.
-pub async fn run(ws: &Workspace, store: &Store, request: &Request<'_>, load: &LoadSpec, max_iterations: usize, reporter: &dyn Reporter) -> Result<LoopReport> {
-    let app = request.app;
-    let cluster = ClusterState::running(&ws.clusters_dir().join(app)).with_context(|| format!("the loop needs the app's running cluster: fusion up --app {app}"))?;
+pub async fn run(project: &Project, store: &Store, request: &Request, load: &LoadSpec, max_iterations: usize, reporter: &dyn Reporter) -> Result<LoopReport> {
+    let app = project.name();
+    let cluster = ClusterState::running(&project.cluster_dir()).with_context(|| format!("the loop needs the running cluster of {app}: start it with `fusion up`"))?;
     let overheads = request.overheads(&cluster);
     let mut version = store.current_version(app).await?.context("no setup applied")?;
     let mut heuristic = heuristic::Procedure::default();
@@ -49,7 +49,7 @@ pub async fn run(ws: &Workspace, store: &Store, request: &Request<'_>, load: &Lo
     let mut predicted = None;
     reporter.note(&Step::header("iter"));
     for iteration in 0..max_iterations {
-        let profile = measure(ws, store, &cluster, load, version, request.pricing).await?;
+        let profile = measure(project, store, &cluster, load, version, request.pricing).await?;
         let tasks = tasks(&profile);
         let step = Step { version, groups: describe(&grouping_of(&profile.setup, &tasks)), predicted, measured: profile.measured.clone() };
         groupings.push(grouping_of(&profile.setup, &tasks));
@@ -77,7 +77,7 @@ pub async fn run(ws: &Workspace, store: &Store, request: &Request<'_>, load: &Lo
                 None => break,
             },
         };
-        let applied = publish::apply_setup(ws, store, next).await?;
+        let applied = publish::apply_setup(project, store, next).await?;
         version = applied.setup.version;
     }
     // Fusionize++ answers with the best median it measured; the loop keeps the best for the goal.
@@ -88,7 +88,7 @@ pub async fn run(ws: &Workspace, store: &Store, request: &Request<'_>, load: &Lo
     .context("nothing was measured")?;
     let best = &steps[best_index];
     if best.version != version {
-        publish::point_to(ws, store, app, best.version).await?;
+        publish::point_to(project, store, best.version).await?;
     }
     let best_grouping = groupings.swap_remove(best_index);
     Ok(LoopReport { steps, front, edges, entry, best: best_index, best_grouping })

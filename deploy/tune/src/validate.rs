@@ -9,7 +9,7 @@ use fusion_cluster::publish;
 use fusion_measure::load::LoadSpec;
 use fusion_optimizer::model::Model;
 use fusion_optimizer::search::{self, describe};
-use fusion_project::{Reporter, Workspace};
+use fusion_project::{Reporter, Project};
 use fusion_store::Store;
 
 use crate::profiling::{measure, profile};
@@ -28,10 +28,10 @@ pub struct Validation {
 }
 
 /// Measures the candidates; `reporter` hears a row per measured setup.
-pub async fn validate(ws: &Workspace, store: &Store, request: &Request<'_>, load: &LoadSpec, every: bool, reporter: &dyn Reporter) -> Result<Validation> {
-    let app = request.app;
-    let cluster = ClusterState::running(&ws.clusters_dir().join(app)).with_context(|| format!("validation needs the app's running cluster: fusion up --app {app}"))?;
-    let (profile, _) = profile(ws, store, app, request.version, request.pricing).await?;
+pub async fn validate(project: &Project, store: &Store, request: &Request, load: &LoadSpec, every: bool, reporter: &dyn Reporter) -> Result<Validation> {
+    let app = project.name();
+    let cluster = ClusterState::running(&project.cluster_dir()).with_context(|| format!("validation needs the running cluster of {app}: start it with `fusion up`"))?;
+    let (profile, _) = profile(project, store, request.version, request.pricing).await?;
     let model = Model::new(&profile, request.overheads(&cluster), request.pricing);
     let plan = search::search(&model, request.goal);
     let before = store.current_version(app).await?.context("no setup applied")?;
@@ -42,8 +42,8 @@ pub async fn validate(ws: &Workspace, store: &Store, request: &Request<'_>, load
     for point in candidates {
         let mut setup = point.setup.clone();
         setup.created_by = "fusion optimize --validate".into();
-        let version = publish::apply_setup(ws, store, setup).await?.setup.version;
-        let profile = measure(ws, store, &cluster, load, version, request.pricing).await?;
+        let version = publish::apply_setup(project, store, setup).await?.setup.version;
+        let profile = measure(project, store, &cluster, load, version, request.pricing).await?;
         let step = Step { version, groups: describe(&point.grouping), predicted: Some(point.prediction), measured: profile.measured };
         reporter.note(&step.row(measured.len()));
         measured.push((point == &plan.pick, step));
@@ -55,6 +55,6 @@ pub async fn validate(ws: &Workspace, store: &Store, request: &Request<'_>, load
     let mean_abs = |f: fn(&(f64, f64)) -> f64| errors.iter().map(|e| f(e).abs()).sum::<f64>() / errors.len().max(1) as f64 * 100.0;
     let mean_abs_error = (mean_abs(|e| e.0), mean_abs(|e| e.1));
     let best = measured.iter().min_by(|a, b| score(&request.goal, &a.1.measured).total_cmp(&score(&request.goal, &b.1.measured))).map(|(is_pick, s)| (s.clone(), *is_pick));
-    publish::point_to(ws, store, app, before).await?;
+    publish::point_to(project, store, before).await?;
     Ok(Validation { measured, mean_abs_error, best })
 }

@@ -7,9 +7,9 @@ use fusion_bench::languages::LanguageCosts;
 use fusion_bench::refusion::{self, RefusionSpec};
 use fusion_bench::{cold_start, languages, throughput};
 use fusion_host::platform::Platform;
-use fusion_project::Workspace;
+use fusion_project::Project;
 
-use crate::options::{AppArg, Size, parse_duration};
+use crate::options::{Size, parse_duration};
 use crate::output::{median, ms};
 
 /// The benchmarks.
@@ -27,8 +27,6 @@ pub enum Command {
     /// A function's host started from the store, to its first response: compiling its group,
     /// with the sealed artifacts from the store, and with them in its local cache.
     ColdStart {
-        #[command(flatten)]
-        app: AppArg,
         /// The setup the function's group comes from.
         #[arg(long, default_value = "fusionize-optimum")]
         setup: String,
@@ -52,8 +50,6 @@ pub enum Command {
     /// Hot swaps under a steady load: the setup changes every few seconds; reports how long each
     /// swap took to reach every host, failed requests, and requests that mixed setup versions.
     Refusion {
-        #[command(flatten)]
-        app: AppArg,
         /// Setups in the order they are applied; the cluster starts on the first.
         #[arg(long, value_delimiter = ',', default_value = "all-remote,fusionize-optimum,all-local,fusionize-optimum,all-remote")]
         setups: Vec<String>,
@@ -67,18 +63,18 @@ pub enum Command {
 }
 
 /// Builds the components, runs the benchmark and prints its table.
-pub async fn run(ws: &Workspace, command: Command) -> Result<()> {
-    super::build::run(ws).await?;
+pub async fn run(project: &Project, command: Command) -> Result<()> {
+    super::build::run(project).await?;
     match command {
         Command::Throughput { duration, connections } => {
-            let t = throughput::measure(ws, duration, connections).await?;
+            let t = throughput::measure(project, duration, connections).await?;
             println!("{connections} connections, {:.0} s each, one host, client on the same machine", duration.as_secs_f64());
             println!("  GET /healthz (HTTP stack only)     {:>9.0} req/s", t.healthz);
             println!("  POST /v1/invoke/echo (signed call) {:>9.0} req/s  ({:.2}× /healthz)", t.invoke, t.invoke / t.healthz);
         }
-        Command::ColdStart { app, setup, function, runs } => {
-            let app = app.app;
-            let starts = cold_start::measure(ws, &app, &setup, &function, runs.max(1), Size::Small.payload().as_bytes()).await?;
+        Command::ColdStart { setup, function, runs } => {
+            let app = project.name();
+            let starts = cold_start::measure(project, &setup, &function, runs.max(1), Size::Small.payload().as_bytes()).await?;
             println!("{app} · {setup} · function {function} runs {{{}}}: spawn → first response, median of {runs}", starts.group.join(","));
             let compile = median(&starts.compile);
             for (way, samples) in [("compiling its components", &starts.compile), ("sealed artifacts from the store", &starts.store_artifact), ("artifacts in its local cache", &starts.local_artifact)] {
@@ -86,12 +82,12 @@ pub async fn run(ws: &Workspace, command: Command) -> Result<()> {
                 println!("  {way:<34} {:>7.1} ms  ({:.2}× compiling)", ms(m), m.as_secs_f64() / compile.as_secs_f64());
             }
         }
-        Command::Languages { runs, calls } => print_languages(&languages::measure(ws, runs.max(1), calls.max(1)).await?, runs, calls),
-        Command::Refusion { app, setups, every, rate } => {
-            let app = app.app;
+        Command::Languages { runs, calls } => print_languages(&languages::measure(project, runs.max(1), calls.max(1)).await?, runs, calls),
+        Command::Refusion { setups, every, rate } => {
+            let app = project.name();
             let dir = tempfile::tempdir()?;
-            let spec = RefusionSpec { app: &app, setups: &setups, every, rate, payload: Size::Small.payload().as_bytes().to_vec(), platform: Platform::RAW };
-            let run = refusion::run(ws, dir.path(), &spec).await?;
+            let spec = RefusionSpec { setups: &setups, every, rate, payload: Size::Small.payload().as_bytes().to_vec(), platform: Platform::RAW };
+            let run = refusion::run(project, dir.path(), &spec).await?;
             println!("{app} at {rate} req/s, small work, setup switched every {:.1} s (starts on v{} {})", every.as_secs_f64(), run.first_version, setups[0]);
             for swap in &run.swaps {
                 println!("  → v{:<3} {:<20} every host serves it {:>6.1} ms after the apply began", swap.version, swap.label, ms(swap.took));

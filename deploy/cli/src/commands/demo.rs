@@ -8,9 +8,9 @@ use std::time::Duration;
 
 use anyhow::Result;
 use fusion_cluster::{LocalCluster, store};
-use fusion_host::{AppManifest, FusionSetup, Preset};
+use fusion_host::{FusionSetup, Preset};
 use fusion_optimizer::search::Goal;
-use fusion_project::Workspace;
+use fusion_project::Project;
 use fusion_report::html;
 use fusion_tune::{Request, Strategy, tuning_loop};
 
@@ -20,9 +20,9 @@ use crate::output::Terminal;
 /// `fusion demo`'s options.
 #[derive(clap::Args)]
 pub struct Args {
-    /// The apps to optimize, one after the other.
-    #[arg(long, value_delimiter = ',', default_value = "iot,tree")]
-    apps: Vec<String>,
+    /// The projects to optimize, one after the other (default: this repository's IoT and Tree).
+    #[arg(long, value_delimiter = ',', default_value = "tasks/iot,tasks/tree")]
+    projects: Vec<PathBuf>,
     /// lambda: adds Lambda's hop and init delays; raw: Fusion's own overheads only.
     #[arg(long, default_value = "lambda")]
     platform: fusion_host::platform::Platform,
@@ -36,24 +36,26 @@ pub struct Args {
     max_iterations: usize,
     #[command(flatten)]
     pricing: PricingArg,
-    /// Where the HTML report goes (default: .fusion/demo.html).
+    /// Where the HTML report goes (default: .fusion/demo.html in the current folder).
     #[arg(long)]
     report: Option<PathBuf>,
     #[command(flatten)]
     build: BuildArg,
 }
 
-/// Runs the loop for every app and writes the report.
-pub async fn run(ws: &Workspace, args: Args) -> Result<()> {
-    super::build::unless_skipped(ws, args.build).await?;
-    let report_path = args.report.unwrap_or_else(|| ws.fusion_dir().join("demo.html"));
+/// Runs the loop for every project and writes the report.
+pub async fn run(args: Args) -> Result<()> {
+    let projects = args.projects.iter().map(|p| Project::open(p)).collect::<Result<Vec<_>>>()?;
+    let report_path = args.report.unwrap_or_else(|| PathBuf::from(".fusion/demo.html"));
     let load = args.load.spec(Duration::from_secs(8))?;
     let platform = args.platform;
     let mut reports = Vec::new();
-    for app in &args.apps {
-        let manifest = AppManifest::load(&ws.app_manifest(app))?;
+    for project in &projects {
+        super::build::unless_skipped(project, args.build).await?;
+        let app = project.name();
+        let manifest = fusion_cluster::app_manifest(project);
         let start = FusionSetup::preset(Preset::AllRemote, app, &manifest.task_names(), &manifest.entry);
-        let cluster = LocalCluster::start(ws, &ws.clusters_dir().join(app), &manifest, &start, "all-remote", platform, store::open(ws).await?).await?;
+        let cluster = LocalCluster::start(project, &project.cluster_dir(), &start, "all-remote", platform, store::open(project).await?).await?;
         println!(
             "\n{app}: {} hosts up, all-remote, platform {platform}; optimizing at {} req/s, {:.0} s per measurement",
             cluster.state.endpoints.len(),
@@ -61,7 +63,6 @@ pub async fn run(ws: &Workspace, args: Args) -> Result<()> {
             load.duration.as_secs_f64()
         );
         let request = Request {
-            app,
             strategy: Strategy::Model,
             goal: Goal { objective: args.objective, latency_slo_ms: None },
             version: None,
@@ -69,11 +70,11 @@ pub async fn run(ws: &Workspace, args: Args) -> Result<()> {
             pricing: args.pricing.pricing,
             apply: true,
         };
-        let report = tuning_loop::run(ws, cluster.store(), &request, &load, args.max_iterations, &Terminal::Results).await;
+        let report = tuning_loop::run(project, cluster.store(), &request, &load, args.max_iterations, &Terminal::Results).await;
         cluster.stop();
         let report = report?;
         super::optimize::print_best(&report);
-        reports.push((app.clone(), report));
+        reports.push((app.to_string(), report));
     }
     if let Some(dir) = report_path.parent() {
         std::fs::create_dir_all(dir)?;

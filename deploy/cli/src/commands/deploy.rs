@@ -5,9 +5,9 @@ use std::path::PathBuf;
 use anyhow::Result;
 use fusion_aws::package::Arch;
 use fusion_aws::{Change, Target};
-use fusion_project::Workspace;
+use fusion_project::Project;
 
-use crate::options::{AppArg, BuildArg};
+use crate::options::{BuildArg};
 use crate::output::Terminal;
 
 /// The clouds Fusion deploys to.
@@ -21,8 +21,6 @@ pub enum Command {
 /// `fusion deploy aws`'s options.
 #[derive(clap::Args)]
 pub struct AwsArgs {
-    #[command(flatten)]
-    app: AppArg,
     /// The S3 bucket of the app's store (created if missing); the app uses s3://BUCKET/fusion/APP.
     #[arg(long)]
     bucket: String,
@@ -50,17 +48,17 @@ pub struct AwsArgs {
 }
 
 /// Deploys or destroys, and prints what changed.
-pub async fn run(ws: &Workspace, command: Command) -> Result<()> {
+pub async fn run(project: &Project, command: Command) -> Result<()> {
     let Command::Aws(args) = command;
-    let target = Target { app: args.app.app, bucket: args.bucket, region: args.region, arch: args.arch, host_binary: args.host_binary, endpoint: args.endpoint };
+    let target = Target { app: project.name().to_string(), bucket: args.bucket, region: args.region, arch: args.arch, host_binary: args.host_binary, endpoint: args.endpoint };
     if args.destroy {
-        let gone = fusion_aws::destroy(ws, &target).await?;
+        let gone = fusion_aws::destroy(project, &target).await?;
         let role = if gone.role { "its" } else { "no" };
         println!("{}: removed {} functions, {role} role, {} objects of {}", target.app, gone.functions, gone.objects, target.store_location());
         return Ok(());
     }
-    super::build::unless_skipped(ws, args.build).await?;
-    let deployed = fusion_aws::deploy(ws, &target, args.setup.as_deref(), &Terminal::Progress).await?;
+    super::build::unless_skipped(project, args.build).await?;
+    let deployed = fusion_aws::deploy(project, &target, args.setup.as_deref(), &Terminal::Progress).await?;
     println!("{}: setup version {} ({}) is current in {}", target.app, deployed.setup.version, deployed.setup.describe(), target.store_location());
     println!("role {}: {}", target.role_name(), if deployed.role_created { "created" } else { "policy updated" });
     for (name, change) in &deployed.functions {

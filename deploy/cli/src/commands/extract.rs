@@ -5,17 +5,15 @@ use std::path::PathBuf;
 use anyhow::Result;
 use fusion_cluster::ClusterState;
 use fusion_measure::extract;
-use fusion_project::Workspace;
+use fusion_project::Project;
 use fusion_report::text;
 use fusion_store::{Store, StoreConfig};
 
-use crate::options::{AppArg, PricingArg};
+use crate::options::{PricingArg};
 
 /// `fusion extract`'s options.
 #[derive(clap::Args)]
 pub struct Args {
-    #[command(flatten)]
-    app: AppArg,
     /// A telemetry directory (default: that of the app's last `fusion up`).
     #[arg(long, conflicts_with = "store")]
     telemetry: Option<PathBuf>,
@@ -34,8 +32,8 @@ pub struct Args {
 }
 
 /// Reads the telemetry and prints every setup version's call graph and request statistics.
-pub async fn run(ws: &Workspace, args: Args) -> Result<()> {
-    let app = &args.app.app;
+pub async fn run(project: &Project, args: Args) -> Result<()> {
+    let app = project.name();
     let (records, skipped, source) = match (args.store, args.telemetry) {
         (Some(location), _) => {
             let store = Store::connect(&StoreConfig::at(&location, args.store_endpoint, &args.region)?).await?;
@@ -46,7 +44,7 @@ pub async fn run(ws: &Workspace, args: Args) -> Result<()> {
         (None, telemetry) => {
             let dir = match telemetry {
                 Some(dir) => dir,
-                None => ClusterState::last(&ws.clusters_dir().join(app))?.telemetry,
+                None => ClusterState::last(&project.cluster_dir())?.telemetry,
             };
             let (records, skipped) = extract::read_dir(&dir)?;
             (records, skipped, dir.display().to_string())

@@ -5,22 +5,20 @@ use std::time::Duration;
 
 use anyhow::Result;
 use fusion_cluster::{ClusterState, LocalCluster, store};
-use fusion_host::AppManifest;
 use fusion_measure::load::{LoadSpec, Profile};
+use fusion_measure::mix::Mix;
 use fusion_measure::{LoadResult, measure};
 use fusion_optimizer::pricing::Pricing;
 use fusion_cluster::resolve_setup;
-use fusion_project::Workspace;
+use fusion_project::Project;
 use fusion_report::text;
 
-use crate::options::{AppArg, BuildArg, PayloadArgs, PlatformArg, PricingArg, parse_duration};
+use crate::options::{BuildArg, PayloadArgs, PlatformArg, PricingArg, parse_duration};
 use crate::output::progress_bar;
 
 /// `fusion load`'s options.
 #[derive(clap::Args)]
 pub struct Args {
-    #[command(flatten)]
-    app: AppArg,
     /// Setups to measure, comma-separated, each on a fresh cluster. Without it, the running
     /// `fusion up` cluster of the app is used, or all-remote.
     #[arg(long, value_delimiter = ',')]
@@ -38,6 +36,10 @@ pub struct Args {
     platform: PlatformArg,
     #[command(flatten)]
     payload: PayloadArgs,
+    /// Replay a weighted mix of requests instead of one payload: a JSON file
+    /// `[{"weight": 8, "payload": {...}}, ...]`.
+    #[arg(long, value_name = "FILE", conflicts_with = "payload")]
+    mix: Option<std::path::PathBuf>,
     #[command(flatten)]
     pricing: PricingArg,
     #[command(flatten)]
@@ -45,23 +47,25 @@ pub struct Args {
 }
 
 /// Measures the running cluster, or each setup on a cluster of its own.
-pub async fn run(ws: &Workspace, args: Args) -> Result<()> {
+pub async fn run(project: &Project, args: Args) -> Result<()> {
     anyhow::ensure!(args.rate > 0.0, "--rate must be positive");
-    let spec = LoadSpec { rate: args.rate, duration: args.duration, profile: args.profile, payload: args.payload.body()? };
+    let payload = match &args.mix {
+        Some(file) => Mix::load(file)?,
+        None => Mix::single(args.payload.body()?),
+    };
+    let spec = LoadSpec { rate: args.rate, duration: args.duration, profile: args.profile, payload };
     let pricing = args.pricing.pricing;
-    let app = &args.app.app;
-    if let (true, Some(state)) = (args.setup.is_empty(), ClusterState::running(&ws.clusters_dir().join(app))) {
+    if let (true, Some(state)) = (args.setup.is_empty(), ClusterState::running(&project.cluster_dir())) {
         print!("{}", text::load_summary(&measured(&state, &spec, pricing).await?));
         return Ok(());
     }
-    super::build::unless_skipped(ws, args.build).await?;
-    let manifest = AppManifest::load(&ws.app_manifest(app))?;
+    super::build::unless_skipped(project, args.build).await?;
     let setups = if args.setup.is_empty() { vec!["all-remote".to_string()] } else { args.setup };
     let mut results = Vec::new();
     for label in &setups {
-        let resolved = resolve_setup(ws, &manifest, label)?;
-        let dir = ws.fusion_dir().join("runs").join(format!("{app}-{}", label.replace(['/', '.'], "_")));
-        let cluster = LocalCluster::start(ws, &dir, &manifest, &resolved, label, args.platform.platform, store::open(ws).await?).await?;
+        let resolved = resolve_setup(project, label)?;
+        let dir = project.runs_dir().join(label.replace(['/', '.'], "_"));
+        let cluster = LocalCluster::start(project, &dir, &resolved, label, args.platform.platform, store::open(project).await?).await?;
         let result = measured(&cluster.state, &spec, pricing).await;
         cluster.stop();
         let result = result?;

@@ -7,6 +7,7 @@ pub mod demo;
 pub mod deploy;
 pub mod extract;
 pub mod load;
+pub mod new;
 pub mod optimize;
 pub mod push;
 pub mod run;

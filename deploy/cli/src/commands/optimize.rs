@@ -8,20 +8,18 @@ use fusion_cluster::store;
 use fusion_host::platform::Platform;
 use fusion_optimizer::heuristic::grouping_of;
 use fusion_optimizer::search::{Goal, Objective, Point, describe};
-use fusion_project::Workspace;
+use fusion_project::Project;
 use fusion_tune::propose::{self, Next, Proposal};
 use fusion_tune::tuning_loop::{self, LoopReport};
 use fusion_tune::validate::{self, Validation};
 use fusion_tune::{Request, Strategy};
 
-use crate::options::{AppArg, PricingArg, SteadyLoadArgs};
+use crate::options::{PricingArg, SteadyLoadArgs};
 use crate::output::Terminal;
 
 /// `fusion optimize`'s options.
 #[derive(clap::Args)]
 pub struct Args {
-    #[command(flatten)]
-    app: AppArg,
     /// model: predict every setup and pick the best for the objective; heuristic: Fusionize++'s
     /// next step.
     #[arg(long, default_value = "model")]
@@ -76,10 +74,9 @@ impl GoalArgs {
 }
 
 /// Dispatches to the step, the loop or the validation.
-pub async fn run(ws: &Workspace, args: Args) -> Result<()> {
-    let open = store::open(ws).await?;
+pub async fn run(project: &Project, args: Args) -> Result<()> {
+    let open = store::open(project).await?;
     let request = Request {
-        app: &args.app.app,
         strategy: args.strategy,
         goal: args.goal.goal(),
         version: args.version,
@@ -89,12 +86,12 @@ pub async fn run(ws: &Workspace, args: Args) -> Result<()> {
     };
     let load = args.load.spec(Duration::from_secs(10))?;
     if args.run_loop {
-        let report = tuning_loop::run(ws, &open.store, &request, &load, args.max_iterations, &Terminal::Results).await?;
+        let report = tuning_loop::run(project, &open.store, &request, &load, args.max_iterations, &Terminal::Results).await?;
         print_best(&report);
     } else if args.validate {
-        print_validation(&validate::validate(ws, &open.store, &request, &load, args.every, &Terminal::Results).await?, request.goal);
+        print_validation(&validate::validate(project, &open.store, &request, &load, args.every, &Terminal::Results).await?, request.goal);
     } else {
-        print_proposal(&propose::propose(ws, &open.store, &request).await?, request.goal);
+        print_proposal(&propose::propose(project, &open.store, &request).await?, request.goal);
     }
     Ok(())
 }

@@ -1,21 +1,18 @@
 //! `fusion run`: requests against an app in one process.
 
 use anyhow::Result;
-use fusion_host::AppManifest;
 use fusion_measure::calltree;
 use fusion_measure::in_process::{self, RunReport};
 use fusion_measure::stats::Summary;
 use fusion_cluster::resolve_setup;
-use fusion_project::Workspace;
+use fusion_project::Project;
 
-use crate::options::{AppArg, BuildArg, PayloadArgs};
+use crate::options::{BuildArg, PayloadArgs};
 use crate::output::ms;
 
 /// `fusion run`'s options.
 #[derive(clap::Args)]
 pub struct Args {
-    #[command(flatten)]
-    app: AppArg,
     /// all-remote, all-local, a setup shipped with the app (e.g. fusionize-optimum) or a JSON file.
     #[arg(long, default_value = "all-local")]
     setup: String,
@@ -29,14 +26,14 @@ pub struct Args {
 }
 
 /// Runs the requests and prints latencies, the last response and its call tree.
-pub async fn run(ws: &Workspace, args: Args) -> Result<()> {
-    super::build::unless_skipped(ws, args.build).await?;
+pub async fn run(project: &Project, args: Args) -> Result<()> {
+    super::build::unless_skipped(project, args.build).await?;
     let payload = args.payload.body()?;
-    let app = &args.app.app;
-    let manifest = AppManifest::load(&ws.app_manifest(app))?;
-    let setup = resolve_setup(ws, &manifest, &args.setup)?;
+    let app = project.name();
+    let manifest = fusion_cluster::app_manifest(project);
+    let setup = resolve_setup(project, &args.setup)?;
     println!("app {app}: {} tasks, setup {} ({})", manifest.tasks.len(), setup.created_by, setup.describe());
-    let report = in_process::run(ws, app, setup, args.requests, &payload).await?;
+    let report = in_process::run(project, setup, args.requests, &payload).await?;
     print_report(&report);
     Ok(())
 }

@@ -3,9 +3,8 @@
 use anyhow::Result;
 use fusion_cluster::publish::{self, Applied};
 use fusion_cluster::store;
-use fusion_project::Workspace;
+use fusion_project::Project;
 
-use crate::options::AppArg;
 
 /// The setup subcommands.
 #[derive(clap::Subcommand)]
@@ -14,48 +13,37 @@ pub enum Command {
     Apply {
         /// The setup to make current.
         setup: String,
-        #[command(flatten)]
-        app: AppArg,
     },
     /// Print the current setup.
-    Show {
-        #[command(flatten)]
-        app: AppArg,
-    },
+    Show,
     /// List every setup applied, oldest first; `*` marks the current one.
-    History {
-        #[command(flatten)]
-        app: AppArg,
-    },
+    History,
     /// Make the current setup's predecessor current again.
-    Rollback {
-        #[command(flatten)]
-        app: AppArg,
-    },
+    Rollback,
 }
 
 /// Runs the subcommand against the project's store.
-pub async fn run(ws: &Workspace, command: Command) -> Result<()> {
-    let open = store::open(ws).await?;
+pub async fn run(project: &Project, command: Command) -> Result<()> {
+    let open = store::open(project).await?;
     let store = &open.store;
     match command {
-        Command::Apply { setup, app } => {
-            let applied = publish::apply(ws, store, &app.app, &setup).await?;
+        Command::Apply { setup } => {
+            let applied = publish::apply(project, store, &setup).await?;
             let s = &applied.setup;
-            println!("{}: setup version {} is current ({}), after version {}", app.app, s.version, s.describe(), parent(s.parent));
+            println!("{}: setup version {} is current ({}), after version {}", project.name(), s.version, s.describe(), parent(s.parent));
             print_swap(&applied);
         }
-        Command::Show { app } => println!("{}", serde_json::to_string_pretty(&publish::current(store, &app.app).await?)?),
-        Command::History { app } => {
-            let current = store.current_setup(&app.app).await?.map(|s| s.version);
-            for setup in store.history(&app.app).await? {
+        Command::Show => println!("{}", serde_json::to_string_pretty(&publish::current(store, project.name()).await?)?),
+        Command::History => {
+            let current = store.current_setup(project.name()).await?.map(|s| s.version);
+            for setup in store.history(project.name()).await? {
                 let marker = if Some(setup.version) == current { "*" } else { " " };
                 println!("{marker} v{:<4} after {:<5} {:<40} {}", setup.version, parent(setup.parent), setup.created_by, setup.describe());
             }
         }
-        Command::Rollback { app } => {
-            let applied = publish::rollback(ws, store, &app.app).await?;
-            println!("{}: setup version {} is current again ({})", app.app, applied.setup.version, applied.setup.describe());
+        Command::Rollback => {
+            let applied = publish::rollback(project, store).await?;
+            println!("{}: setup version {} is current again ({})", project.name(), applied.setup.version, applied.setup.describe());
             print_swap(&applied);
         }
     }

@@ -1,0 +1,42 @@
+//! The public front door of an app: the entry function's listener for requests from outside.
+//! `POST /` runs the entry task synchronously with the request's JSON body and answers with its
+//! JSON result, or a typed JSON error with the status the error kind maps to. Nothing is signed
+//! here, and no `x-fusion-*` header from outside is read: every request starts a trace of its
+//! own at depth 0, so an outsider cannot pose as another function or pick a setup version. Calls
+//! between functions stay on the signed listener.
+
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::serve::ListenerExt;
+
+use crate::call::{Call, CallMode, TraceContext};
+use crate::error::{CallError, ErrorKind};
+use crate::http_server::HttpFrontEnd;
+use crate::wire;
+
+/// Serves the front door of `front`'s function on `listener` until it fails.
+pub async fn serve(front: Arc<HttpFrontEnd>, listener: tokio::net::TcpListener) -> std::io::Result<()> {
+    let app = axum::Router::new().route("/", post(request)).route("/healthz", get(|| async { "ok\n" })).with_state(front);
+    let listener = listener.tap_io(|tcp| {
+        let _ = tcp.set_nodelay(true);
+    });
+    axum::serve(listener, app).await
+}
+
+async fn request(State(front): State<Arc<HttpFrontEnd>>, body: Bytes) -> Response {
+    if let Err(err) = serde_json::from_slice::<serde_json::Value>(&body) {
+        let error = CallError::new(ErrorKind::Rejected, format!("the request body is not JSON: {err}"));
+        return front.refuse(StatusCode::BAD_REQUEST, error);
+    }
+    let host = front.host();
+    let call = Call { task: host.name.clone(), payload: body.to_vec(), mode: CallMode::Sync, trace: TraceContext::new_request() };
+    match front.run(call).await {
+        Ok(output) => ([(header::CONTENT_TYPE, "application/json")], output).into_response(),
+        Err(error) => (wire::status_of(error.kind), axum::Json(error)).into_response(),
+    }
+}
