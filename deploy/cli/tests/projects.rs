@@ -1,0 +1,130 @@
+//! A user's own project, outside this repository: `fusion new`, `fusion add`, build, run, a
+//! cluster with its public front door, a mixed load, the optimizer, push; and the clear errors of
+//! a bad manifest, a build that leaves no component and a component of a foreign world.
+
+use std::io::{BufRead, Read, Write};
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+
+/// `fusion ARGS` in `dir`.
+fn fusion(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_fusion")).args(args).current_dir(dir).output().expect("fusion runs")
+}
+
+fn ok(out: &Output) -> String {
+    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success(), "{text}");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn failed(out: &Output) -> String {
+    assert!(!out.status.success(), "expected a failure: {}", String::from_utf8_lossy(&out.stdout));
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// A plain HTTP/1.1 POST, as any client outside Fusion sends it: (status, body).
+fn post(url: &str, headers: &[(&str, &str)], body: &str) -> (u16, String) {
+    let addr = url.trim_start_matches("http://").trim_end_matches('/');
+    let mut stream = std::net::TcpStream::connect(addr).unwrap();
+    let extra: String = headers.iter().map(|(k, v)| format!("{k}: {v}\r\n")).collect();
+    write!(stream, "POST / HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\n{extra}Content-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len()).unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).unwrap();
+    let status = answer.split_whitespace().nth(1).unwrap().parse().unwrap();
+    (status, answer.split_once("\r\n\r\n").map(|(_, b)| b.to_string()).unwrap_or_default())
+}
+
+/// `fusion up` in the background, killed with its hosts when dropped.
+struct Up(std::process::Child);
+
+impl Drop for Up {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn a_rust_project_builds_runs_serves_its_front_door_and_is_optimized() {
+    let home = tempfile::tempdir().unwrap();
+    let made = ok(&fusion(home.path(), &["new", "shop", "--template", "rust"]));
+    assert!(made.contains("created shop"), "{made}");
+    let dir = home.path().join("shop");
+    let added = ok(&fusion(&dir, &["add", "audit", "--lang", "rust"]));
+    assert!(added.contains("added task audit"), "{added}");
+    assert!(std::fs::read_to_string(dir.join("fusion.toml")).unwrap().contains("[tasks.audit]"));
+
+    let run = ok(&fusion(&dir.join("tasks/main"), &["run", "--payload", r#"{"quantity": 3}"#, "--requests", "2"]));
+    assert!(run.contains("2 requests, 0 errors") && run.contains(r#""verdict":{"ok":true,"quantity":3}"#), "found from a folder below the manifest: {run}");
+    for edge in ["check sync in F(main)", "archive async in F(main)"] {
+        assert!(run.contains(edge), "{edge} in {run}");
+    }
+
+    let mut up = Command::new(env!("CARGO_BIN_EXE_fusion")).args(["up", "--no-build"]).current_dir(&dir).stdout(Stdio::piped()).stderr(Stdio::null()).spawn().unwrap();
+    let lines: Vec<String> = std::io::BufReader::new(up.stdout.take().unwrap()).lines().map_while(Result::ok).take_while(|l| !l.starts_with("telemetry:")).collect();
+    let up = Up(up);
+    let door = lines.iter().find_map(|l| l.strip_prefix("front door: ")).and_then(|l| l.split_whitespace().next()).unwrap_or_else(|| panic!("no front door in {lines:?}")).to_string();
+    let (status, body) = post(&door, &[("x-fusion-depth", "31"), ("x-fusion-setup-version", "99")], r#"{"quantity": 500}"#);
+    assert_eq!(status, 200, "{body}");
+    let answer: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(answer["verdict"]["ok"], false, "the entry ran check, whatever x-fusion-* headers said: {body}");
+    let (status, body) = post(&door, &[], "not json");
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(serde_json::from_str::<serde_json::Value>(&body).unwrap()["kind"], "rejected", "a typed JSON error: {body}");
+    let state: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(dir.join(".fusion/cluster/cluster.json")).unwrap()).unwrap();
+    let (status, _) = post(state["endpoints"]["main"].as_str().unwrap(), &[], "{}");
+    assert_eq!(status, 404, "the functions' own listener has no front door");
+
+    let mix = dir.join("mix.json");
+    std::fs::write(&mix, r#"[{"weight": 3, "payload": {"quantity": 1}}, {"weight": 1, "payload": {"quantity": 200}}]"#).unwrap();
+    let load = ok(&fusion(&dir, &["load", "--mix", mix.to_str().unwrap(), "--rate", "8", "--duration", "1s"]));
+    assert!(load.contains("8 requests") && load.contains("0 failed"), "{load}");
+    let extracted = ok(&fusion(&dir, &["extract"]));
+    assert!(extracted.contains("main → check") && extracted.contains("main → archive"), "{extracted}");
+    let optimized = ok(&fusion(&dir, &["optimize"]));
+    assert!(optimized.contains("pick (balanced)"), "{optimized}");
+    let pushed = ok(&fusion(&dir, &["push", "--no-build"]));
+    assert_eq!(pushed.matches("unchanged").count(), 4, "`fusion up` pushed all four components already: {pushed}");
+    drop(up);
+}
+
+#[test]
+fn a_mixed_project_builds_and_runs_its_python_and_javascript_tasks() {
+    let home = tempfile::tempdir().unwrap();
+    ok(&fusion(home.path(), &["new", "mixed", "--template", "mixed"]));
+    let run = ok(&fusion(&home.path().join("mixed"), &["run", "--payload", r#"{"quantity": 7}"#, "--requests", "1"]));
+    assert!(run.contains(r#""verdict":{"ok":true,"quantity":7}"#), "Rust called Python: {run}");
+    assert!(run.contains("archive async in F(main)"), "and JavaScript: {run}");
+}
+
+#[test]
+fn bad_manifests_builds_and_components_are_refused_and_nothing_else_is_lost() {
+    let home = tempfile::tempdir().unwrap();
+    ok(&fusion(home.path(), &["new", "app", "--template", "rust"]));
+    let dir = home.path().join("app");
+    ok(&fusion(&dir, &["build"]));
+    let components = dir.join(".fusion/components");
+    let manifest = std::fs::read_to_string(dir.join("fusion.toml")).unwrap();
+
+    std::fs::write(dir.join("fusion.toml"), manifest.replace("entry = \"main\"", "entry = \"main\"\ncolour = \"blue\"")).unwrap();
+    let err = failed(&fusion(&dir, &["build"]));
+    assert!(err.contains("line 4, column 1") && err.contains("unknown field `colour`"), "{err}");
+    assert!(components.join("main.wasm").is_file(), "what was built before is still there");
+
+    let foreign = fusion_test_artifacts::other_world_component();
+    let with_foreign = format!("{manifest}\n[tasks.alien]\nbuild = \"cp {} alien.wasm\"\ncomponent = \"alien.wasm\"\n", foreign.display());
+    std::fs::write(dir.join("fusion.toml"), &with_foreign).unwrap();
+    let err = failed(&fusion(&dir, &["build"]));
+    assert!(err.contains("task 'alien' was refused") && err.contains("fusion:task world"), "{err}");
+    assert!(!components.join("alien.wasm").exists(), "a refused component is not left to run");
+
+    std::fs::write(dir.join("fusion.toml"), format!("{manifest}\n[tasks.ghost]\nbuild = \"true\"\ncomponent = \"ghost.wasm\"\n")).unwrap();
+    let err = failed(&fusion(&dir, &["build"]));
+    assert!(err.contains("task 'ghost' succeeded but left no component at"), "{err}");
+
+    std::fs::write(dir.join("fusion.toml"), &manifest).unwrap();
+    assert!(ok(&fusion(&dir, &["run", "--requests", "1"])).contains("1 requests, 0 errors"), "the project is whole again");
+    let outside = tempfile::tempdir().unwrap();
+    let err = failed(&fusion(outside.path(), &["build"]));
+    assert!(err.contains("no fusion.toml in") && err.contains("fusion new"), "no fallback to this repository: {err}");
+}
