@@ -13,8 +13,10 @@ use fusion_project::Project;
 
 use crate::store::StoreAccess;
 
-/// The `fusion-host` binary next to the running one (or one level up, for tests and benches in
-/// `target/<profile>/deps`); built with cargo when it is not there yet.
+/// The `fusion-host` binary next to the running one (installed beside `fusion`, or one level up
+/// for tests and benches in `target/<profile>/deps`). A `fusion` running from the cargo target
+/// folder of the checkout it was built in builds it there; anywhere else a missing host is an
+/// error that says how to install it.
 pub fn host_binary() -> Result<PathBuf> {
     let exe = std::env::current_exe()?;
     let dir = exe.parent().context("the running binary has no directory")?;
@@ -23,8 +25,13 @@ pub fn host_binary() -> Result<PathBuf> {
         return Ok(found.clone());
     }
     let profile_dir = if dir.ends_with("deps") { dir.parent().unwrap_or(dir) } else { dir };
+    let checkout = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let built_here = checkout.join("Cargo.toml").is_file() && profile_dir.starts_with(checkout.join("target").canonicalize().unwrap_or_default());
+    if !built_here {
+        bail!("fusion-host is not installed beside {}: install it with `cargo install --path server` from Fusion's repository", exe.display());
+    }
     let mut cargo = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
-    cargo.args(["build", "-q", "-p", "fusion-server", "--bin", "fusion-host"]);
+    cargo.args(["build", "-q", "-p", "fusion-server", "--bin", "fusion-host", "--manifest-path"]).arg(checkout.join("Cargo.toml"));
     if profile_dir.file_name().is_some_and(|n| n == "release") {
         cargo.arg("--release");
     }
