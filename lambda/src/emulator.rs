@@ -2,10 +2,13 @@
 //! machine: the Invoke API (`RequestResponse` and `Event`) on one port, and for every function a
 //! Runtime API (next, response, invocation error, init error) on a port of its own, which is
 //! what `AWS_LAMBDA_RUNTIME_API` points a host at. One environment per function: invocations of
-//! a function queue and run one at a time, as in one Lambda execution environment.
+//! a function queue and run one at a time, as in one Lambda execution environment. Every
+//! function also has a Function URL with auth type NONE, `{invoke_url}/url/{function}/`: an HTTP
+//! request there becomes a payload format 2.0 event, and the `{statusCode, headers, body}` the
+//! function answers becomes the HTTP response (a function error answers 502, as on Lambda).
 //!
 //! What it does not do: it checks that Invoke requests carry a SigV4 `Authorization` header but
-//! does not verify the signature; it neither starts nor scales environments (the caller starts
+//! does not verify the signature; it has no AWS_IAM Function URLs; it neither starts nor scales environments (the caller starts
 //! the hosts); it enforces no timeouts or payload limits.
 
 use std::collections::{BTreeMap, HashMap};
@@ -88,9 +91,15 @@ impl LambdaEmulator {
         let invoke_url = format!("http://{}", listener.local_addr()?);
         let app = axum::Router::new()
             .route("/2015-03-31/functions/{name}/invocations", post(invoke))
+            .route("/url/{name}/", post(function_url))
             .with_state((functions.clone(), ids.clone()));
         tokio::spawn(async move { axum::serve(listener, app).await });
         Ok(LambdaEmulator { invoke_url, functions, ids })
+    }
+
+    /// The Function URL (auth NONE) of a function.
+    pub fn function_url(&self, function: &str) -> String {
+        format!("{}/url/{function}/", self.invoke_url)
     }
 
     /// The `AWS_LAMBDA_RUNTIME_API` value (host:port) of a function's environment.
@@ -117,6 +126,37 @@ fn function_error(body: Bytes) -> Response {
 fn service_error(status: StatusCode, error_type: &str, message: String) -> Response {
     let body = serde_json::json!({ "Type": "User", "message": message }).to_string();
     (status, [("x-amzn-errortype", error_type)], body).into_response()
+}
+
+/// A Function URL request (auth NONE): the HTTP request as a payload format 2.0 event, the
+/// function's `{statusCode, headers, body}` as the HTTP response.
+async fn function_url(State((functions, ids)): State<Service>, Path(name): Path<String>, headers: HeaderMap, body: Bytes) -> Response {
+    let Some(function) = functions.get(&name) else {
+        return (StatusCode::NOT_FOUND, "no such Function URL").into_response();
+    };
+    let request_id = format!("req-{:08}", ids.fetch_add(1, Ordering::Relaxed) + 1);
+    let header_map: serde_json::Map<String, serde_json::Value> =
+        headers.iter().filter_map(|(k, v)| Some((k.as_str().to_string(), serde_json::Value::String(v.to_str().ok()?.to_string())))).collect();
+    let (text, base64) = match std::str::from_utf8(&body) {
+        Ok(text) => (text.to_string(), false),
+        Err(_) => (base64::Engine::encode(&base64::engine::general_purpose::STANDARD, &body), true),
+    };
+    let event = serde_json::json!({
+        "version": "2.0", "routeKey": "$default", "rawPath": "/", "rawQueryString": "", "headers": header_map,
+        "requestContext": { "http": { "method": "POST", "path": "/", "protocol": "HTTP/1.1", "sourceIp": "127.0.0.1" }, "requestId": request_id },
+        "body": text, "isBase64Encoded": base64,
+    });
+    let (reply, outcome) = oneshot::channel();
+    let _ = function.queue.send(Pending { request_id, event: Bytes::from(event.to_string()), reply: Some(reply) });
+    let Ok(Outcome::Response(answer)) = outcome.await else {
+        return (StatusCode::BAD_GATEWAY, "the function failed").into_response();
+    };
+    let Ok(answer) = serde_json::from_slice::<serde_json::Value>(&answer) else {
+        return (StatusCode::BAD_GATEWAY, "the function's answer is not JSON").into_response();
+    };
+    let status = answer["statusCode"].as_u64().and_then(|s| StatusCode::from_u16(s as u16).ok()).unwrap_or(StatusCode::OK);
+    let content_type = answer["headers"]["content-type"].as_str().unwrap_or("application/json").to_string();
+    (status, [(axum::http::header::CONTENT_TYPE, content_type)], answer["body"].as_str().unwrap_or_default().to_string()).into_response()
 }
 
 async fn invoke(

@@ -1,8 +1,12 @@
 //! How a Fusion call travels as a Lambda event.
 //!
 //! A call from another function is an envelope, `{"fusion": {task, mode, trace…}, "payload":
-//! base64}`, answered with `{"payload": base64}`. Any other event is a request from outside (a
-//! user, an API gateway): the event itself is the entry task's JSON input, and the answer is the
+//! base64}`, answered with `{"payload": base64}`. A Function URL request (payload format 2.0:
+//! `version` "2.0" and `requestContext.http`) is the app's front door: its body is the entry
+//! task's JSON input, and the answer is an HTTP response — the JSON output with status 200, or a
+//! typed JSON error with the status its kind maps to over HTTP; its headers are not read, so no
+//! `x-fusion-*` header from outside counts. Any other event is a direct invocation from outside
+//! (`aws lambda invoke`): the event itself is the entry task's JSON input, and the answer is the
 //! task's JSON output. A failed call is a function error whose `errorType` names its kind
 //! (`Fusion.NotFound`, `Fusion.Trapped`, …), so the caller gets the same typed error as over HTTP.
 
@@ -56,13 +60,33 @@ pub fn encode_call(call: &Call) -> Vec<u8> {
     serde_json::to_vec(&envelope).expect("an envelope serializes")
 }
 
+/// Where an event came from: each is answered its own way.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Origin {
+    /// Another function of the app, through the Invoke API.
+    Fusion,
+    /// A Function URL request: answered with an HTTP response.
+    FunctionUrl,
+    /// A direct invocation from outside: answered with the task's output.
+    Direct,
+}
+
 /// An incoming event: a call from another function, or a request from outside to `function`'s
-/// task. The flag says which, because the two are answered differently.
-pub fn decode_event(function: &str, event: Value) -> Result<(Call, bool), CallError> {
+/// task, and where it came from.
+pub fn decode_event(function: &str, event: Value) -> Result<(Call, Origin), CallError> {
+    let outside = |payload: Vec<u8>| Call { task: function.to_string(), payload, mode: CallMode::Sync, trace: TraceContext::new_request() };
+    if is_function_url(&event) {
+        let body = event["body"].as_str().unwrap_or_default();
+        let payload = if event["isBase64Encoded"].as_bool() == Some(true) {
+            STANDARD.decode(body).map_err(|e| CallError::new(ErrorKind::Rejected, format!("the request body is not base64: {e}")))?
+        } else {
+            body.as_bytes().to_vec()
+        };
+        serde_json::from_slice::<Value>(&payload).map_err(|e| CallError::new(ErrorKind::Rejected, format!("the request body is not JSON: {e}")))?;
+        return Ok((outside(payload), Origin::FunctionUrl));
+    }
     if event.get("fusion").is_none() {
-        let payload = serde_json::to_vec(&event).expect("a JSON value serializes");
-        let call = Call { task: function.to_string(), payload, mode: CallMode::Sync, trace: TraceContext::new_request() };
-        return Ok((call, false));
+        return Ok((outside(serde_json::to_vec(&event).expect("a JSON value serializes")), Origin::Direct));
     }
     let envelope: Envelope =
         serde_json::from_value(event).map_err(|e| CallError::new(ErrorKind::Rejected, format!("malformed Fusion event: {e}")))?;
@@ -71,16 +95,33 @@ pub fn decode_event(function: &str, event: Value) -> Result<(Call, bool), CallEr
         .map_err(|e| CallError::new(ErrorKind::Rejected, format!("malformed Fusion event payload: {e}")))?;
     let h = envelope.fusion;
     let trace = TraceContext { trace_id: h.trace_id, parent_span: h.parent_span, caller: h.caller, depth: h.depth, setup_version: h.setup_version };
-    Ok((Call { task: h.task, payload, mode: h.mode, trace }, true))
+    Ok((Call { task: h.task, payload, mode: h.mode, trace }, Origin::Fusion))
 }
 
-/// The answer to an event: an envelope for a call, the task's JSON output for an outside request
-/// (a JSON string when the output is not JSON).
-pub fn encode_reply(output: &[u8], from_fusion: bool) -> Value {
-    if from_fusion {
-        return serde_json::to_value(Reply { payload: STANDARD.encode(output) }).expect("a reply serializes");
+/// Whether `event` is a Function URL request (payload format 2.0).
+pub fn is_function_url(event: &Value) -> bool {
+    event["version"] == "2.0" && event["requestContext"]["http"].is_object()
+}
+
+/// The answer to an event: an envelope for a call, an HTTP response for a Function URL request,
+/// the task's JSON output for a direct invocation (a JSON string when the output is not JSON).
+pub fn encode_reply(output: &[u8], origin: Origin) -> Value {
+    match origin {
+        Origin::Fusion => serde_json::to_value(Reply { payload: STANDARD.encode(output) }).expect("a reply serializes"),
+        Origin::FunctionUrl => http_response(200, String::from_utf8_lossy(output).into_owned()),
+        Origin::Direct => serde_json::from_slice(output).unwrap_or_else(|_| Value::String(String::from_utf8_lossy(output).into_owned())),
     }
-    serde_json::from_slice(output).unwrap_or_else(|_| Value::String(String::from_utf8_lossy(output).into_owned()))
+}
+
+/// A failed Function URL request, as the HTTP response a caller of the front door expects: the
+/// typed JSON error with the status its kind has over HTTP (a function error would reach the
+/// caller as Lambda's own 502).
+pub fn encode_url_error(error: &CallError) -> Value {
+    http_response(fusion_host::wire::status_of(error.kind).as_u16(), serde_json::to_string(error).expect("an error serializes"))
+}
+
+fn http_response(status: u16, body: String) -> Value {
+    serde_json::json!({ "statusCode": status, "headers": { "content-type": "application/json" }, "body": body, "isBase64Encoded": false })
 }
 
 /// The output inside a successful reply.
@@ -139,8 +180,8 @@ mod tests {
         let trace = TraceContext { trace_id: "t1".into(), parent_span: Some("s1".into()), caller: Some("I".into()), depth: 2, setup_version: Some(7) };
         let call = Call { task: "CS".into(), payload: vec![0, 159, 146, 150], mode: CallMode::Async, trace };
         let event: Value = serde_json::from_slice(&encode_call(&call)).unwrap();
-        let (back, from_fusion) = decode_event("CS", event).unwrap();
-        assert!(from_fusion);
+        let (back, origin) = decode_event("CS", event).unwrap();
+        assert_eq!(origin, Origin::Fusion);
         assert_eq!((back.task.as_str(), back.payload, back.mode), ("CS", vec![0, 159, 146, 150], CallMode::Async));
         assert_eq!((back.trace.trace_id, back.trace.parent_span, back.trace.caller), ("t1".into(), Some("s1".into()), Some("I".into())));
         assert_eq!((back.trace.depth, back.trace.setup_version), (2, Some(7)));
@@ -148,12 +189,27 @@ mod tests {
 
     #[test]
     fn any_other_event_is_a_request_to_the_functions_task() {
-        let (call, from_fusion) = decode_event("I", serde_json::json!({ "sensor": "s-1" })).unwrap();
-        assert!(!from_fusion);
+        let (call, origin) = decode_event("I", serde_json::json!({ "sensor": "s-1" })).unwrap();
+        assert_eq!(origin, Origin::Direct);
         assert_eq!((call.task.as_str(), call.mode, call.trace.caller), ("I", CallMode::Sync, None));
         assert_eq!(call.payload, br#"{"sensor":"s-1"}"#);
-        assert_eq!(encode_reply(br#"{"ok":true}"#, false), serde_json::json!({ "ok": true }));
-        assert_eq!(decode_reply(&serde_json::to_vec(&encode_reply(b"\x00raw", true)).unwrap()).unwrap(), b"\x00raw");
+        assert_eq!(encode_reply(br#"{"ok":true}"#, Origin::Direct), serde_json::json!({ "ok": true }));
+        assert_eq!(decode_reply(&serde_json::to_vec(&encode_reply(b"\x00raw", Origin::Fusion)).unwrap()).unwrap(), b"\x00raw");
+    }
+
+    #[test]
+    fn a_function_url_request_is_the_entry_tasks_body_answered_as_http() {
+        let event = serde_json::json!({
+            "version": "2.0", "requestContext": { "http": { "method": "POST" } },
+            "headers": { "x-fusion-depth": "31" }, "body": "eyJuIjoxfQ==", "isBase64Encoded": true,
+        });
+        let (call, origin) = decode_event("I", event).unwrap();
+        assert_eq!((origin, call.payload.as_slice(), call.trace.depth), (Origin::FunctionUrl, br#"{"n":1}"#.as_slice(), 0));
+        assert_eq!(encode_reply(b"{}", Origin::FunctionUrl)["statusCode"], 200);
+        let error = encode_url_error(&CallError::new(ErrorKind::Timeout, "slow"));
+        assert_eq!((error["statusCode"].as_u64(), error["body"].as_str().unwrap().contains("timeout")), (Some(504), true));
+        let not_json = serde_json::json!({ "version": "2.0", "requestContext": { "http": {} }, "body": "nope" });
+        assert_eq!(decode_event("I", not_json).unwrap_err().kind, ErrorKind::Rejected);
     }
 
     #[test]

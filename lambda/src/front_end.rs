@@ -151,7 +151,12 @@ async fn init() -> Result<Function> {
 impl Function {
     async fn invoke(&self, event: Value) -> Result<Value, Failure> {
         self.refresh_if_due().await;
-        let (call, from_fusion) = event::decode_event(&self.host.name, event).map_err(Failure)?;
+        let url = event::is_function_url(&event);
+        let (call, origin) = match event::decode_event(&self.host.name, event) {
+            Ok(decoded) => decoded,
+            Err(error) if url => return Ok(event::encode_url_error(&error)),
+            Err(error) => return Err(Failure(error)),
+        };
         let result = self.host.invoke(call).await;
         // Lambda freezes the environment once the answer is sent: the invocation's fused async
         // work must end first, and its telemetry go out.
@@ -161,7 +166,11 @@ impl Function {
         work.reopen();
         let s = &self.settings;
         self.sink.flush(&self.store, &s.app, &s.function, &self.environment, false).await;
-        result.map(|output| event::encode_reply(&output, from_fusion)).map_err(Failure)
+        match result {
+            Ok(output) => Ok(event::encode_reply(&output, origin)),
+            Err(error) if origin == event::Origin::FunctionUrl => Ok(event::encode_url_error(&error)),
+            Err(error) => Err(Failure(error)),
+        }
     }
 
     /// Takes up a setup applied since the last look; a refused one leaves the current serving.

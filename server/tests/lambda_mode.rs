@@ -194,3 +194,27 @@ async fn a_failed_task_is_a_typed_invocation_error_and_a_bad_init_an_init_error(
     assert!(err.message.contains("Fusion.InitError") && err.message.contains("no-such-app"), "{err}");
     drop((panic, echo));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_function_url_request_is_the_front_door_with_http_statuses_and_typed_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let (store, emulator, _) = deployed("testkit", "all-remote", dir.path()).await;
+    let echo = start_host(&store, &emulator, "testkit", "echo", &[]);
+    let panic = start_host(&store, &emulator, "testkit", "panic", &[]);
+    let client = reqwest::Client::new();
+    let post = |function: &str, body: &'static str| {
+        client.post(emulator.function_url(&format!("{PREFIX}{function}"))).header("content-type", "application/json").header("x-fusion-depth", "31").body(body).send()
+    };
+    let answer = post("echo", r#"{"hello":"url"}"#).await.unwrap();
+    assert_eq!(answer.status(), 200);
+    assert_eq!(answer.text().await.unwrap(), r#"{"hello":"url"}"#, "the entry task's JSON output, whatever x-fusion-* headers said");
+    let refused = post("echo", "not json").await.unwrap();
+    assert_eq!(refused.status(), 400);
+    let error: serde_json::Value = serde_json::from_str(&refused.text().await.unwrap()).unwrap();
+    assert_eq!(error["kind"], "rejected", "{error}");
+    let trapped = post("panic", "{}").await.unwrap();
+    assert_eq!(trapped.status(), 500, "a trap is a typed 500, not Lambda's 502 for a function error");
+    let error: serde_json::Value = serde_json::from_str(&trapped.text().await.unwrap()).unwrap();
+    assert_eq!(error["kind"], "trapped", "{error}");
+    drop((echo, panic));
+}

@@ -4,6 +4,7 @@
 //! changes only what differs (a new setup's memory sizes need no code upload); `--destroy`
 //! removes what it made.
 
+mod function_url;
 mod functions;
 mod iam;
 pub mod package;
@@ -19,7 +20,9 @@ use fusion_lambda::aws_api::AwsClient;
 use fusion_lambda::front_end::vars;
 use fusion_store::{Store, StoreConfig};
 
+pub use function_url::UrlAuth;
 pub use functions::Change;
+use function_url::FunctionUrls;
 use functions::{Desired, Functions};
 use iam::Iam;
 use package::Arch;
@@ -42,6 +45,8 @@ pub struct Target {
     pub host_binary: Option<PathBuf>,
     /// One endpoint for S3, IAM and Lambda instead of AWS's (an emulator such as moto).
     pub endpoint: Option<String>,
+    /// Give the entry function a Function URL, the app's front door, with this auth.
+    pub url: Option<UrlAuth>,
 }
 
 impl Target {
@@ -93,6 +98,8 @@ pub struct Deployed {
     pub role_created: bool,
     /// Lambda function name → what changed.
     pub functions: BTreeMap<String, Change>,
+    /// The entry function's Function URL, when `--url` asked for one.
+    pub url: Option<String>,
 }
 
 /// Deploys the app; `setup` (a preset, a shipped setup or a file) becomes current, else the
@@ -138,7 +145,14 @@ pub async fn deploy(project: &Project, target: &Target, setup: Option<&str>, rep
         };
         changes.insert(name, lambda.ensure(&want, have).await.with_context(|| format!("deploying the function of '{task}'"))?);
     }
-    Ok(Deployed { setup, role_created: role.created, functions: changes })
+    let url = match target.url {
+        Some(auth) => {
+            let urls = FunctionUrls { client: &client, endpoint: target.lambda() };
+            Some(urls.ensure(&target.function_name(&manifest.entry), auth).await.context("giving the entry function its Function URL")?)
+        }
+        None => None,
+    };
+    Ok(Deployed { setup, role_created: role.created, functions: changes, url })
 }
 
 /// What `--destroy` removed.
@@ -155,6 +169,7 @@ pub struct Destroyed {
 pub async fn destroy(project: &Project, target: &Target) -> Result<Destroyed> {
     let manifest = fusion_cluster::app_manifest(project);
     let client = target.client().await?;
+    FunctionUrls { client: &client, endpoint: target.lambda() }.remove(&target.function_name(&manifest.entry)).await?;
     let lambda = Functions { client: &client, endpoint: target.lambda() };
     let mut functions = 0;
     for task in manifest.task_names() {
@@ -210,7 +225,7 @@ mod tests {
     #[test]
     fn the_terraform_module_is_in_step_with_the_cli() {
         let module = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../terraform/main.tf")).unwrap();
-        let target = Target { app: "APP".into(), bucket: "BUCKET".into(), region: "REGION".into(), arch: Arch::X86_64, host_binary: None, endpoint: None };
+        let target = Target { app: "APP".into(), bucket: "BUCKET".into(), region: "REGION".into(), arch: Arch::X86_64, host_binary: None, endpoint: None, url: None };
         for key in environment(&target, "TASK", "KEY").keys() {
             assert!(module.contains(&format!("{key} ")), "main.tf sets no {key}");
         }

@@ -78,8 +78,17 @@ pub fn package(binary: &Path) -> Result<Package> {
     Ok(Package { zip, sha256 })
 }
 
-/// Builds `fusion-host` for Lambda on `arch`; returns the binary.
+/// Builds `fusion-host` for Lambda on `arch` in the checkout of Fusion this binary was built
+/// from; returns the binary. An installed `fusion` whose checkout is gone says how to get one.
 pub fn build_host(project: &Project, arch: Arch, reporter: &dyn Reporter) -> Result<PathBuf> {
+    let checkout = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    anyhow::ensure!(
+        checkout.join("server/Cargo.toml").is_file(),
+        "the Lambda build of fusion-host is made from Fusion's repository, which is not at {}: build it there with \
+         `cargo zigbuild --profile lambda -p fusion-server --bin fusion-host --target {}` and pass --host-binary",
+        checkout.display(),
+        arch.rust_target()
+    );
     let zig = project.toolchains_dir().join("zig");
     let program = zig.join("bin/cargo-zigbuild");
     if !program.is_file() {
@@ -92,9 +101,9 @@ pub fn build_host(project: &Project, arch: Arch, reporter: &dyn Reporter) -> Res
     run(
         Command::new(&program)
             .args(["zigbuild", "--profile", "lambda", "-p", "fusion-server", "--bin", "fusion-host", "--target", arch.rust_target()])
-            .current_dir(&project.root)
+            .current_dir(&checkout)
             .env("PATH", path),
         "cargo zigbuild",
     )?;
-    Ok(project.root.join("target").join(arch.rust_target()).join("lambda/fusion-host"))
+    Ok(checkout.join("target").join(arch.rust_target()).join("lambda/fusion-host"))
 }

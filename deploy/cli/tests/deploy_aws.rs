@@ -81,15 +81,21 @@ fn line_of<'a>(stdout: &'a str, function: &str) -> &'a str {
     stdout.lines().find(|l| l.trim_start().starts_with(&format!("{function} "))).unwrap_or_else(|| panic!("no line for {function}:\n{stdout}"))
 }
 
+/// What Lambda (moto) answers a GET of `path`: the JSON body, None for 404.
+async fn lambda_get(moto: &Moto, path: &str) -> Option<serde_json::Value> {
+    let client = AwsClient::new(SharedCredentialsProvider::new(Credentials::new("testing", "testing", None, None, "test")), "us-east-1", Duration::from_secs(30)).unwrap();
+    let answer = client.send("lambda", "GET", &format!("{}{path}", moto.url), &[], Vec::new()).await.unwrap();
+    match answer.status {
+        // moto answers GetFunctionUrlConfig with 201.
+        200 | 201 => Some(serde_json::from_slice::<serde_json::Value>(&answer.body).unwrap()),
+        404 => None,
+        other => panic!("GET {path}: {other}: {}", String::from_utf8_lossy(&answer.body)),
+    }
+}
+
 /// A function's configuration as Lambda (moto) reports it; None once it is gone.
 async fn configuration(moto: &Moto, name: &str) -> Option<serde_json::Value> {
-    let client = AwsClient::new(SharedCredentialsProvider::new(Credentials::new("testing", "testing", None, None, "test")), "us-east-1", Duration::from_secs(30)).unwrap();
-    let answer = client.send("lambda", "GET", &format!("{}/2015-03-31/functions/{name}", moto.url), &[], Vec::new()).await.unwrap();
-    match answer.status {
-        200 => Some(serde_json::from_slice::<serde_json::Value>(&answer.body).unwrap()["Configuration"].clone()),
-        404 => None,
-        other => panic!("GetFunction {name}: {other}"),
-    }
+    lambda_get(moto, &format!("/2015-03-31/functions/{name}")).await.map(|f| f["Configuration"].clone())
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -114,11 +120,18 @@ async fn deploy_creates_then_changes_only_what_differs_and_destroy_removes_it_al
     }
     let key = configuration(&moto, "fusion-iot-I").await.unwrap()["Environment"]["Variables"]["FUSION_ARTIFACT_KEY"].clone();
 
-    // Idempotent: nothing differs, nothing changes, the artifact key is kept.
-    let second = deploy(&moto, &bootstrap, &[]);
+    // Idempotent: nothing differs, nothing changes, the artifact key is kept. The entry function
+    // gets a public Function URL, the app's front door, and the permission anyone needs to call it.
+    let second = deploy(&moto, &bootstrap, &["--url", "none"]);
     for task in tasks {
         assert!(line_of(&second, &format!("fusion-iot-{task}")).ends_with("unchanged"), "{second}");
     }
+    let url = lambda_get(&moto, "/2021-10-31/functions/fusion-iot-I/url").await.expect("the entry function has a URL");
+    assert_eq!(url["AuthType"], "NONE", "{url}");
+    assert!(second.contains(&format!("front door: {}", url["FunctionUrl"].as_str().unwrap())), "{second}");
+    let policy = lambda_get(&moto, "/2015-03-31/functions/fusion-iot-I/policy").await.expect("a resource policy");
+    assert!(policy.to_string().contains("lambda:InvokeFunctionUrl"), "public invoke allowed: {policy}");
+    assert!(lambda_get(&moto, "/2021-10-31/functions/fusion-iot-CW/url").await.is_none(), "only the entry function has a front door");
     assert_eq!(configuration(&moto, "fusion-iot-I").await.unwrap()["Environment"]["Variables"]["FUSION_ARTIFACT_KEY"], key);
 
     // A new setup: the functions whose memory it changes are reconfigured, no code is uploaded.
@@ -138,6 +151,7 @@ async fn deploy_creates_then_changes_only_what_differs_and_destroy_removes_it_al
     for task in tasks {
         assert!(configuration(&moto, &format!("fusion-iot-{task}")).await.is_none(), "{task} is gone");
     }
+    assert!(lambda_get(&moto, "/2021-10-31/functions/fusion-iot-I/url").await.is_none(), "and the front door with it");
     let again = deploy(&moto, &bootstrap, &["--destroy"]);
     assert!(again.contains("removed 0 functions, no role, 0 objects"), "{again}");
 }

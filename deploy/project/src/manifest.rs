@@ -130,7 +130,11 @@ impl RawTask {
             .collect();
         match (self.rust, self.python, self.js, self.build, self.component) {
             (Some(dir), None, None, None, None) => Ok(TaskSource::Rust(dir)),
-            (None, Some(file), None, None, None) => Ok(TaskSource::Python(file)),
+            (None, Some(file), None, None, None) => {
+                // The SDK's exporting module imports the task as `task`.
+                ensure!(file.file_name().is_some_and(|n| n == "task.py"), "a Python task is a file named task.py, not {}", file.display());
+                Ok(TaskSource::Python(file))
+            }
             (None, None, Some(file), None, None) => Ok(TaskSource::JavaScript(file)),
             (None, None, None, Some(build), Some(component)) => Ok(TaskSource::Command { build, component }),
             (None, None, None, Some(_), None) => bail!("`build` needs `component`, the path of the component the command produces"),

@@ -34,7 +34,8 @@ pub(crate) fn task(app: &str, task: &str, lang: Lang) -> Vec<(&'static str, Stri
     }
 }
 
-/// Writes the SDK copy a task in `lang` builds with into the project's `sdk/`, unless it is there.
+/// Writes the SDK copy a task in `lang` builds with into the project's `sdk/`, or brings it up
+/// to the SDK this binary carries.
 pub(crate) fn vendor_sdk(root: &Path, lang: Lang) -> Result<()> {
     match lang {
         Lang::Rust => sdk::materialize(&root.join("sdk/rust"), &sdk::RUST),

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use anyhow::Result;
 use fusion_aws::package::Arch;
-use fusion_aws::{Change, Target};
+use fusion_aws::{Change, Target, UrlAuth};
 use fusion_project::Project;
 
 use crate::options::{BuildArg};
@@ -40,6 +40,10 @@ pub struct AwsArgs {
     /// One endpoint for S3, IAM and Lambda instead of AWS's (an emulator such as moto).
     #[arg(long)]
     endpoint: Option<String>,
+    /// Give the entry function a Lambda Function URL, the app's front door: none (anyone may
+    /// call it) or aws-iam (callers sign with SigV4).
+    #[arg(long, value_name = "none|aws-iam")]
+    url: Option<UrlAuth>,
     /// Remove the app's functions, role and store instead.
     #[arg(long)]
     destroy: bool,
@@ -50,7 +54,7 @@ pub struct AwsArgs {
 /// Deploys or destroys, and prints what changed.
 pub async fn run(project: &Project, command: Command) -> Result<()> {
     let Command::Aws(args) = command;
-    let target = Target { app: project.name().to_string(), bucket: args.bucket, region: args.region, arch: args.arch, host_binary: args.host_binary, endpoint: args.endpoint };
+    let target = Target { app: project.name().to_string(), bucket: args.bucket, region: args.region, arch: args.arch, host_binary: args.host_binary, endpoint: args.endpoint, url: args.url };
     if args.destroy {
         let gone = fusion_aws::destroy(project, &target).await?;
         let role = if gone.role { "its" } else { "no" };
@@ -71,6 +75,9 @@ pub async fn run(project: &Project, command: Command) -> Result<()> {
             }
         };
         println!("  {name:<28} {what}");
+    }
+    if let Some(url) = &deployed.url {
+        println!("front door: {url}  (POST a JSON request: it runs {})", project.manifest.entry);
     }
     Ok(())
 }
