@@ -50,7 +50,7 @@ pub fn build(project: &Project, reporter: &dyn Reporter) -> Result<Vec<Built>> {
     std::fs::create_dir_all(&out_dir)?;
     let mut built = rust::build(&rust, reporter)?;
     built.extend(guests::build(project, guests, reporter)?);
-    built.extend(custom::build(&project.root, &commands, reporter)?);
+    built.extend(custom::build(project, &commands, reporter)?);
     Ok(built)
 }
 

@@ -1,10 +1,10 @@
 //! The local cluster for real: one `fusion-host` process per function, driven by the load
 //! generator, telemetry read back from every host's file; and `fusion up` as a user runs it.
 
+mod support;
 
 use std::collections::BTreeSet;
-use std::io::BufRead;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use fusion_test_artifacts::*;
@@ -17,6 +17,7 @@ use fusion_host::telemetry::Record;
 use fusion_store::embedded::EmbeddedS3;
 use fusion_host::{CallMode, FusionSetup, Preset};
 use CallMode::{Async, Sync};
+use support::{Up, fusion, spawn_up};
 
 fn all_remote(app: &str) -> FusionSetup {
     let m = manifest(app);
@@ -143,10 +144,6 @@ fn trace_of(record: &Record) -> &str {
     }
 }
 
-fn fusion(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_fusion")).args(args).output().expect("fusion runs")
-}
-
 /// Waits (bounded) until nothing listens at `url` any more.
 fn gone(url: &str) -> bool {
     let addr = url.trim_start_matches("http://");
@@ -160,16 +157,6 @@ fn gone(url: &str) -> bool {
     false
 }
 
-/// A `fusion up` process, killed (with its hosts) when the test ends, even by a failed assertion.
-struct Up(std::process::Child);
-
-impl Drop for Up {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 /// `fusion up` in the background, on the workspace's embedded store or on `s3`; returns it once
 /// its cluster is up.
 fn fusion_up(app: &str, setup: &str, s3: Option<&EmbeddedS3>) -> (Up, ClusterState) {
@@ -181,20 +168,13 @@ fn fusion_up(app: &str, setup: &str, s3: Option<&EmbeddedS3>) -> (Up, ClusterSta
             .env("AWS_ACCESS_KEY_ID", &s3.access_key)
             .env("AWS_SECRET_ACCESS_KEY", &s3.secret_key);
     }
-    let mut up = command
-        .args(["up", "-f", project_dir(app).as_str(), "--setup", setup])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut lines = std::io::BufReader::new(up.stdout.take().unwrap()).lines();
-    let table: Vec<String> = lines.by_ref().map_while(Result::ok).take_while(|l| !l.starts_with("telemetry:")).collect();
+    let (up, table) = spawn_up(command.args(["up", "-f", project_dir(app).as_str(), "--setup", setup]));
     let state = ClusterState::running(&project(app).cluster_dir()).expect("the cluster's state");
     assert_eq!(state.endpoints.len(), manifest(app).tasks.len(), "one host per function");
     for (function, url) in &state.endpoints {
         assert!(table.iter().any(|l| l.starts_with(function.as_str()) && l.contains(url.as_str())), "{function} missing in {table:?}");
     }
-    (Up(up), state)
+    (up, state)
 }
 
 #[test]

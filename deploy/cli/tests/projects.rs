@@ -2,24 +2,23 @@
 //! cluster with its public front door, a mixed load, the optimizer, push; and the clear errors of
 //! a bad manifest, a build that leaves no component and a component of a foreign world.
 
-use std::io::{BufRead, Read, Write};
+mod support;
+
+use std::io::{Read, Write};
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::Command;
 
-/// `fusion ARGS` in `dir`.
-fn fusion(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_fusion")).args(args).current_dir(dir).output().expect("fusion runs")
+use support::moto::Moto;
+use support::{failed, ok, spawn_up};
+
+fn fusion(dir: &Path, args: &[&str]) -> std::process::Output {
+    support::fusion_in(dir, args)
 }
 
-fn ok(out: &Output) -> String {
-    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
-    assert!(out.status.success(), "{text}");
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-fn failed(out: &Output) -> String {
-    assert!(!out.status.success(), "expected a failure: {}", String::from_utf8_lossy(&out.stdout));
-    String::from_utf8_lossy(&out.stderr).into_owned()
+/// The last response `fusion run` printed, as JSON.
+fn response(run: &str) -> serde_json::Value {
+    let line = run.lines().find_map(|l| l.strip_prefix("response: ")).unwrap_or_else(|| panic!("no response in {run}"));
+    serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}"))
 }
 
 /// A plain HTTP/1.1 POST, as any client outside Fusion sends it: (status, body).
@@ -32,16 +31,6 @@ fn post(url: &str, headers: &[(&str, &str)], body: &str) -> (u16, String) {
     stream.read_to_string(&mut answer).unwrap();
     let status = answer.split_whitespace().nth(1).unwrap().parse().unwrap();
     (status, answer.split_once("\r\n\r\n").map(|(_, b)| b.to_string()).unwrap_or_default())
-}
-
-/// `fusion up` in the background, killed with its hosts when dropped.
-struct Up(std::process::Child);
-
-impl Drop for Up {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
 }
 
 #[test]
@@ -60,9 +49,7 @@ fn a_rust_project_builds_runs_serves_its_front_door_and_is_optimized() {
         assert!(run.contains(edge), "{edge} in {run}");
     }
 
-    let mut up = Command::new(env!("CARGO_BIN_EXE_fusion")).args(["up", "--no-build"]).current_dir(&dir).stdout(Stdio::piped()).stderr(Stdio::null()).spawn().unwrap();
-    let lines: Vec<String> = std::io::BufReader::new(up.stdout.take().unwrap()).lines().map_while(Result::ok).take_while(|l| !l.starts_with("telemetry:")).collect();
-    let up = Up(up);
+    let (up, lines) = spawn_up(Command::new(env!("CARGO_BIN_EXE_fusion")).args(["up", "--no-build"]).current_dir(&dir));
     let door = lines.iter().find_map(|l| l.strip_prefix("front door: ")).and_then(|l| l.split_whitespace().next()).unwrap_or_else(|| panic!("no front door in {lines:?}")).to_string();
     let (status, body) = post(&door, &[("x-fusion-depth", "31"), ("x-fusion-setup-version", "99")], r#"{"quantity": 500}"#);
     assert_eq!(status, 200, "{body}");
@@ -86,6 +73,63 @@ fn a_rust_project_builds_runs_serves_its_front_door_and_is_optimized() {
     let pushed = ok(&fusion(&dir, &["push", "--no-build"]));
     assert_eq!(pushed.matches("unchanged").count(), 4, "`fusion up` pushed all four components already: {pushed}");
     drop(up);
+
+    // The same project on AWS (moto), from its own folder, with a public front door.
+    let moto = Moto::start();
+    let deployed = moto.deploy(&dir, &["--bucket", "shop-deploy", "--no-build", "--setup", "all-remote", "--url", "none"]);
+    for task in ["main", "check", "archive", "audit"] {
+        assert!(deployed.lines().any(|l| l.trim_start().starts_with(&format!("fusion-shop-{task} ")) && l.ends_with("created")), "{task}: {deployed}");
+    }
+    assert!(deployed.contains("front door: "), "{deployed}");
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let entry = runtime.block_on(moto.configuration("fusion-shop-main")).expect("the entry function exists");
+    assert_eq!(entry["Environment"]["Variables"]["FUSION_APP"], "shop", "{entry}");
+    assert!(runtime.block_on(moto.lambda_get("/2021-10-31/functions/fusion-shop-main/url")).is_some(), "the entry function has its Function URL");
+    let destroyed = moto.deploy(&dir, &["--bucket", "shop-deploy", "--destroy"]);
+    assert!(destroyed.contains("removed 4 functions, its role"), "{destroyed}");
+}
+
+#[test]
+fn a_python_project_builds_and_runs_unchanged() {
+    let home = tempfile::tempdir().unwrap();
+    ok(&fusion(home.path(), &["new", "py", "--template", "python"]));
+    let run = ok(&fusion(&home.path().join("py"), &["run", "--payload", r#"{"quantity": 101}"#, "--requests", "2"]));
+    assert!(run.contains("2 requests, 0 errors"), "{run}");
+    assert_eq!(response(&run)["verdict"], serde_json::json!({"ok": false, "quantity": 101}), "{run}");
+    assert!(run.contains("archive async in F(main)"), "{run}");
+}
+
+/// The JavaScript template as written, then with `check` replaced by a task in C that its own
+/// `build` command compiles (examples/c-task: clang for wasm32 with wasi-libc, `wit-bindgen c`,
+/// `wasm-tools component new`), with the tools from the machine or the toolchain cache.
+#[test]
+fn a_javascript_project_runs_unchanged_and_with_a_task_in_c() {
+    let home = tempfile::tempdir().unwrap();
+    ok(&fusion(home.path(), &["new", "web", "--template", "js"]));
+    let dir = home.path().join("web");
+    let run = ok(&fusion(&dir, &["run", "--payload", r#"{"quantity": 4}"#, "--requests", "2"]));
+    assert!(run.contains("2 requests, 0 errors") && run.contains(r#""verdict":{"ok":true,"quantity":4}"#), "{run}");
+
+    let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/c-task");
+    std::fs::create_dir(dir.join("c-check")).unwrap();
+    for file in ["check.c", "build.sh"] {
+        std::fs::copy(example.join(file), dir.join("c-check").join(file)).unwrap();
+    }
+    let manifest = std::fs::read_to_string(dir.join("fusion.toml")).unwrap();
+    let js_check = "[tasks.check]\njs = \"tasks/check/task.js\"";
+    assert!(manifest.contains(js_check), "{manifest}");
+    std::fs::write(dir.join("fusion.toml"), manifest.replace(js_check, "[tasks.check]\nbuild = \"sh c-check/build.sh\"\ncomponent = \"c-check/check.wasm\"")).unwrap();
+    let c = support::c_toolchain::ensure();
+    let built = Command::new(env!("CARGO_BIN_EXE_fusion")).arg("build").current_dir(&dir).env("PATH", &c.path).env("CC", &c.cc).output().unwrap();
+    let text = format!("{}{}", String::from_utf8_lossy(&built.stdout), String::from_utf8_lossy(&built.stderr));
+    assert!(built.status.success(), "the C task builds with CC={}: {text}", c.cc);
+    assert!(text.contains("building check with `sh c-check/build.sh`"), "{text}");
+    for (quantity, verdict) in [(7, r#""verdict":{"ok":true,"quantity":7}"#), (250, r#""verdict":{"ok":false,"quantity":250}"#)] {
+        let run = ok(&fusion(&dir, &["run", "--no-build", "--setup", "all-remote", "--payload", &format!(r#"{{"quantity": {quantity}}}"#), "--requests", "1"]));
+        assert!(run.contains("1 requests, 0 errors") && run.contains(verdict), "JavaScript called C: {run}");
+    }
+    let refused = ok(&fusion(&dir, &["run", "--no-build", "--payload", r#"{"quantity": -2}"#, "--requests", "1"]));
+    assert!(refused.contains("quantity must not be negative"), "the C task's error reaches the caller: {refused}");
 }
 
 #[test]
