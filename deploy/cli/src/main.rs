@@ -23,6 +23,7 @@ struct Cli {
 }
 
 #[derive(Subcommand)]
+#[allow(clippy::large_enum_variant)] // parsed once per process
 enum Command {
     /// Make a new project from a template: `fusion new shop --template mixed`.
     New(commands::new::NewArgs),
@@ -58,19 +59,20 @@ enum Command {
     /// Deploy an application to a cloud: `fusion deploy aws --app iot --bucket B --region R`.
     #[command(subcommand)]
     Deploy(commands::deploy::Command),
+    /// The host of one function, what `fusion up` starts per function (as the `fusion-host`
+    /// binary does): `fusion host serve --store s3://B --app-name APP --function F`.
+    #[command(subcommand)]
+    Host(fusion_server::HostCommand),
 }
 
 fn main() -> ExitCode {
     tracing_subscriber::fmt().with_env_filter(tracing_subscriber::EnvFilter::from_default_env()).with_writer(std::io::stderr).init();
     let cli = Cli::parse();
     let result = tokio::runtime::Runtime::new().map_err(anyhow::Error::from).and_then(|runtime| runtime.block_on(dispatch(cli.command, cli.manifest)));
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(err) => {
-            output::error(&err);
-            ExitCode::FAILURE
-        }
-    }
+    result.unwrap_or_else(|err| {
+        output::error(&err);
+        ExitCode::FAILURE
+    })
 }
 
 /// The project the command works on: `-f PATH`, else the nearest `fusion.toml` above.
@@ -81,9 +83,11 @@ fn project(manifest: Option<PathBuf>) -> Result<Project> {
     }
 }
 
-async fn dispatch(command: Command, manifest: Option<PathBuf>) -> Result<()> {
+async fn dispatch(command: Command, manifest: Option<PathBuf>) -> Result<ExitCode> {
     let open = || project(manifest.clone());
-    match command {
+    let done = match command {
+        // A host's exit code says whether its `run` request succeeded.
+        Command::Host(command) => return fusion_server::execute(command).await,
         Command::New(args) => commands::new::new(args).await,
         Command::Add(args) => commands::new::add(&open()?, args).await,
         Command::Build => commands::build::run(&open()?).await,
@@ -97,5 +101,6 @@ async fn dispatch(command: Command, manifest: Option<PathBuf>) -> Result<()> {
         Command::Bench(command) => commands::bench::run(&open()?, command).await,
         Command::Extract(args) => commands::extract::run(&open()?, args).await,
         Command::Deploy(command) => commands::deploy::run(&open()?, command).await,
-    }
+    };
+    done.map(|()| ExitCode::SUCCESS)
 }

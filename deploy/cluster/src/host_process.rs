@@ -1,9 +1,9 @@
-//! `fusion-host serve` processes started by the control plane (and by tests and benchmarks):
+//! Host processes (`fusion host serve`, or the `fusion-host` binary) started by the control plane (and by tests and benchmarks):
 //! one per function, on a free loopback port, killed when dropped.
 
 use std::collections::BTreeMap;
 use std::io::BufRead;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 
 use anyhow::{Context, Result, bail};
@@ -13,22 +13,30 @@ use fusion_project::Project;
 
 use crate::store::StoreAccess;
 
-/// The `fusion-host` binary next to the running one (installed beside `fusion`, or one level up
-/// for tests and benches in `target/<profile>/deps`). A `fusion` running from the cargo target
-/// folder of the checkout it was built in builds it there; anywhere else a missing host is an
-/// error that says how to install it.
-pub fn host_binary() -> Result<PathBuf> {
+/// The command that starts a host: `fusion host` when the running binary is `fusion` (the one
+/// binary a user installs carries the host), else the `fusion-host` or `fusion` binary beside the
+/// running one (tests and benches in `target/<profile>/deps` find them one level up). A test
+/// binary of the checkout with neither built builds `fusion-host` there.
+fn host_command() -> Result<Command> {
     let exe = std::env::current_exe()?;
+    if exe.file_stem().is_some_and(|stem| stem == "fusion") {
+        return Ok(fusion_host_subcommand(&exe));
+    }
     let dir = exe.parent().context("the running binary has no directory")?;
-    let candidates = [dir.join("fusion-host"), dir.parent().map(|p| p.join("fusion-host")).unwrap_or_default()];
-    if let Some(found) = candidates.iter().find(|p| p.is_file()) {
-        return Ok(found.clone());
+    let dirs = [Some(dir), dir.parent()];
+    for dir in dirs.into_iter().flatten() {
+        if dir.join("fusion-host").is_file() {
+            return Ok(Command::new(dir.join("fusion-host")));
+        }
+        if dir.join("fusion").is_file() {
+            return Ok(fusion_host_subcommand(&dir.join("fusion")));
+        }
     }
     let profile_dir = if dir.ends_with("deps") { dir.parent().unwrap_or(dir) } else { dir };
     let checkout = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
     let built_here = checkout.join("Cargo.toml").is_file() && profile_dir.starts_with(checkout.join("target").canonicalize().unwrap_or_default());
     if !built_here {
-        bail!("fusion-host is not installed beside {}: install it with `cargo install --path server` from Fusion's repository", exe.display());
+        bail!("neither fusion nor fusion-host is beside {}: install Fusion with `cargo install --path deploy/cli` from its repository", exe.display());
     }
     let mut cargo = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
     cargo.args(["build", "-q", "-p", "fusion-server", "--bin", "fusion-host", "--manifest-path"]).arg(checkout.join("Cargo.toml"));
@@ -38,7 +46,13 @@ pub fn host_binary() -> Result<PathBuf> {
     if !cargo.status().context("running cargo to build fusion-host")?.success() {
         bail!("building fusion-host failed");
     }
-    Ok(profile_dir.join("fusion-host"))
+    Ok(Command::new(profile_dir.join("fusion-host")))
+}
+
+fn fusion_host_subcommand(fusion: &Path) -> Command {
+    let mut command = Command::new(fusion);
+    command.arg("host");
+    command
 }
 
 /// How to start one function's host.
@@ -95,7 +109,7 @@ impl HostProcess {
     pub fn spawn(project: &Project, spec: HostSpec<'_>) -> Result<HostProcess> {
         let peers_file = tempfile::NamedTempFile::new()?;
         std::fs::write(peers_file.path(), serde_json::to_string(&spec.peers)?)?;
-        let mut cmd = Command::new(host_binary()?);
+        let mut cmd = host_command()?;
         cmd.arg("serve")
             .arg("--artifacts")
             .arg(spec.artifacts.map_or_else(|| project.artifacts_dir(), Path::to_path_buf))

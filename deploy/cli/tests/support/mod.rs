@@ -48,6 +48,9 @@ pub fn spawn_up(command: &mut Command) -> (Up, Vec<String>) {
     let mut child = command.stdout(Stdio::piped()).stderr(Stdio::null()).spawn().expect("fusion up starts");
     let stdout = child.stdout.take().expect("piped stdout");
     let up = Up(child);
-    let lines = std::io::BufReader::new(stdout).lines().map_while(Result::ok).take_while(|l| !l.starts_with("telemetry:")).collect();
+    let mut reader = std::io::BufReader::new(stdout).lines();
+    let lines = reader.by_ref().map_while(Result::ok).take_while(|l| !l.starts_with("telemetry:")).collect();
+    // Keep reading what it prints later: a closed pipe would make its next line fail, and it with it.
+    std::thread::spawn(move || reader.for_each(drop));
     (up, lines)
 }

@@ -1,0 +1,81 @@
+//! The options every host command shares: where the app, its components and setup come from
+//! (files, or a store the host follows), and the platform it emulates.
+
+use std::path::PathBuf;
+
+use anyhow::Result;
+use clap::Args;
+use fusion_host::platform::Platform;
+use fusion_host::{AppManifest, FusionSetup, Preset, RuntimeConfig};
+
+/// The app from files.
+#[derive(Args)]
+pub struct AppArgs {
+    /// The application manifest (app.json).
+    #[arg(long)]
+    pub(crate) app: Option<PathBuf>,
+    /// Directory with the components (`<stem>.wasm`) the manifest names.
+    #[arg(long)]
+    pub(crate) components: Option<PathBuf>,
+    /// A fusion setup JSON file (default: all-local for `run`, all-remote for `serve`).
+    #[arg(long)]
+    pub(crate) setup: Option<PathBuf>,
+    /// Where precompiled artifacts are cached.
+    #[arg(long, default_value = ".fusion/artifacts")]
+    pub(crate) artifacts: PathBuf,
+    /// Platform overheads to emulate: raw (none) or lambda (hop delays, runtime init).
+    #[arg(long, default_value = "raw")]
+    pub(crate) platform: Platform,
+    /// Run guests at full speed instead of pacing them to their function's CPU share.
+    #[arg(long)]
+    pub(crate) no_cpu_pacing: bool,
+}
+
+/// The app from a store.
+#[derive(Args)]
+pub struct StoreArgs {
+    /// Follow the application's current setup in this S3 store: `s3://BUCKET[/PREFIX]`.
+    /// Credentials come from the standard AWS chain (e.g. AWS_ACCESS_KEY_ID).
+    #[arg(long, conflicts_with_all = ["app", "components", "setup"], requires = "app_name")]
+    pub(crate) store: Option<String>,
+    /// The application's name in the store.
+    #[arg(long)]
+    pub(crate) app_name: Option<String>,
+    /// An S3-compatible endpoint instead of AWS (e.g. the embedded store of `fusion up`).
+    #[arg(long)]
+    pub(crate) store_endpoint: Option<String>,
+    #[arg(long, default_value = "us-east-1")]
+    pub(crate) store_region: String,
+    /// How often to look for a new current setup, in milliseconds (a signed
+    /// POST /v1/admin/refresh makes the host look at once).
+    #[arg(long, default_value_t = 1000)]
+    pub(crate) poll_ms: u64,
+    /// Environment variable holding the key that seals precompiled artifacts in the store;
+    /// without it, artifacts in the store are neither used nor published.
+    #[arg(long, default_value = "FUSION_ARTIFACT_KEY")]
+    pub(crate) artifact_key_env: String,
+}
+
+impl AppArgs {
+    pub(crate) fn files(&self) -> Result<(&PathBuf, &PathBuf)> {
+        match (&self.app, &self.components) {
+            (Some(app), Some(components)) => Ok((app, components)),
+            _ => anyhow::bail!("--app and --components are required (or, to serve, --store and --app-name)"),
+        }
+    }
+
+    pub(crate) fn load(&self, default: Preset) -> Result<(AppManifest, FusionSetup)> {
+        let manifest = AppManifest::load(self.files()?.0)?;
+        let setup = match &self.setup {
+            Some(path) => FusionSetup::load(path)?,
+            None => FusionSetup::preset(default, &manifest.app, &manifest.task_names(), &manifest.entry),
+        };
+        setup.validate(&manifest.app, &manifest.task_names())?;
+        Ok((manifest, setup))
+    }
+
+    pub(crate) fn runtime_config(&self) -> RuntimeConfig {
+        RuntimeConfig { platform: self.platform, pace_cpu: !self.no_cpu_pacing, ..RuntimeConfig::default() }
+    }
+}
+
