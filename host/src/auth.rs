@@ -1,71 +1,118 @@
-//! Authentication between functions with a shared secret: every call carries an HMAC-SHA256 over
-//! its path, trace context, mode, a timestamp and its body. A request without a valid signature,
-//! or with a stale one, runs nothing.
+//! Authentication between functions with a shared secret. Every call carries an HMAC-SHA256 over
+//! a timestamp, a nonce, its path, every `x-fusion-*` header that changes what runs or what the
+//! telemetry records ([`SIGNED_HEADERS`]), and its body. A request without a valid signature, with
+//! a stale one, or one seen before (a replay: `replay.rs`) runs nothing.
 
+use std::sync::{Arc, Mutex};
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use axum::http::HeaderMap;
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
-/// How far a signature's timestamp may be from now, in seconds (clock skew plus transit).
-const MAX_AGE_SECS: u64 = 300;
+use crate::replay::{SeenCalls, Unseen};
+use crate::wire;
 
-/// Signs outgoing calls and verifies incoming ones with the secret the functions share.
+/// How far a signature's timestamp may be from now, in seconds (clock skew plus transit).
+pub const MAX_AGE_SECS: u64 = 300;
+
+/// The headers a signature covers, in the order they are hashed: the trace context, the mode and
+/// the setup version. Changing any of them changes what a call runs or what it reports.
+pub const SIGNED_HEADERS: [&str; 6] = [wire::TRACE_ID, wire::PARENT_SPAN, wire::CALLER, wire::DEPTH, wire::MODE, wire::SETUP_VERSION];
+
+/// Signs outgoing calls and verifies incoming ones with the secret the functions share,
+/// remembering the calls it let through so none runs twice.
 #[derive(Clone)]
 pub struct Signer {
-    secret: Vec<u8>,
+    secret: Arc<[u8]>,
+    seen: Arc<Mutex<SeenCalls>>,
 }
 
-/// The parts of a call that a signature covers.
-pub struct Signed<'a> {
-    /// The request path (`/v1/invoke/<task>` or an admin path).
-    pub path: &'a str,
-    /// The trace id header; empty for admin requests.
-    pub trace_id: &'a str,
-    /// The mode header (`sync` or `async`); empty for admin requests.
-    pub mode: &'a str,
-    /// The whole request body.
-    pub body: &'a [u8],
+/// What is wrong with a refused call's signature.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    /// No signature header.
+    Missing,
+    /// A header that does not parse.
+    Malformed,
+    /// The timestamp is more than [`MAX_AGE_SECS`] off, or older than what the replay guard
+    /// still remembers.
+    Stale,
+    /// The signature does not match the call: another secret, or a changed part.
+    Mismatch,
+    /// A call with this signature was let through before.
+    Replayed,
+}
+
+impl std::fmt::Display for Refusal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Refusal::Missing => "missing signature",
+            Refusal::Malformed => "malformed signature",
+            Refusal::Stale => "stale signature",
+            Refusal::Mismatch => "signature does not match",
+            Refusal::Replayed => "replayed call",
+        })
+    }
 }
 
 impl Signer {
     /// A signer with the shared `secret`; keys of any length are accepted.
     pub fn new(secret: impl Into<Vec<u8>>) -> Signer {
-        Signer { secret: secret.into() }
+        Signer { secret: secret.into().into(), seen: Arc::default() }
     }
 
-    /// The value of the signature header: `t=<unix seconds>,sig=<hex>`.
-    pub fn sign(&self, call: &Signed<'_>) -> String {
-        let t = now();
-        format!("t={t},sig={}", hex::encode(self.mac(t, call).finalize().into_bytes()))
+    /// The value of the signature header for a call to `path` with `headers` (the
+    /// [`SIGNED_HEADERS`] it carries) and `body`: `t=<unix seconds>,n=<nonce>,sig=<hex>`.
+    pub fn sign(&self, path: &str, headers: &HeaderMap, body: &[u8]) -> String {
+        let (t, nonce) = (now(), fastrand::u64(..));
+        format!("t={t},n={nonce:016x},sig={}", hex::encode(self.mac(t, nonce, path, headers, body).finalize().into_bytes()))
     }
 
-    /// Checks an incoming call's signature header; refuses a missing, malformed, stale (more than
-    /// five minutes off) or mismatched one, saying which.
-    pub fn verify(&self, header: Option<&str>, call: &Signed<'_>) -> Result<(), String> {
-        let header = header.ok_or("missing signature")?;
-        let (t, sig) = parse(header).ok_or("malformed signature")?;
-        if now().abs_diff(t) > MAX_AGE_SECS {
-            return Err("stale signature".into());
+    /// Checks an incoming call: its signature header must parse, be fresh, match the call, and
+    /// not have been let through before.
+    pub fn verify(&self, path: &str, headers: &HeaderMap, body: &[u8]) -> Result<(), Refusal> {
+        let header = headers.get(wire::SIGNATURE).ok_or(Refusal::Missing)?.to_str().map_err(|_| Refusal::Malformed)?;
+        let (t, nonce, sig) = parse(header).ok_or(Refusal::Malformed)?;
+        let now = now();
+        if now.abs_diff(t) > MAX_AGE_SECS {
+            return Err(Refusal::Stale);
         }
-        let sig = hex::decode(sig).map_err(|_| "malformed signature")?;
-        self.mac(t, call).verify_slice(&sig).map_err(|_| "signature does not match".into())
+        let sig = hex::decode(sig).map_err(|_| Refusal::Malformed)?;
+        self.mac(t, nonce, path, headers, body).verify_slice(&sig).map_err(|_| Refusal::Mismatch)?;
+        self.seen.lock().expect("the seen calls").admit(t, nonce, now.saturating_sub(MAX_AGE_SECS)).map_err(|unseen| match unseen {
+            Unseen::Replayed => Refusal::Replayed,
+            Unseen::Forgotten => Refusal::Stale,
+        })
     }
 
-    fn mac(&self, t: u64, call: &Signed<'_>) -> Hmac<Sha256> {
+    fn mac(&self, t: u64, nonce: u64, path: &str, headers: &HeaderMap, body: &[u8]) -> Hmac<Sha256> {
         let mut mac = Hmac::<Sha256>::new_from_slice(&self.secret).expect("HMAC takes keys of any size");
-        for part in [t.to_string().as_bytes(), call.path.as_bytes(), call.trace_id.as_bytes(), call.mode.as_bytes()] {
-            mac.update(&(part.len() as u64).to_be_bytes());
-            mac.update(part);
+        let mut part = |bytes: &[u8]| {
+            mac.update(&(bytes.len() as u64).to_be_bytes());
+            mac.update(bytes);
+        };
+        part(&t.to_be_bytes());
+        part(&nonce.to_be_bytes());
+        part(path.as_bytes());
+        for name in SIGNED_HEADERS {
+            // An absent header and an empty one differ: present headers are prefixed.
+            match headers.get(name) {
+                None => part(b""),
+                Some(value) => part(&[b"=", value.as_bytes()].concat()),
+            }
         }
-        mac.update(call.body);
+        mac.update(body);
         mac
     }
 }
 
-fn parse(header: &str) -> Option<(u64, &str)> {
-    let (t, sig) = header.split_once(',')?;
-    Some((t.strip_prefix("t=")?.parse().ok()?, sig.strip_prefix("sig=")?))
+fn parse(header: &str) -> Option<(u64, u64, &str)> {
+    let mut fields = header.split(',');
+    let t = fields.next()?.strip_prefix("t=")?.parse().ok()?;
+    let nonce = u64::from_str_radix(fields.next()?.strip_prefix("n=")?, 16).ok()?;
+    let sig = fields.next()?.strip_prefix("sig=")?;
+    fields.next().is_none().then_some((t, nonce, sig))
 }
 
 fn now() -> u64 {
@@ -76,18 +123,57 @@ fn now() -> u64 {
 mod tests {
     use super::*;
 
-    fn call(body: &[u8]) -> Signed<'_> {
-        Signed { path: "/v1/invoke/A", trace_id: "t1", mode: "sync", body }
+    fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
+        let mut map = HeaderMap::new();
+        for (name, value) in pairs {
+            map.insert(*name, value.parse().unwrap());
+        }
+        map
     }
+
+    fn signed(signer: &Signer, pairs: &[(&'static str, &str)], body: &[u8]) -> HeaderMap {
+        let mut map = headers(pairs);
+        let signature = signer.sign("/v1/invoke/A", &map, body);
+        map.insert(wire::SIGNATURE, signature.parse().unwrap());
+        map
+    }
+
+    const CALL: [(&str, &str); 3] = [(wire::TRACE_ID, "t1"), (wire::MODE, "sync"), (wire::SETUP_VERSION, "3")];
 
     #[test]
     fn a_signature_verifies_only_with_the_same_secret_and_content() {
         let signer = Signer::new("s3cret");
-        let header = signer.sign(&call(b"{}"));
-        assert!(signer.verify(Some(&header), &call(b"{}")).is_ok());
-        assert!(signer.verify(Some(&header), &call(b"{ }")).is_err(), "tampered body");
-        assert!(Signer::new("other").verify(Some(&header), &call(b"{}")).is_err(), "wrong secret");
-        assert!(signer.verify(None, &call(b"{}")).is_err(), "unsigned");
-        assert!(signer.verify(Some("t=1,sig=00"), &call(b"{}")).is_err(), "stale");
+        assert_eq!(signer.verify("/v1/invoke/A", &signed(&signer, &CALL, b"{}"), b"{ }"), Err(Refusal::Mismatch), "tampered body");
+        assert_eq!(signer.verify("/v1/invoke/B", &signed(&signer, &CALL, b"{}"), b"{}"), Err(Refusal::Mismatch), "another task");
+        assert_eq!(Signer::new("other").verify("/v1/invoke/A", &signed(&signer, &CALL, b"{}"), b"{}"), Err(Refusal::Mismatch), "wrong secret");
+        assert_eq!(signer.verify("/v1/invoke/A", &headers(&CALL), b"{}"), Err(Refusal::Missing));
+        let stale = headers(&[(wire::SIGNATURE, "t=1,n=00,sig=00")]);
+        assert_eq!(signer.verify("/v1/invoke/A", &stale, b"{}"), Err(Refusal::Stale));
+        assert_eq!(signer.verify("/v1/invoke/A", &headers(&[(wire::SIGNATURE, "t=1,sig=00")]), b"{}"), Err(Refusal::Malformed));
+        assert_eq!(signer.verify("/v1/invoke/A", &signed(&signer, &CALL, b"{}"), b"{}"), Ok(()));
+    }
+
+    #[test]
+    fn every_signed_header_is_covered_and_absent_differs_from_empty() {
+        let signer = Signer::new("s3cret");
+        for name in SIGNED_HEADERS {
+            let mut call = signed(&signer, &CALL, b"{}");
+            let original = call.get(name).map(|v| v.to_str().unwrap().to_string());
+            call.insert(name, format!("{}x", original.as_deref().unwrap_or("")).parse().unwrap());
+            assert_eq!(signer.verify("/v1/invoke/A", &call, b"{}"), Err(Refusal::Mismatch), "{name} changed");
+        }
+        let mut call = signed(&signer, &CALL, b"{}");
+        call.insert(wire::CALLER, "".parse().unwrap());
+        assert_eq!(signer.verify("/v1/invoke/A", &call, b"{}"), Err(Refusal::Mismatch), "an empty caller added");
+    }
+
+    #[test]
+    fn a_call_let_through_once_is_refused_the_second_time() {
+        let signer = Signer::new("s3cret");
+        let call = signed(&signer, &CALL, b"{}");
+        assert_eq!(signer.verify("/v1/invoke/A", &call, b"{}"), Ok(()));
+        assert_eq!(signer.clone().verify("/v1/invoke/A", &call, b"{}"), Err(Refusal::Replayed), "clones share what they saw");
+        let another = signed(&signer, &CALL, b"{}");
+        assert_eq!(signer.verify("/v1/invoke/A", &another, b"{}"), Ok(()), "the same content signed again is a new call");
     }
 }

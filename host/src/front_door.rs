@@ -8,7 +8,8 @@
 use std::sync::Arc;
 
 use axum::body::Bytes;
-use axum::extract::State;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -16,19 +17,23 @@ use axum::serve::ListenerExt;
 
 use crate::call::{Call, CallMode, TraceContext};
 use crate::error::{CallError, ErrorKind};
-use crate::http_server::HttpFrontEnd;
+use crate::http_server::{HttpFrontEnd, MAX_BODY_BYTES};
 use crate::wire;
 
 /// Serves the front door of `front`'s function on `listener` until it fails.
 pub async fn serve(front: Arc<HttpFrontEnd>, listener: tokio::net::TcpListener) -> std::io::Result<()> {
-    let app = axum::Router::new().route("/", post(request)).route("/healthz", get(|| async { "ok\n" })).with_state(front);
+    let app = axum::Router::new().route("/", post(request)).route("/healthz", get(|| async { "ok\n" })).layer(DefaultBodyLimit::max(MAX_BODY_BYTES)).with_state(front);
     let listener = listener.tap_io(|tcp| {
         let _ = tcp.set_nodelay(true);
     });
     axum::serve(listener, app).await
 }
 
-async fn request(State(front): State<Arc<HttpFrontEnd>>, body: Bytes) -> Response {
+async fn request(State(front): State<Arc<HttpFrontEnd>>, body: Result<Bytes, BytesRejection>) -> Response {
+    let body = match front.body(body) {
+        Ok(body) => body,
+        Err(refused) => return *refused,
+    };
     if let Err(err) = serde_json::from_slice::<serde_json::Value>(&body) {
         let error = CallError::new(ErrorKind::Rejected, format!("the request body is not JSON: {err}"));
         return front.refuse(StatusCode::BAD_REQUEST, error);

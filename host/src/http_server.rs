@@ -6,17 +6,22 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{DefaultBodyLimit, Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::serve::ListenerExt;
 
-use crate::auth::{Signed, Signer};
+use crate::auth::Signer;
 use crate::call::{Call, CallMode};
 use crate::error::{CallError, ErrorKind};
 use crate::function::FunctionHost;
 use crate::wire::{self, EXPIRE_PATH, INVOKE_PREFIX, REFRESH_PATH};
+
+/// The largest request body a function takes: Lambda's limit for a synchronous invocation's
+/// payload (6 MB). A larger one is refused with a typed `413`.
+pub const MAX_BODY_BYTES: usize = 6 * 1024 * 1024;
 
 /// The HTTP server of one function, with counts of the calls it served, accepted, failed and
 /// refused for `/metrics`.
@@ -50,6 +55,7 @@ impl HttpFrontEnd {
             .route(REFRESH_PATH, post(refresh))
             .route("/healthz", get(|| async { "ok\n" }))
             .route("/metrics", get(metrics))
+            .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
             .with_state(self);
         let listener = listener.tap_io(|tcp| {
             let _ = tcp.set_nodelay(true);
@@ -76,18 +82,25 @@ impl HttpFrontEnd {
         (status, axum::Json(error)).into_response()
     }
 
+    /// The request's body, or its refusal as a typed JSON error (a body over the limit: `413`).
+    pub(crate) fn body(&self, body: Result<Bytes, BytesRejection>) -> Result<Bytes, Box<Response>> {
+        body.map_err(|rejection| Box::new(self.refuse(rejection.status(), CallError::new(ErrorKind::Rejected, rejection.body_text()))))
+    }
+
     /// Refuses a request without a valid signature (when calls must be signed).
     fn authenticate(&self, path: &str, headers: &HeaderMap, body: &[u8]) -> Result<(), Box<Response>> {
         let Some(signer) = &self.signer else { return Ok(()) };
-        let text = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or_default();
-        let signed = Signed { path, trace_id: text(wire::TRACE_ID), mode: text(wire::MODE), body };
         signer
-            .verify(headers.get(wire::SIGNATURE).and_then(|v| v.to_str().ok()), &signed)
+            .verify(path, headers, body)
             .map_err(|why| Box::new(self.refuse(StatusCode::UNAUTHORIZED, CallError::new(ErrorKind::Rejected, format!("unauthenticated: {why}")))))
     }
 }
 
-async fn invoke(State(front): State<Arc<HttpFrontEnd>>, Path(task): Path<String>, headers: HeaderMap, body: Bytes) -> Response {
+async fn invoke(State(front): State<Arc<HttpFrontEnd>>, Path(task): Path<String>, headers: HeaderMap, body: Result<Bytes, BytesRejection>) -> Response {
+    let body = match front.body(body) {
+        Ok(body) => body,
+        Err(refused) => return *refused,
+    };
     if let Err(refused) = front.authenticate(&format!("{INVOKE_PREFIX}{task}"), &headers, &body) {
         return *refused;
     }
@@ -116,7 +129,11 @@ async fn invoke(State(front): State<Arc<HttpFrontEnd>>, Path(task): Path<String>
 
 /// Retires the function's execution environments, so its next invocations start cold (the load
 /// generator's `cold` profile).
-async fn expire(State(front): State<Arc<HttpFrontEnd>>, headers: HeaderMap, body: Bytes) -> Response {
+async fn expire(State(front): State<Arc<HttpFrontEnd>>, headers: HeaderMap, body: Result<Bytes, BytesRejection>) -> Response {
+    let body = match front.body(body) {
+        Ok(body) => body,
+        Err(refused) => return *refused,
+    };
     if let Err(refused) = front.authenticate(EXPIRE_PATH, &headers, &body) {
         return *refused;
     }
@@ -126,7 +143,11 @@ async fn expire(State(front): State<Arc<HttpFrontEnd>>, headers: HeaderMap, body
 
 /// Swaps to the store's current setup (the pointer was just moved) and says which version is
 /// served: 200 `{"version": N}`, or 409 with the reason the new version was refused.
-async fn refresh(State(front): State<Arc<HttpFrontEnd>>, headers: HeaderMap, body: Bytes) -> Response {
+async fn refresh(State(front): State<Arc<HttpFrontEnd>>, headers: HeaderMap, body: Result<Bytes, BytesRejection>) -> Response {
+    let body = match front.body(body) {
+        Ok(body) => body,
+        Err(refused) => return *refused,
+    };
     if let Err(refused) = front.authenticate(REFRESH_PATH, &headers, &body) {
         return *refused;
     }

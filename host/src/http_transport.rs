@@ -17,7 +17,7 @@ use hyper::client::conn::http1::{self, Connection, SendRequest};
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpStream;
 
-use crate::auth::{Signed, Signer};
+use crate::auth::Signer;
 use crate::call::{Call, CallMode};
 use crate::error::{CallError, ErrorKind};
 use crate::router::Transport;
@@ -74,11 +74,13 @@ impl HttpTransport {
         if let Some(version) = call.trace.setup_version {
             request = request.header(wire::SETUP_VERSION, version.to_string());
         }
+        let body = Bytes::from(call.payload);
+        let mut request = request.body(Full::new(body.clone())).expect("the request's parts are valid");
         if let Some(signer) = &self.signer {
-            let signed = Signed { path: &path, trace_id: &call.trace.trace_id, mode, body: &call.payload };
-            request = request.header(wire::SIGNATURE, signer.sign(&signed));
+            let signature = signer.sign(&path, request.headers(), &body);
+            request.headers_mut().insert(wire::SIGNATURE, signature.parse().expect("a signature is a valid header value"));
         }
-        request.body(Full::new(Bytes::from(call.payload))).expect("the request's parts are valid")
+        request
     }
 }
 

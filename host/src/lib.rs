@@ -19,6 +19,7 @@ mod instances;
 pub mod in_process;
 pub mod named;
 pub mod platform;
+mod replay;
 pub mod router;
 pub mod routers;
 pub mod runtime;

@@ -65,6 +65,20 @@ pub fn started_by_lambda() -> bool {
     std::env::var_os("AWS_LAMBDA_RUNTIME_API").is_some() && std::env::args_os().len() == 1
 }
 
+/// Rewrites `AWS_LAMBDA_RUNTIME_API` to the `host:port` form Lambda gives and lambda_runtime
+/// expects, from the `http://host:port/` form some emulators (cargo lambda) give.
+///
+/// # Safety
+/// It sets an environment variable: call it before the process starts a second thread.
+pub unsafe fn normalize_runtime_api() {
+    let Ok(api) = std::env::var("AWS_LAMBDA_RUNTIME_API") else { return };
+    let bare = api.strip_prefix("http://").unwrap_or(&api).trim_end_matches('/');
+    if bare != api {
+        // SAFETY: the caller guarantees no other thread reads the environment meanwhile.
+        unsafe { std::env::set_var("AWS_LAMBDA_RUNTIME_API", bare) };
+    }
+}
+
 /// The function's settings, read from its environment.
 struct Settings {
     store: String,

@@ -16,8 +16,13 @@ struct Cli {
 
 fn main() -> ExitCode {
     tracing_subscriber::fmt().with_env_filter(tracing_subscriber::EnvFilter::from_default_env()).with_writer(std::io::stderr).init();
+    let lambda = fusion_lambda::front_end::started_by_lambda();
+    if lambda {
+        // SAFETY: no other thread exists yet (the tokio runtime starts below).
+        unsafe { fusion_lambda::front_end::normalize_runtime_api() };
+    }
     let rt = tokio::runtime::Runtime::new().expect("a tokio runtime");
-    let result = if fusion_lambda::front_end::started_by_lambda() {
+    let result = if lambda {
         rt.block_on(fusion_lambda::front_end::run()).map(|()| ExitCode::SUCCESS)
     } else {
         rt.block_on(fusion_server::execute(Cli::parse().command))

@@ -74,6 +74,60 @@ async fn unsigned_or_wrongly_signed_calls_are_refused_and_run_nothing() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_body_over_the_limit_gets_a_typed_413_and_the_host_serves_on() {
+    let echo = serve("echo", &[], SECRET, None);
+    let big = vec![b'x'; fusion_host::http_server::MAX_BODY_BYTES + 1];
+    let refused = reqwest::Client::new().post(format!("{}/v1/invoke/echo", echo.url)).body(big).send().await.unwrap();
+    assert_eq!(refused.status(), 413);
+    let error: Value = serde_json::from_slice(&refused.bytes().await.unwrap()).expect("a JSON error");
+    assert_eq!(error["kind"], "rejected", "{error}");
+    assert_eq!(json_of(call(&echo.url, "echo", Some(SECRET), CallMode::Sync, json!("hi")).await.unwrap()), json!("hi"));
+}
+
+/// A signed call captured on the wire and sent again, as is or with a header changed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replayed_or_altered_signed_call_is_refused_and_runs_nothing() {
+    use fusion_host::wire;
+    let log_dir = tempfile::tempdir().unwrap();
+    let log = log_dir.path().join("echo.jsonl");
+    let echo = serve("echo", &[], SECRET, Some(&log));
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert(wire::TRACE_ID, "0123456789abcdef0123456789abcdef".parse().unwrap());
+    headers.insert(wire::MODE, "sync".parse().unwrap());
+    headers.insert(wire::DEPTH, "0".parse().unwrap());
+    let path = "/v1/invoke/echo";
+    let signature = Signer::new(SECRET).sign(path, &headers, b"\"hi\"");
+    headers.insert(wire::SIGNATURE, signature.parse().unwrap());
+    let client = reqwest::Client::new();
+    let send = |headers: reqwest::header::HeaderMap| client.post(format!("{}{path}", echo.url)).headers(headers).body("\"hi\"").send();
+
+    let first = send(headers.clone()).await.unwrap();
+    assert_eq!(first.status(), 200, "the captured call ran once");
+    let again = send(headers.clone()).await.unwrap();
+    assert_eq!(again.status(), 401);
+    assert!(again.text().await.unwrap().contains("unauthenticated: replayed call"));
+    for (name, value) in [(wire::DEPTH, "31"), (wire::SETUP_VERSION, "1"), (wire::CALLER, "relay"), (wire::PARENT_SPAN, "00f067aa0ba902b7"), (wire::MODE, "async")] {
+        let mut altered = headers.clone();
+        altered.insert(name, value.parse().unwrap());
+        let refused = send(altered).await.unwrap();
+        assert_eq!(refused.status(), 401, "{name} changed");
+        assert!(refused.text().await.unwrap().contains("signature does not match"), "{name} changed");
+    }
+    // A refused call is answered without running, so once the first call's span is written the
+    // log shows everything that ran.
+    let started = Instant::now();
+    let (runs, text) = loop {
+        let text = std::fs::read_to_string(&log).unwrap_or_default();
+        let runs = text.lines().filter_map(|l| serde_json::from_str::<Record>(l).ok()).filter(|r| matches!(r, Record::Span(s) if s.task == "echo")).count();
+        if runs > 0 || started.elapsed() > Duration::from_secs(30) {
+            break (runs, text);
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    assert_eq!(runs, 1, "only the first call ran: {text}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_dead_peer_is_unavailable_and_the_caller_stays_healthy() {
     let mut echo = serve("echo", &[], SECRET, None);
     let relay = serve("relay", &[("echo", &echo.url)], SECRET, None);

@@ -171,7 +171,9 @@ async fn a_failed_task_is_a_typed_invocation_error_and_a_bad_init_an_init_error(
     let dir = tempfile::tempdir().unwrap();
     let (store, emulator, _) = deployed("testkit", "all-remote", dir.path()).await;
     let panic = start_host(&store, &emulator, "testkit", "panic", &[]);
-    let echo = start_host(&store, &emulator, "testkit", "echo", &[]);
+    // The Runtime API as some emulators give it, with a scheme.
+    let with_scheme = |function: &str| format!("http://{}/", emulator.runtime_api(&format!("{PREFIX}{function}")).unwrap());
+    let echo = start_host(&store, &emulator, "testkit", "echo", &[("AWS_LAMBDA_RUNTIME_API", &with_scheme("echo"))]);
     let client = transport(&emulator);
     let err = client.send("panic", call("panic", "{}", Sync)).await.expect_err("the task panics");
     assert_eq!(err.kind, ErrorKind::Trapped, "{err}");
@@ -184,7 +186,7 @@ async fn a_failed_task_is_a_typed_invocation_error_and_a_bad_init_an_init_error(
     assert_eq!(err.kind, ErrorKind::NotFound, "{err}");
 
     // An environment whose init fails (its app is not in the store) reports it and exits.
-    let mut bad = start_host(&store, &emulator, "no-such-app", "relay", &[]);
+    let mut bad = start_host(&store, &emulator, "no-such-app", "relay", &[("AWS_LAMBDA_RUNTIME_API", &with_scheme("relay"))]);
     let status = bad.child.wait().unwrap();
     assert!(!status.success(), "a failed init ends the runtime");
     let reported = emulator.init_error(&format!("{PREFIX}relay")).expect("the init error was reported");

@@ -201,6 +201,7 @@ fn fusion_up_serves_fusion_load_and_stops_every_host_on_ctrl_c() {
     let load = fusion(&["load", "-f", project_dir("tree").as_str(), "--rate", "4", "--duration", "1s", "--size", "small"]);
     let stdout = String::from_utf8_lossy(&load.stdout);
     assert!(stdout.contains(&format!("setup        v{version} (4 requests)")) && stdout.contains("invocations 1.00"), "all-local: {stdout}");
+    assert!(stdout.contains(&format!("tree · setup v{version} (swapped since it started with fusionize-optimum")), "not titled with the starting setup: {stdout}");
     // SAFETY: signalling our own child.
     unsafe { libc::kill(up.0.id() as i32, libc::SIGINT) };
     assert!(up.0.wait().unwrap().success());

@@ -55,6 +55,9 @@ fn a_rust_project_builds_runs_serves_its_front_door_and_is_optimized() {
     assert_eq!(status, 200, "{body}");
     let answer: serde_json::Value = serde_json::from_str(&body).unwrap();
     assert_eq!(answer["verdict"]["ok"], false, "the entry ran check, whatever x-fusion-* headers said: {body}");
+    let (status, body) = post(&door, &[], &"x".repeat(6 * 1024 * 1024 + 1));
+    assert_eq!(status, 413, "{body}");
+    assert_eq!(serde_json::from_str::<serde_json::Value>(&body).unwrap()["kind"], "rejected", "a typed JSON error: {body}");
     let (status, body) = post(&door, &[], "not json");
     assert_eq!(status, 400, "{body}");
     assert_eq!(serde_json::from_str::<serde_json::Value>(&body).unwrap()["kind"], "rejected", "a typed JSON error: {body}");

@@ -4,7 +4,7 @@
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
-use fusion_host::auth::{Signed, Signer};
+use fusion_host::auth::Signer;
 use fusion_host::wire::{self, EXPIRE_PATH, REFRESH_PATH};
 
 use crate::state::ClusterState;
@@ -52,6 +52,6 @@ pub async fn swap_all(cluster: &ClusterState, version: u64) -> Result<Duration> 
 }
 
 async fn post(client: &reqwest::Client, signer: &Signer, url: &str, path: &str) -> Result<reqwest::Response> {
-    let signature = signer.sign(&Signed { path, trace_id: "", mode: "", body: b"" });
+    let signature = signer.sign(path, &reqwest::header::HeaderMap::new(), b"");
     client.post(format!("{url}{path}")).header(wire::SIGNATURE, signature).send().await.with_context(|| format!("{url} is unreachable"))
 }

@@ -17,7 +17,16 @@ pub fn app_manifest(project: &Project) -> AppManifest {
 /// Writes the host's view of `project` to its state folder; returns the file.
 pub fn write_app_manifest(project: &Project) -> Result<PathBuf> {
     let path = project.host_manifest_file();
-    std::fs::create_dir_all(project.state_dir())?;
-    std::fs::write(&path, serde_json::to_string_pretty(&app_manifest(project))?).with_context(|| format!("cannot write {}", path.display()))?;
+    let text = serde_json::to_string_pretty(&app_manifest(project))?;
+    if std::fs::read_to_string(&path).is_ok_and(|on_disk| on_disk == text) {
+        return Ok(path);
+    }
+    // Whole or not at all: a host starting meanwhile (another command, a test beside this one)
+    // reads the file this replaces.
+    let dir = project.state_dir();
+    std::fs::create_dir_all(&dir)?;
+    let mut tmp = tempfile::NamedTempFile::new_in(&dir)?;
+    std::io::Write::write_all(&mut tmp, text.as_bytes())?;
+    tmp.persist(&path).with_context(|| format!("cannot write {}", path.display()))?;
     Ok(path)
 }

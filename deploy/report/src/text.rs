@@ -29,11 +29,19 @@ pub fn endpoint_table(state: &ClusterState, setup: &FusionSetup) -> String {
 
 /// A load run in a few lines: requests, latency percentiles, cost, invocations, cold starts.
 pub fn load_summary(r: &LoadResult) -> String {
+    // The cluster's starting setup names the run only if that version served all of it: after a
+    // hot swap the versions that served say what ran.
+    let started_with = r.cluster.setup_version;
+    let setup = if r.versions.iter().all(|v| v.setup_version == started_with) {
+        format!("{} ({})", r.cluster.setup, r.cluster.groups)
+    } else {
+        let versions: Vec<String> = r.versions.iter().map(|v| format!("v{}", v.setup_version)).collect();
+        format!("setup {} (swapped since it started with {} v{started_with})", versions.join(", "), r.cluster.setup)
+    };
     let mut out = format!(
-        "{} · {} ({}) · {}: {} requests, {:?} at {}/s, {} failed\n",
+        "{} · {} · {}: {} requests, {:?} at {}/s, {} failed\n",
         r.cluster.app,
-        r.cluster.setup,
-        r.cluster.groups,
+        setup,
         r.cluster.platform,
         r.outcomes.len(),
         r.profile,
