@@ -72,6 +72,12 @@ class Application(CallError):
     kind = "application"
 
 
+class Throttled(CallError):
+    """The callee's function is at its concurrency limit or its async queue is full; retry later."""
+
+    kind = "throttled"
+
+
 _ERRORS = {
     _host.ErrorKind.NOT_FOUND: NotFound,
     _host.ErrorKind.TRAPPED: Trapped,
@@ -79,6 +85,7 @@ _ERRORS = {
     _host.ErrorKind.UNAVAILABLE: Unavailable,
     _host.ErrorKind.REJECTED: Rejected,
     _host.ErrorKind.APPLICATION: Application,
+    _host.ErrorKind.THROTTLED: Throttled,
 }
 
 

@@ -54,5 +54,6 @@ pub fn kind_name(kind: ErrorKind) -> &'static str {
         ErrorKind::Unavailable => "unavailable",
         ErrorKind::Rejected => "rejected",
         ErrorKind::Application => "application",
+        ErrorKind::Throttled => "throttled",
     }
 }

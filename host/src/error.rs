@@ -20,9 +20,23 @@ pub enum ErrorKind {
     Rejected,
     /// The callee returned an error of its own.
     Application,
+    /// The callee's function is at its concurrency limit, or its async queue is full: nothing
+    /// ran, a retry may succeed (Lambda's `TooManyRequestsException`, HTTP 429).
+    Throttled,
 }
 
 impl ErrorKind {
+    /// Every kind, in the order of `wit/task.wit`.
+    pub const ALL: [ErrorKind; 7] = [
+        ErrorKind::NotFound,
+        ErrorKind::Trapped,
+        ErrorKind::Timeout,
+        ErrorKind::Unavailable,
+        ErrorKind::Rejected,
+        ErrorKind::Application,
+        ErrorKind::Throttled,
+    ];
+
     /// The kind's kebab-case name, as in `wit/task.wit` and the JSON form.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -32,6 +46,7 @@ impl ErrorKind {
             ErrorKind::Unavailable => "unavailable",
             ErrorKind::Rejected => "rejected",
             ErrorKind::Application => "application",
+            ErrorKind::Throttled => "throttled",
         }
     }
 }
@@ -62,6 +77,7 @@ impl From<CallError> for WitCallError {
             ErrorKind::Unavailable => WitErrorKind::Unavailable,
             ErrorKind::Rejected => WitErrorKind::Rejected,
             ErrorKind::Application => WitErrorKind::Application,
+            ErrorKind::Throttled => WitErrorKind::Throttled,
         };
         WitCallError { kind, message: e.message }
     }

@@ -13,20 +13,17 @@ use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use axum::serve::ListenerExt;
 
 use crate::call::{Call, CallMode, TraceContext};
 use crate::error::{CallError, ErrorKind};
 use crate::http_server::{HttpFrontEnd, MAX_BODY_BYTES};
+use crate::listener::{self, ConnectionLimits};
 use crate::wire;
 
-/// Serves the front door of `front`'s function on `listener` until it fails.
-pub async fn serve(front: Arc<HttpFrontEnd>, listener: tokio::net::TcpListener) -> std::io::Result<()> {
+/// Serves the front door of `front`'s function on `listener` within `limits`; it never returns.
+pub async fn serve(front: Arc<HttpFrontEnd>, listener: tokio::net::TcpListener, limits: ConnectionLimits) {
     let app = axum::Router::new().route("/", post(request)).route("/healthz", get(|| async { "ok\n" })).layer(DefaultBodyLimit::max(MAX_BODY_BYTES)).with_state(front);
-    let listener = listener.tap_io(|tcp| {
-        let _ = tcp.set_nodelay(true);
-    });
-    axum::serve(listener, app).await
+    listener::serve(listener, app, limits).await
 }
 
 async fn request(State(front): State<Arc<HttpFrontEnd>>, body: Result<Bytes, BytesRejection>) -> Response {

@@ -7,13 +7,14 @@ use std::time::{Duration, Instant, SystemTime};
 use futures_util::FutureExt;
 use tokio_util::task::TaskTracker;
 
+use crate::admission::{Admission, Slot};
 use crate::call::{Call, CallMode, TraceContext, new_span_id};
 use crate::cpu::{CpuBudget, CpuMeter, vcpus};
 use crate::environments::Environments;
 use crate::error::{CallError, ErrorKind};
 use crate::router::{Route, Router};
 use crate::routers::Routers;
-use crate::runtime::{BoxFuture, Dispatch, Frame, Runtime};
+use crate::runtime::{BoxFuture, Deadline, Dispatch, Execution, Frame, Runtime};
 use crate::telemetry::{InvocationRecord, Record, RecordSink, Span, billed_ms, unix_micros};
 
 /// One function: serves its invocations, runs its group's tasks in-process and sends every other
@@ -28,13 +29,18 @@ pub struct FunctionHost {
     work: TaskTracker,
     /// Lambda's execution environments: who pays a cold start.
     environments: Arc<Environments>,
+    /// The concurrency limit: who runs now, who waits, who is throttled.
+    admission: Admission,
 }
 
 impl FunctionHost {
     /// `work` may be shared between functions of one process so that one wait drains them all.
     pub fn new(runtime: Arc<Runtime>, routers: Routers, sink: Arc<dyn RecordSink>, work: TaskTracker) -> Arc<FunctionHost> {
+        let name = routers.current().function.clone();
+        let admission = Admission::new(&name, routers.current().setup.policy.concurrency(&name));
         Arc::new(FunctionHost {
-            name: routers.current().function.clone(),
+            name,
+            admission,
             routers,
             sink,
             environments: Environments::new(runtime.config.idle_timeout),
@@ -58,9 +64,39 @@ impl FunctionHost {
         &self.environments
     }
 
-    /// Serves one invocation: returns when the called task has returned; fused async work may go
-    /// on: it is tracked by [`FunctionHost::work`], which also writes the invocation's record.
+    /// The function's concurrency limit under its current setup.
+    fn concurrency(&self) -> u32 {
+        self.routers.current().setup.policy.concurrency(&self.name)
+    }
+
+    /// The function's admission: invocations running and async ones waiting.
+    pub fn admission(&self) -> &Admission {
+        &self.admission
+    }
+
+    /// Serves one sync invocation: returns when the called task has returned; fused async work
+    /// may go on: it is tracked by [`FunctionHost::work`], which also writes the invocation's
+    /// record. At the concurrency limit it is refused at once with `throttled`.
     pub async fn invoke(&self, call: Call) -> Result<Vec<u8>, CallError> {
+        let slot = self.admission.enter(self.concurrency())?;
+        self.serve(call, slot).await
+    }
+
+    /// Accepts one async invocation: it runs as soon as the function has a free slot. Refused at
+    /// once with `throttled` when the queue of waiting invocations is full; once accepted, it
+    /// runs (a failure is recorded in its span).
+    pub fn accept(self: &Arc<Self>, call: Call) -> Result<(), CallError> {
+        let ticket = self.admission.queue(self.concurrency())?;
+        let host = self.clone();
+        self.work.spawn(async move {
+            let slot = ticket.slot().await;
+            // The caller has gone on: the outcome is in the invocation's spans.
+            let _ = host.serve(call, slot).await;
+        });
+        Ok(())
+    }
+
+    async fn serve(&self, call: Call, slot: Slot) -> Result<Vec<u8>, CallError> {
         let started = Instant::now();
         let start_us = unix_micros(SystemTime::now());
         let environment = self.environments.acquire();
@@ -72,6 +108,9 @@ impl FunctionHost {
         if !init.is_zero() {
             tokio::time::sleep(init).await;
         }
+        // Lambda's timeout counts from the end of init and bounds all of the invocation's work.
+        let timeout = router.setup.policy.timeout(&self.name, config.deadline);
+        let deadline = Deadline { at: Instant::now() + timeout, timeout };
         let memory_mb = router.memory_mb();
         let budget = if config.pace_cpu { CpuBudget::paced(vcpus(memory_mb)) } else { CpuBudget::unlimited() };
         let invocation = Arc::new(Invocation {
@@ -83,6 +122,7 @@ impl FunctionHost {
             budget,
             memory_mb,
             cold_start: environment.cold,
+            deadline,
         });
         let root_span = new_span_id();
         let remote = call.trace.parent_span.is_some();
@@ -93,8 +133,8 @@ impl FunctionHost {
         let end = async move {
             invocation.tracker.wait().await;
             let duration_us = started.elapsed().as_micros() as u64;
-            // The environment serves the next invocation only once this one has ended.
-            drop(environment);
+            // The environment (and its slot) serves the next invocation only once this one has ended.
+            drop((environment, slot));
             invocation.sink.record(Record::Invocation(InvocationRecord {
                 trace_id: call.trace.trace_id,
                 function: invocation.function.clone(),
@@ -130,6 +170,8 @@ struct Invocation {
     budget: Arc<CpuBudget>,
     memory_mb: u32,
     cold_start: bool,
+    /// When the invocation's time is up, for every task it runs.
+    deadline: Deadline,
 }
 
 impl Invocation {
@@ -149,9 +191,14 @@ impl Invocation {
             let meter = CpuMeter::new(self.budget.clone());
             let result = match self.router.route(&task) {
                 Route::Local(code) => {
-                    let frame = Frame { trace_id: trace.trace_id.clone(), task: task.clone(), span_id: span_id.clone(), depth: trace.depth };
-                    let memory = (self.memory_mb as usize) << 20;
-                    self.runtime.execute(code, frame, self.clone(), memory, meter.clone(), &payload).await
+                    let execution = Execution {
+                        frame: Frame { trace_id: trace.trace_id.clone(), task: task.clone(), span_id: span_id.clone(), depth: trace.depth },
+                        dispatch: self.clone(),
+                        memory_bytes: (self.memory_mb as usize) << 20,
+                        meter: meter.clone(),
+                        deadline: self.deadline,
+                    };
+                    self.runtime.execute(code, execution, &payload).await
                 }
                 _ => Err(CallError::new(ErrorKind::NotFound, format!("function '{}' does not run task '{task}'", self.function))),
             };

@@ -11,20 +11,20 @@ use axum::extract::{DefaultBodyLimit, Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use axum::serve::ListenerExt;
 
 use crate::auth::Signer;
 use crate::call::{Call, CallMode};
 use crate::error::{CallError, ErrorKind};
 use crate::function::FunctionHost;
+use crate::listener::{self, ConnectionLimits};
 use crate::wire::{self, EXPIRE_PATH, INVOKE_PREFIX, REFRESH_PATH};
 
 /// The largest request body a function takes: Lambda's limit for a synchronous invocation's
 /// payload (6 MB). A larger one is refused with a typed `413`.
 pub const MAX_BODY_BYTES: usize = 6 * 1024 * 1024;
 
-/// The HTTP server of one function, with counts of the calls it served, accepted, failed and
-/// refused for `/metrics`.
+/// The HTTP server of one function, with counts of the calls it served, accepted, failed,
+/// refused and throttled for `/metrics`.
 pub struct HttpFrontEnd {
     host: Arc<FunctionHost>,
     signer: Option<Signer>,
@@ -32,6 +32,7 @@ pub struct HttpFrontEnd {
     accepted: AtomicU64,
     failed: AtomicU64,
     refused: AtomicU64,
+    throttled: AtomicU64,
 }
 
 impl HttpFrontEnd {
@@ -44,11 +45,12 @@ impl HttpFrontEnd {
             accepted: AtomicU64::new(0),
             failed: AtomicU64::new(0),
             refused: AtomicU64::new(0),
+            throttled: AtomicU64::new(0),
         })
     }
 
-    /// Serves until the listener fails; sockets get TCP_NODELAY (small calls, no Nagle delay).
-    pub async fn serve(self: Arc<Self>, listener: tokio::net::TcpListener) -> std::io::Result<()> {
+    /// Serves on `listener` within `limits` (see [`listener::serve`]); it never returns.
+    pub async fn serve(self: Arc<Self>, listener: tokio::net::TcpListener, limits: ConnectionLimits) {
         let app = axum::Router::new()
             .route("/v1/invoke/{task}", post(invoke))
             .route(EXPIRE_PATH, post(expire))
@@ -57,10 +59,7 @@ impl HttpFrontEnd {
             .route("/metrics", get(metrics))
             .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
             .with_state(self);
-        let listener = listener.tap_io(|tcp| {
-            let _ = tcp.set_nodelay(true);
-        });
-        axum::serve(listener, app).await
+        listener::serve(listener, app, limits).await
     }
 
     /// The function served.
@@ -71,7 +70,11 @@ impl HttpFrontEnd {
     /// Runs a sync call and counts how it ended.
     pub(crate) async fn run(&self, call: Call) -> Result<Vec<u8>, CallError> {
         let result = self.host.invoke(call).await;
-        let counter = if result.is_ok() { &self.served } else { &self.failed };
+        let counter = match &result {
+            Ok(_) => &self.served,
+            Err(error) if error.kind == ErrorKind::Throttled => &self.throttled,
+            Err(_) => &self.failed,
+        };
         counter.fetch_add(1, Ordering::Relaxed);
         result
     }
@@ -114,12 +117,16 @@ async fn invoke(State(front): State<Arc<HttpFrontEnd>>, Path(task): Path<String>
     }
     let call = Call { task, payload: body.to_vec(), mode, trace };
     match mode {
-        CallMode::Async => {
-            front.accepted.fetch_add(1, Ordering::Relaxed);
-            let host = front.host.clone();
-            front.host.work().spawn(async move { host.invoke(call).await });
-            StatusCode::ACCEPTED.into_response()
-        }
+        CallMode::Async => match front.host.accept(call) {
+            Ok(()) => {
+                front.accepted.fetch_add(1, Ordering::Relaxed);
+                StatusCode::ACCEPTED.into_response()
+            }
+            Err(throttled) => {
+                front.throttled.fetch_add(1, Ordering::Relaxed);
+                (wire::status_of(throttled.kind), axum::Json(throttled)).into_response()
+            }
+        },
         CallMode::Sync => match front.run(call).await {
             Ok(output) => (StatusCode::OK, output).into_response(),
             Err(error) => (wire::status_of(error.kind), axum::Json(error)).into_response(),
@@ -164,12 +171,19 @@ async fn refresh(State(front): State<Arc<HttpFrontEnd>>, headers: HeaderMap, bod
 async fn metrics(State(front): State<Arc<HttpFrontEnd>>) -> Response {
     let function = &front.host.name;
     let mut text = String::from("# TYPE fusion_calls_total counter\n");
-    for (outcome, counter) in [("ok", &front.served), ("accepted", &front.accepted), ("failed", &front.failed), ("refused", &front.refused)] {
+    let outcomes = [("ok", &front.served), ("accepted", &front.accepted), ("failed", &front.failed), ("refused", &front.refused), ("throttled", &front.throttled)];
+    for (outcome, counter) in outcomes {
         text.push_str(&format!("fusion_calls_total{{function=\"{function}\",outcome=\"{outcome}\"}} {}\n", counter.load(Ordering::Relaxed)));
     }
     // Invocations not yet ended (async work included): 0 once the function is idle.
     text.push_str("# TYPE fusion_invocations_in_flight gauge\n");
     text.push_str(&format!("fusion_invocations_in_flight{{function=\"{function}\"}} {}\n", front.host.work().len()));
+    // The concurrency limit at work: invocations holding a slot, async ones waiting for one.
+    let admission = front.host.admission();
+    text.push_str("# TYPE fusion_invocations_running gauge\n");
+    text.push_str(&format!("fusion_invocations_running{{function=\"{function}\"}} {}\n", admission.running()));
+    text.push_str("# TYPE fusion_async_queued gauge\n");
+    text.push_str(&format!("fusion_async_queued{{function=\"{function}\"}} {}\n", admission.queued()));
     text.push_str("# TYPE fusion_setup_version gauge\n");
     text.push_str(&format!("fusion_setup_version{{function=\"{function}\"}} {}\n", front.host.routers().current().setup.version));
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response()

@@ -8,7 +8,7 @@
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use futures_util::FutureExt;
@@ -27,6 +27,10 @@ use crate::wire::{self, INVOKE_PREFIX};
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
 /// Idle connections kept per peer.
 const MAX_IDLE: usize = 64;
+/// An idle connection older than this is not reused: a peer closes connections idle for its
+/// header timeout (10 s by default, `fusion_host::listener`), and a request sent just as it does
+/// could not be retried safely.
+const MAX_IDLE_AGE: Duration = Duration::from_secs(5);
 
 /// The [`Transport`] to functions in other processes: HTTP calls, signed when there is a signer, on
 /// kept-alive connections per peer.
@@ -44,6 +48,8 @@ pub struct HttpTransport {
 struct PeerConnection {
     send: SendRequest<Full<Bytes>>,
     io: Connection<TokioIo<TcpStream>, Full<Bytes>>,
+    /// When it last went back to the pool.
+    idle_since: Instant,
 }
 
 impl HttpTransport {
@@ -147,6 +153,7 @@ async fn exchange(idle: &Mutex<BTreeMap<String, Vec<PeerConnection>>>, base: &st
                 let mut idle = idle.lock().unwrap();
                 let pool = idle.entry(base.to_string()).or_default();
                 if pool.len() < MAX_IDLE {
+                    conn.idle_since = Instant::now();
                     pool.push(conn);
                 }
                 return Ok(answer);
@@ -185,7 +192,8 @@ fn take_idle(idle: &Mutex<BTreeMap<String, Vec<PeerConnection>>>, base: &str) ->
     let pool = idle.get_mut(base)?;
     while let Some(mut conn) = pool.pop() {
         // Let the connection notice a close that arrived while it sat idle.
-        if (&mut conn.io).now_or_never().is_none() && !conn.send.is_closed() {
+        let fresh = conn.idle_since.elapsed() < MAX_IDLE_AGE;
+        if fresh && (&mut conn.io).now_or_never().is_none() && !conn.send.is_closed() {
             return Some(conn);
         }
     }
@@ -200,5 +208,5 @@ async fn connect(base: &str) -> Result<PeerConnection, String> {
     };
     tcp.set_nodelay(true).map_err(|e| e.to_string())?;
     let (send, io) = http1::handshake(TokioIo::new(tcp)).await.map_err(|e| format!("HTTP handshake failed: {e}"))?;
-    Ok(PeerConnection { send, io })
+    Ok(PeerConnection { send, io, idle_since: Instant::now() })
 }

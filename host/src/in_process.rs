@@ -103,11 +103,7 @@ impl Transport for ClusterTransport {
             };
             match call.mode {
                 CallMode::Sync => host.invoke(call).await,
-                CallMode::Async => {
-                    let accepted = host.clone();
-                    host.work().spawn(async move { accepted.invoke(call).await });
-                    Ok(Vec::new())
-                }
+                CallMode::Async => host.accept(call).map(|()| Vec::new()),
             }
         })
     }

@@ -1,6 +1,7 @@
 //! The Fusion host: runs the tasks of one fusion group as WebAssembly components, calls fused
 //! tasks in-process and routes every other call to the function that hosts it.
 
+pub mod admission;
 pub mod app;
 pub mod auth;
 pub mod bindings;
@@ -17,8 +18,10 @@ pub mod http_server;
 pub mod http_transport;
 mod instances;
 pub mod in_process;
+pub mod listener;
 pub mod named;
 pub mod platform;
+pub mod policy;
 mod replay;
 pub mod router;
 pub mod routers;
@@ -34,4 +37,5 @@ pub use error::{CallError, ErrorKind};
 pub use function::FunctionHost;
 pub use in_process::InProcessCluster;
 pub use runtime::{RuntimeConfig, Runtime};
+pub use policy::{FunctionPolicy, Policy};
 pub use setup::{FusionSetup, Preset};

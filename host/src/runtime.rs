@@ -25,7 +25,8 @@ pub use crate::task_state::{BoxFuture, Dispatch, Frame, TaskState};
 /// How the runtime runs tasks.
 #[derive(Debug, Clone)]
 pub struct RuntimeConfig {
-    /// Wall-clock time one task execution may take, including the calls it waits on.
+    /// The timeout of a function whose policy sets none: wall-clock time one invocation may take,
+    /// its fused work and the calls it waits on included. Also bounds one instantiation.
     pub deadline: Duration,
     /// Linear memory one task may use (also capped by its function's memory size).
     pub memory_bytes: usize,
@@ -45,7 +46,7 @@ pub struct RuntimeConfig {
 impl Default for RuntimeConfig {
     fn default() -> Self {
         RuntimeConfig {
-            deadline: Duration::from_secs(60),
+            deadline: crate::policy::DEFAULT_TIMEOUT,
             memory_bytes: 256 << 20,
             max_call_depth: 32,
             warm_instances: 2,
@@ -151,42 +152,34 @@ impl Runtime {
     }
 
     /// Runs one task in a fresh store: take a ready instance (or instantiate one), call
-    /// `handle`, hand the store to the keeper to drop. The guest's time goes to `meter`, and the
-    /// execution ends only once its CPU budget is out of debt.
-    pub async fn execute(
-        &self,
-        code: &Arc<TaskCode>,
-        frame: Frame,
-        dispatch: Arc<dyn Dispatch>,
-        memory_bytes: usize,
-        meter: Arc<CpuMeter>,
-        payload: &[u8],
-    ) -> Result<Vec<u8>, CallError> {
+    /// `handle`, hand the store to the keeper to drop. The guest's time goes to its meter, and the
+    /// execution ends only once its CPU budget is out of debt, or at its invocation's deadline.
+    pub async fn execute(&self, code: &Arc<TaskCode>, execution: Execution, payload: &[u8]) -> Result<Vec<u8>, CallError> {
+        let Execution { frame, dispatch, memory_bytes, meter, deadline } = execution;
         let memory_bytes = memory_bytes.min(self.config.memory_bytes).min(MAX_TASK_MEMORY);
-        let deadline = Instant::now() + self.config.deadline;
         let _running = self.engine.ticker().enter();
         let warm = self.keeper.take(code);
         let run = async {
             let Ready { mut store, instance, stderr } = match warm {
                 Some(ready) => ready,
-                None => self.instantiator.instantiate(code).await.map_err(|e| trap_error(&code.task, e, None, self.config.deadline))?,
+                None => self.instantiator.instantiate(code).await.map_err(|e| trap_error(&code.task, e, None, deadline.timeout))?,
             };
             let state = store.data_mut();
             state.frame = frame;
             state.dispatch = dispatch;
             state.limits = store_limits(memory_bytes);
             state.meter = meter.clone();
-            arm_deadline(&mut store, deadline);
+            arm_deadline(&mut store, deadline.at);
             let result = instance.call_handle(&mut store, payload).await;
-            let result = result.map_err(|e| trap_error(&code.task, e, stderr.last_words(), self.config.deadline));
+            let result = result.map_err(|e| trap_error(&code.task, e, stderr.last_words(), deadline.timeout));
             self.keeper.dispose(code, store);
             meter.pause();
             meter.budget().settle().await;
             result
         };
         // The timeout also covers time a guest spends blocked in the host (sleeps, calls).
-        match tokio::time::timeout_at(deadline.into(), run).await {
-            Err(_) => Err(deadline_error(&code.task, self.config.deadline)),
+        match tokio::time::timeout_at(deadline.at.into(), run).await {
+            Err(_) => Err(deadline_error(&code.task, deadline.timeout)),
             Ok(Err(err)) => Err(err),
             Ok(Ok(Err(message))) => Err(CallError::new(ErrorKind::Application, message)),
             Ok(Ok(Ok(output))) => Ok(output),
@@ -194,13 +187,40 @@ impl Runtime {
     }
 }
 
-fn deadline_error(task: &str, deadline: Duration) -> CallError {
-    CallError::new(ErrorKind::Timeout, format!("task '{task}' exceeded its deadline of {deadline:?}"))
+/// What one task execution runs with, besides its code and payload.
+pub struct Execution {
+    /// The running task's place in its trace.
+    pub frame: Frame,
+    /// Where its calls go.
+    pub dispatch: Arc<dyn Dispatch>,
+    /// Its linear memory limit (also capped by the runtime's).
+    pub memory_bytes: usize,
+    /// Where its guest time is charged.
+    pub meter: Arc<CpuMeter>,
+    /// When its invocation's time is up.
+    pub deadline: Deadline,
 }
 
-fn trap_error(task: &str, err: wasmtime::Error, stderr: Option<String>, deadline: Duration) -> CallError {
+/// When an invocation's time is up, and the function timeout that set it (for the message).
+#[derive(Debug, Clone, Copy)]
+pub struct Deadline {
+    /// The instant every task of the invocation stops.
+    pub at: Instant,
+    /// The function's timeout.
+    pub timeout: Duration,
+}
+
+fn deadline_error(task: &str, timeout: Duration) -> CallError {
+    CallError::new(ErrorKind::Timeout, format!("task '{task}' ran past its function's timeout of {timeout:?}"))
+}
+
+fn trap_error(task: &str, err: wasmtime::Error, stderr: Option<String>, timeout: Duration) -> CallError {
     if let Some(Trap::Interrupt) = err.downcast_ref::<Trap>() {
-        return deadline_error(task, deadline);
+        return deadline_error(task, timeout);
+    }
+    // The pooling allocator is full: the host is overloaded, the guest did nothing wrong.
+    if let Some(full) = err.downcast_ref::<wasmtime::PoolConcurrencyLimitError>() {
+        return CallError::new(ErrorKind::Throttled, format!("task '{task}' could not start: {full}; retry later"));
     }
     let reason = match err.downcast_ref::<Trap>() {
         Some(trap) => trap.to_string(),

@@ -5,10 +5,16 @@ use std::collections::{BTreeMap, BTreeSet};
 use anyhow::{Context, Result, bail, ensure};
 use serde::{Deserialize, Serialize};
 
+use crate::policy::Policy;
+
 /// Lambda's memory range; the CPU share of a function follows its memory size.
 pub const MEMORY_MB_RANGE: std::ops::RangeInclusive<u32> = 128..=10_240;
 /// Memory size of a function its setup gives none: Lambda's minimum.
 pub const DEFAULT_MEMORY_MB: u32 = 128;
+/// Longest setup document accepted: a few lines per task, even for apps of hundreds of tasks.
+pub const MAX_SETUP_BYTES: usize = 256 << 10;
+/// Longest `created_by`: a command line or a reason, for people.
+pub const MAX_CREATED_BY_CHARS: usize = 500;
 
 /// One immutable, versioned fusion setup.
 ///
@@ -34,6 +40,9 @@ pub struct FusionSetup {
     /// Function (named after its task) → its configuration. A task without an entry gets a
     /// function with nothing inlined and the default memory size.
     pub functions: BTreeMap<String, FunctionConfig>,
+    /// The user's timeouts and concurrency limits, from `fusion.toml` when the setup was applied.
+    #[serde(default, skip_serializing_if = "Policy::is_empty")]
+    pub policy: Policy,
 }
 
 /// The configuration of one function: what it runs in-process and its memory size.
@@ -83,11 +92,14 @@ impl std::str::FromStr for Preset {
 impl FusionSetup {
     /// Parses a setup document; the error says what is wrong and where.
     pub fn from_json(text: &str) -> Result<FusionSetup> {
+        ensure!(text.len() <= MAX_SETUP_BYTES, "the setup document is {} bytes; at most {MAX_SETUP_BYTES} are accepted", text.len());
         serde_json::from_str(text).context("malformed fusion setup JSON")
     }
 
     /// Reads and parses the setup file at `path`.
     pub fn load(path: &std::path::Path) -> Result<FusionSetup> {
+        let size = std::fs::metadata(path).with_context(|| format!("cannot read setup {}", path.display()))?.len();
+        ensure!(size <= MAX_SETUP_BYTES as u64, "setup {} is {size} bytes; at most {MAX_SETUP_BYTES} are accepted", path.display());
         let text = std::fs::read_to_string(path)
             .with_context(|| format!("cannot read setup {}", path.display()))?;
         Self::from_json(&text).with_context(|| format!("in setup {}", path.display()))
@@ -112,6 +124,7 @@ impl FusionSetup {
             created_by: created_by.to_string(),
             components: BTreeMap::new(),
             functions,
+            policy: Policy::default(),
         }
     }
 
@@ -136,10 +149,13 @@ impl FusionSetup {
                 MEMORY_MB_RANGE.end()
             );
         }
-        for task in self.components.keys() {
+        for (task, digest) in &self.components {
             ensure!(known(task), "setup pins a component for unknown task '{task}'");
+            ensure!(is_digest(digest), "task '{task}': '{}' is not a component digest (sha256:…)", digest.chars().take(80).collect::<String>());
         }
-        Ok(())
+        let chars = self.created_by.chars().count();
+        ensure!(chars <= MAX_CREATED_BY_CHARS, "created_by is {chars} characters; at most {MAX_CREATED_BY_CHARS} are accepted");
+        self.policy.validate(tasks)
     }
 
     /// The configuration of `F(task)`.
@@ -167,6 +183,11 @@ impl FusionSetup {
             .collect();
         if groups.is_empty() { "one function per task".to_string() } else { groups.join(" ") }
     }
+}
+
+/// `sha256:` and 64 lowercase hex digits, as the store names components.
+fn is_digest(digest: &str) -> bool {
+    digest.strip_prefix("sha256:").is_some_and(|hex| hex.len() == 64 && hex.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')))
 }
 
 fn list(tasks: &BTreeSet<String>) -> String {

@@ -37,6 +37,7 @@ pub fn status_of(kind: ErrorKind) -> StatusCode {
         ErrorKind::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
         ErrorKind::Rejected => StatusCode::BAD_REQUEST,
         ErrorKind::Application => StatusCode::UNPROCESSABLE_ENTITY,
+        ErrorKind::Throttled => StatusCode::TOO_MANY_REQUESTS,
     }
 }
 
@@ -47,6 +48,7 @@ pub fn error_from_response(status: u16, body: &[u8]) -> CallError {
             401 | 403 | 400 => ErrorKind::Rejected,
             404 => ErrorKind::NotFound,
             504 => ErrorKind::Timeout,
+            429 => ErrorKind::Throttled,
             _ => ErrorKind::Unavailable,
         };
         CallError::new(kind, format!("peer answered {status}: {}", String::from_utf8_lossy(body)))

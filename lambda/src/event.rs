@@ -140,6 +140,7 @@ pub fn error_type(kind: ErrorKind) -> String {
         ErrorKind::Unavailable => "Unavailable",
         ErrorKind::Rejected => "Rejected",
         ErrorKind::Application => "Application",
+        ErrorKind::Throttled => "Throttled",
     };
     format!("Fusion.{name}")
 }
@@ -157,23 +158,28 @@ pub fn decode_function_error(body: &[u8]) -> CallError {
     let Ok(error) = serde_json::from_slice::<FunctionError>(body) else {
         return CallError::new(ErrorKind::Unavailable, format!("function error: {}", String::from_utf8_lossy(body)));
     };
-    let kind = match error.error_type.as_str() {
-        "Fusion.NotFound" => ErrorKind::NotFound,
-        "Fusion.Trapped" => ErrorKind::Trapped,
-        "Fusion.Timeout" | "Sandbox.Timedout" => ErrorKind::Timeout,
-        "Fusion.Unavailable" => ErrorKind::Unavailable,
-        "Fusion.Rejected" => ErrorKind::Rejected,
-        "Fusion.Application" => ErrorKind::Application,
+    let ours = ErrorKind::ALL.into_iter().find(|kind| error_type(*kind) == error.error_type);
+    match (ours, error.error_type.as_str()) {
+        (Some(kind), _) => CallError::new(kind, error.error_message),
+        (None, "Sandbox.Timedout") => CallError::new(ErrorKind::Timeout, error.error_message),
         // Lambda's own (a crashed runtime) or a failed init: the type says what happened.
-        other => return CallError::new(ErrorKind::Unavailable, format!("{other}: {}", error.error_message)),
-    };
-    let message = error.error_message;
-    CallError::new(kind, message)
+        (None, other) => CallError::new(ErrorKind::Unavailable, format!("{other}: {}", error.error_message)),
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_kind_survives_a_function_error() {
+        for kind in ErrorKind::ALL {
+            let body = serde_json::json!({ "errorType": error_type(kind), "errorMessage": "why" });
+            assert_eq!(decode_function_error(body.to_string().as_bytes()), CallError::new(kind, "why"));
+        }
+        let lambdas = br#"{"errorType":"Sandbox.Timedout","errorMessage":"Task timed out after 3.00 seconds"}"#;
+        assert_eq!(decode_function_error(lambdas).kind, ErrorKind::Timeout);
+    }
 
     #[test]
     fn a_call_survives_the_envelope() {

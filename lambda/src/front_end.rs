@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result};
 use aws_config::BehaviorVersion;
 use fusion_host::platform::Platform;
-use fusion_host::{CallError, FunctionHost, Runtime, RuntimeConfig, TraceContext};
+use fusion_host::{CallError, ErrorKind, FunctionHost, Runtime, RuntimeConfig, TraceContext};
 use fusion_store::seal::ArtifactSeal;
 use fusion_store::source::StoreSource;
 use fusion_store::{Store, StoreConfig};
@@ -133,7 +133,7 @@ pub async fn run() -> Result<()> {
             return Err(err);
         }
     };
-    let handler = service_fn(move |event: LambdaEvent<Value>| {
+    let handler = service_fn(move |event: LambdaEvent<Incoming>| {
         let function = function.clone();
         async move { function.invoke(event.payload).await }
     });
@@ -162,8 +162,31 @@ async fn init() -> Result<Function> {
     Ok(Function { host, store, sink, settings, environment, last_refresh: Mutex::new(Instant::now()) })
 }
 
+/// An invocation's event as Lambda delivered it. lambda_runtime refuses an event that does not
+/// deserialize with an error type naming a Rust type; reading any bytes as this type instead lets
+/// the function refuse a non-JSON or empty event with a `Fusion.Rejected` error of its own.
+pub enum Incoming {
+    /// A JSON event.
+    Json(Value),
+    /// Bytes that are not JSON, and why.
+    Malformed(String),
+}
+
+impl<'de> serde::Deserialize<'de> for Incoming {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Incoming, D::Error> {
+        Ok(match Value::deserialize(deserializer) {
+            Ok(event) => Incoming::Json(event),
+            Err(why) => Incoming::Malformed(why.to_string()),
+        })
+    }
+}
+
 impl Function {
-    async fn invoke(&self, event: Value) -> Result<Value, Failure> {
+    async fn invoke(&self, event: Incoming) -> Result<Value, Failure> {
+        let event = match event {
+            Incoming::Json(event) => event,
+            Incoming::Malformed(why) => return Err(Failure(CallError::new(ErrorKind::Rejected, format!("the event is not JSON: {why}")))),
+        };
         self.refresh_if_due().await;
         let url = event::is_function_url(&event);
         let (call, origin) = match event::decode_event(&self.host.name, event) {

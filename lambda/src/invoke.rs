@@ -79,6 +79,8 @@ fn service_error(name: &str, status: u16, body: &[u8]) -> CallError {
     let kind = match status {
         404 => ErrorKind::NotFound,
         400 | 403 | 413 | 415 => ErrorKind::Rejected,
+        // TooManyRequestsException: the function is at its (reserved) concurrency limit.
+        429 => ErrorKind::Throttled,
         _ => ErrorKind::Unavailable,
     };
     CallError::new(kind, format!("Lambda answered {status} for '{name}': {}", String::from_utf8_lossy(body)))

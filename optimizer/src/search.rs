@@ -145,7 +145,7 @@ pub fn setup_of(app: &str, grouping: &Grouping) -> FusionSetup {
             functions.insert(task.clone(), FunctionConfig { inline, memory_mb: *memory_mb });
         }
     }
-    FusionSetup { app: app.to_string(), version: 0, parent: None, created_by: String::new(), components: BTreeMap::new(), functions }
+    FusionSetup { app: app.to_string(), version: 0, parent: None, created_by: String::new(), components: BTreeMap::new(), functions, policy: Default::default() }
 }
 
 /// Memory per block by coordinate descent from 128 MB, two passes over the blocks.

@@ -1,10 +1,13 @@
 //! The options every host command shares: where the app, its components and setup come from
 //! (files, or a store the host follows), and the platform it emulates.
 
+use std::num::NonZeroUsize;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use anyhow::Result;
 use clap::Args;
+use fusion_host::listener::ConnectionLimits;
 use fusion_host::platform::Platform;
 use fusion_host::{AppManifest, FusionSetup, Preset, RuntimeConfig};
 
@@ -54,6 +57,32 @@ pub struct StoreArgs {
     /// without it, artifacts in the store are neither used nor published.
     #[arg(long, default_value = "FUSION_ARTIFACT_KEY")]
     pub(crate) artifact_key_env: String,
+}
+
+/// What a serving host allows each of its listeners' clients (defaults: [`ConnectionLimits`]).
+#[derive(Args)]
+pub struct ConnectionArgs {
+    /// Milliseconds a request's head may take to arrive (also how long an idle kept-alive
+    /// connection stays open); then the connection is closed.
+    #[arg(long, default_value_t = ConnectionLimits::default().header_read_timeout.as_millis() as u64, value_parser = clap::value_parser!(u64).range(1..))]
+    pub(crate) header_timeout_ms: u64,
+    /// Milliseconds a request's whole body may take to arrive after its head; then it is refused
+    /// with a typed 408.
+    #[arg(long, default_value_t = ConnectionLimits::default().body_read_timeout.as_millis() as u64, value_parser = clap::value_parser!(u64).range(1..))]
+    pub(crate) body_timeout_ms: u64,
+    /// Connections each listener holds at once; beyond them, new ones wait to be accepted.
+    #[arg(long, default_value_t = ConnectionLimits::default().max_connections)]
+    pub(crate) max_connections: NonZeroUsize,
+}
+
+impl ConnectionArgs {
+    pub(crate) fn limits(&self) -> ConnectionLimits {
+        ConnectionLimits {
+            header_read_timeout: Duration::from_millis(self.header_timeout_ms),
+            body_read_timeout: Duration::from_millis(self.body_timeout_ms),
+            max_connections: self.max_connections,
+        }
+    }
 }
 
 impl AppArgs {

@@ -12,7 +12,7 @@ use std::process::ExitCode;
 use anyhow::Result;
 use clap::Subcommand;
 
-pub use args::{AppArgs, StoreArgs};
+pub use args::{AppArgs, ConnectionArgs, StoreArgs};
 pub use serve::ServeArgs;
 
 /// What the host is asked to do.

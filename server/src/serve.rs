@@ -19,7 +19,7 @@ use fusion_store::source::StoreSource;
 use fusion_store::{Store, StoreConfig};
 use tokio_util::task::TaskTracker;
 
-use crate::args::{AppArgs, StoreArgs};
+use crate::args::{AppArgs, ConnectionArgs, StoreArgs};
 
 /// `fusion-host serve`'s options.
 #[derive(Args)]
@@ -28,6 +28,8 @@ pub struct ServeArgs {
     pub(crate) app: AppArgs,
     #[command(flatten)]
     pub(crate) store: StoreArgs,
+    #[command(flatten)]
+    pub(crate) connections: ConnectionArgs,
     /// The function to serve, named after its task.
     #[arg(long)]
     pub(crate) function: String,
@@ -50,7 +52,8 @@ pub struct ServeArgs {
 
 /// Serves until Ctrl-C or SIGTERM, then finishes the work it accepted.
 pub(crate) async fn serve(serve: ServeArgs) -> Result<()> {
-    let ServeArgs { app: args, store, function, listen, peers, secret_env, telemetry, public_listen } = serve;
+    let ServeArgs { app: args, store, connections, function, listen, peers, secret_env, telemetry, public_listen } = serve;
+    let limits = connections.limits();
     let peers: BTreeMap<String, String> = match &peers {
         Some(path) => serde_json::from_str(&std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?)
             .with_context(|| format!("{} is not a JSON object of function → URL", path.display()))?,
@@ -86,13 +89,13 @@ pub(crate) async fn serve(serve: ServeArgs) -> Result<()> {
     if let Some(public) = public_listen {
         let door = tokio::net::TcpListener::bind(&public).await.with_context(|| format!("cannot listen on {public}"))?;
         tracing::info!("the front door of {function} is http://{}/", door.local_addr()?);
-        tokio::spawn(fusion_host::front_door::serve(front.clone(), door));
+        tokio::spawn(fusion_host::front_door::serve(front.clone(), door, limits));
     }
     // The control plane waits for this line: everything listens once it is out.
     println!("function {function} listening on http://{}", listener.local_addr()?);
     let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
     tokio::select! {
-        served = front.serve(listener) => served?,
+        () = front.serve(listener, limits) => {}
         _ = tokio::signal::ctrl_c() => {}
         _ = terminate.recv() => {}
     }

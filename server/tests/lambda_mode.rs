@@ -19,6 +19,7 @@ use fusion_measure::extract;
 use fusion_host::router::{Transport, group};
 use fusion_host::telemetry::Record;
 use fusion_host::{Call, CallMode, ErrorKind, TraceContext};
+use fusion_lambda::aws_api::AwsClient;
 use fusion_lambda::emulator::LambdaEmulator;
 use fusion_lambda::invoke::{InvokeConfig, LambdaTransport};
 use CallMode::{Async, Sync};
@@ -97,8 +98,11 @@ fn transport(emulator: &LambdaEmulator) -> Arc<LambdaTransport> {
         function_prefix: PREFIX.into(),
         timeout: Duration::from_secs(60),
     };
-    let credentials = Credentials::new("AKIDFUSIONTEST", "test-secret", None, None, "test");
-    LambdaTransport::new(config, SharedCredentialsProvider::new(credentials)).unwrap()
+    LambdaTransport::new(config, test_credentials()).unwrap()
+}
+
+fn test_credentials() -> SharedCredentialsProvider {
+    SharedCredentialsProvider::new(Credentials::new("AKIDFUSIONTEST", "test-secret", None, None, "test"))
 }
 
 fn call(task: &str, payload: &str, mode: CallMode) -> Call {
@@ -155,8 +159,8 @@ async fn iot_runs_on_hosts_in_lambda_mode_calling_each_other_through_the_invoke_
     let batched_spans = batched.lines().filter_map(|l| serde_json::from_str::<Record>(l).ok()).filter(|r| matches!(r, Record::Span(_))).count();
     assert_eq!(batched_spans, spans(&records).len(), "every CloudWatch span is in a store batch");
     // And the extractor rebuilds the requests from the batches alone, as `fusion extract --store`.
-    let (batched, skipped) = extract::parse_lines(&batched);
-    assert_eq!(skipped, 0);
+    let (batched, skipped) = extract::parse_lines(batched.as_bytes(), None);
+    assert_eq!(skipped.total(), 0, "{skipped}");
     let versions = extract::extract(&batched, Pricing::LAMBDA_X86, Some(&traces.iter().cloned().collect()));
     let [version] = &versions[..] else { panic!("one setup version expected") };
     assert_eq!(version.requests.len(), traces.len());
@@ -184,6 +188,18 @@ async fn a_failed_task_is_a_typed_invocation_error_and_a_bad_init_an_init_error(
     // A function Lambda does not have.
     let err = client.send("nowhere", call("nowhere", "{}", Sync)).await.expect_err("no such function");
     assert_eq!(err.kind, ErrorKind::NotFound, "{err}");
+    // Events that are not JSON get a Fusion error type, not a Rust type name, and the
+    // environment goes on serving.
+    let raw = AwsClient::new(test_credentials(), "us-east-1", Duration::from_secs(60)).unwrap();
+    let url = format!("{}/2015-03-31/functions/{PREFIX}echo/invocations", emulator.invoke_url.trim_end_matches('/'));
+    for event in [&b"not json"[..], b"", b"\xff{"] {
+        let answer = raw.send("lambda", "POST", &url, &[], event.to_vec()).await.unwrap();
+        assert!(answer.headers.contains_key("x-amz-function-error"), "a function error");
+        let error: serde_json::Value = serde_json::from_slice(&answer.body).unwrap();
+        assert_eq!(error["errorType"], "Fusion.Rejected", "{error}");
+        assert!(error["errorMessage"].as_str().unwrap().contains("not JSON"), "{error}");
+    }
+    assert_eq!(client.send("echo", call("echo", r#"{"n":3}"#, Sync)).await.unwrap(), br#"{"n":3}"#);
 
     // An environment whose init fails (its app is not in the store) reports it and exits.
     let mut bad = start_host(&store, &emulator, "no-such-app", "relay", &[("AWS_LAMBDA_RUNTIME_API", &with_scheme("relay"))]);

@@ -15,6 +15,7 @@ use aws_sdk_s3::Client;
 use aws_sdk_s3::config::{BehaviorVersion, Credentials, Region};
 use aws_sdk_s3::error::{DisplayErrorContext, SdkError};
 use aws_sdk_s3::primitives::ByteStream;
+use fusion_host::Policy;
 use fusion_host::components::digest_of;
 
 /// Where the store lives.
@@ -129,6 +130,20 @@ impl Store {
         }
     }
 
+    /// Records the app's policy (timeouts, concurrency limits) as last pushed from its manifest.
+    pub async fn put_policy(&self, app: &str, policy: &Policy) -> Result<()> {
+        self.put(&self.key(&policy_key(app)), serde_json::to_vec_pretty(policy)?).await
+    }
+
+    /// The policy last pushed for `app`, if one was.
+    pub async fn policy(&self, app: &str) -> Result<Option<Policy>> {
+        let key = policy_key(app);
+        match self.get(&self.key(&key)).await? {
+            Some(bytes) => Ok(Some(serde_json::from_slice(&bytes).with_context(|| format!("{key} is damaged"))?)),
+            None => Ok(None),
+        }
+    }
+
     /// A precompiled artifact of a component for one engine configuration, if one was published.
     pub async fn get_artifact(&self, digest: &str, fingerprint: &str) -> Result<Option<Vec<u8>>> {
         self.get(&self.key(&artifact_key(digest, fingerprint))).await
@@ -210,6 +225,10 @@ impl Store {
 
 fn component_key(digest: &str) -> String {
     format!("components/{}.wasm", digest.trim_start_matches("sha256:"))
+}
+
+fn policy_key(app: &str) -> String {
+    format!("apps/{app}/policy.json")
 }
 
 fn artifact_key(digest: &str, fingerprint: &str) -> String {

@@ -21,7 +21,10 @@ impl Store {
         let latest = self.history(&app).await?.last().map_or(0, |s| s.version);
         setup.parent = self.current_version(&app).await?;
         setup.version = latest + 1;
-        self.put(&self.key(&document_key(&app, setup.version)), serde_json::to_vec_pretty(&setup)?).await?;
+        let document = serde_json::to_vec_pretty(&setup)?;
+        let max = fusion_host::setup::MAX_SETUP_BYTES;
+        anyhow::ensure!(document.len() <= max, "the setup document is {} bytes; a setup may have at most {max}", document.len());
+        self.put(&self.key(&document_key(&app, setup.version)), document).await?;
         self.point_to(&app, setup.version).await?;
         Ok(setup)
     }

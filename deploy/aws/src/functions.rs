@@ -23,6 +23,8 @@ pub struct Desired<'a> {
     pub zip_sha256: &'a str,
     pub memory_mb: u32,
     pub timeout_s: u32,
+    /// Reserved concurrency; None leaves the function on the account's unreserved pool.
+    pub concurrency: Option<u32>,
     pub environment: BTreeMap<String, String>,
 }
 
@@ -35,7 +37,7 @@ pub enum Change {
     Updated {
         /// Its package was uploaded again.
         code: bool,
-        /// Its memory size, role or environment changed.
+        /// Its memory size, timeout, reserved concurrency, role or environment changed.
         configuration: bool,
     },
     /// It was as wanted.
@@ -43,18 +45,19 @@ pub enum Change {
 }
 
 impl Functions<'_> {
-    /// The function's configuration, or None if it does not exist.
+    /// The function as GetFunction describes it (`Configuration`, `Concurrency`, …), or None if
+    /// it does not exist.
     pub async fn get(&self, name: &str) -> Result<Option<Value>> {
         let Answer { status, body, .. } = self.client.send("lambda", "GET", &self.url(name, ""), &[], Vec::new()).await?;
         match status {
-            200 => Ok(Some(serde_json::from_slice::<Value>(&body)?["Configuration"].clone())),
+            200 => Ok(Some(serde_json::from_slice::<Value>(&body)?)),
             404 => Ok(None),
             _ => bail!("Lambda GetFunction {name} answered {status}: {}", String::from_utf8_lossy(&body)),
         }
     }
 
-    /// Creates the function, or updates what differs from `have` (its configuration as [`get`]
-    /// found it): its code only when the package changed.
+    /// Creates the function, or updates what differs from `have` (the function as [`get`] found
+    /// it): its code only when the package changed.
     ///
     /// [`get`]: Functions::get
     pub async fn ensure(&self, want: &Desired<'_>, have: Option<Value>) -> Result<Change> {
@@ -75,8 +78,11 @@ impl Functions<'_> {
             });
             create.as_object_mut().expect("an object").extend(extra.as_object().expect("an object").clone());
             self.create(&want.name, create).await?;
+            self.set_concurrency(&want.name, want.concurrency).await?;
             return Ok(Change::Created);
         };
+        let same_concurrency = have["Concurrency"]["ReservedConcurrentExecutions"].as_u64() == want.concurrency.map(u64::from);
+        let have = &have["Configuration"];
         let same_code = have["CodeSha256"] == want.zip_sha256 && have["Architectures"] == json!([want.architecture]);
         if !same_code {
             let code = json!({ "ZipFile": base64_of(want.zip), "Architectures": [want.architecture] });
@@ -90,7 +96,27 @@ impl Functions<'_> {
         if !same_configuration {
             self.send("PUT", &self.url(&want.name, "/configuration"), configuration, 200).await?;
         }
-        Ok(if same_code && same_configuration { Change::Unchanged } else { Change::Updated { code: !same_code, configuration: !same_configuration } })
+        if !same_concurrency {
+            self.set_concurrency(&want.name, want.concurrency).await?;
+        }
+        let configured = same_configuration && same_concurrency;
+        Ok(if same_code && configured { Change::Unchanged } else { Change::Updated { code: !same_code, configuration: !configured } })
+    }
+
+    /// Reserves `limit` concurrent executions for the function (Lambda throttles beyond it), or
+    /// returns it to the unreserved pool.
+    async fn set_concurrency(&self, name: &str, limit: Option<u32>) -> Result<()> {
+        let url = format!("{}/2017-10-31/functions/{name}/concurrency", self.endpoint.trim_end_matches('/'));
+        match limit {
+            Some(limit) => self.send("PUT", &url, json!({ "ReservedConcurrentExecutions": limit }), 200).await,
+            None => {
+                let Answer { status, body, .. } = self.client.send("lambda", "DELETE", &url, &[], Vec::new()).await?;
+                match status {
+                    200 | 204 | 404 => Ok(()),
+                    _ => bail!("Lambda DeleteFunctionConcurrency {name} answered {status}: {}", String::from_utf8_lossy(&body)),
+                }
+            }
+        }
     }
 
     /// A role IAM has just created takes seconds to reach Lambda, which until then refuses it

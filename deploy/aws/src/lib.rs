@@ -15,6 +15,7 @@ use std::time::Duration;
 
 use anyhow::{Context, Result};
 use aws_config::BehaviorVersion;
+use fusion_host::policy::DEFAULT_TIMEOUT;
 use fusion_host::{FusionSetup, Preset};
 use fusion_lambda::aws_api::AwsClient;
 use fusion_lambda::front_end::vars;
@@ -140,7 +141,8 @@ pub async fn deploy(project: &Project, target: &Target, setup: Option<&str>, rep
             zip: &package.zip,
             zip_sha256: &package.sha256,
             memory_mb: setup.function(&task).memory_mb,
-            timeout_s: 300,
+            timeout_s: setup.policy.timeout(&task, DEFAULT_TIMEOUT).as_secs() as u32,
+            concurrency: setup.policy.functions.get(&task).and_then(|limits| limits.concurrency),
             environment: environment(target, &task, &artifact_key),
         };
         changes.insert(name, lambda.ensure(&want, have).await.with_context(|| format!("deploying the function of '{task}'"))?);
@@ -183,7 +185,7 @@ pub async fn destroy(project: &Project, target: &Target) -> Result<Destroyed> {
 /// The key sealing the app's artifacts, as its deployed functions have it: kept across deploys,
 /// so artifacts published by old environments stay usable.
 fn existing_artifact_key(functions: &BTreeMap<String, Option<serde_json::Value>>) -> Option<String> {
-    functions.values().flatten().find_map(|config| config["Environment"]["Variables"][vars::ARTIFACT_KEY].as_str().map(str::to_string))
+    functions.values().flatten().find_map(|function| function["Configuration"]["Environment"]["Variables"][vars::ARTIFACT_KEY].as_str().map(str::to_string))
 }
 
 /// The environment of `task`'s function (see `fusion_lambda::front_end`).

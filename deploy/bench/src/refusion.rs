@@ -82,7 +82,7 @@ pub async fn run(project: &Project, dir: &Path, spec: &RefusionSpec<'_>) -> Resu
     }
     let outcomes = running.await??;
     load::wait_idle(&cluster.state).await?;
-    let (records, _) = extract::read_dir(&cluster.state.telemetry)?;
+    let (records, _) = extract::read_dir(&cluster.state.telemetry, None)?;
     let first_version = cluster.state.setup_version;
     cluster.stop();
     Ok(RefusionRun { first_version, cluster_start, swaps, outcomes, records, setups })

@@ -5,19 +5,19 @@ mod support;
 
 use std::collections::BTreeSet;
 use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use fusion_test_artifacts::*;
 use fusion_cluster::{ClusterState, LocalCluster};
 use fusion_cluster::store;
-use fusion_measure::extract;
+use fusion_measure::{extract, telemetry_lines};
 use fusion_measure::load::{self, LoadSpec, Profile};
 use fusion_optimizer::pricing::Pricing;
-use fusion_host::telemetry::Record;
+use fusion_host::telemetry::{Record, Span, unix_micros};
 use fusion_store::embedded::EmbeddedS3;
 use fusion_host::{CallMode, FusionSetup, Preset};
 use CallMode::{Async, Sync};
-use support::{Up, fusion, spawn_up};
+use support::{Up, fusion, ok, spawn_up};
 
 fn all_remote(app: &str) -> FusionSetup {
     let m = manifest(app);
@@ -44,8 +44,8 @@ async fn run_all_remote(app: &str, requests: usize, profile: Profile, payload: &
     let outcomes = load::run(&cluster.state, &spec(requests, profile, payload), |_| {}).await.unwrap();
     load::wait_idle(&cluster.state).await.unwrap();
     assert!(outcomes.iter().all(|o| o.error.is_none()), "{outcomes:?}");
-    let (records, skipped) = extract::read_dir(&cluster.state.telemetry).unwrap();
-    assert_eq!(skipped, 0, "every telemetry line parses");
+    let (records, skipped) = extract::read_dir(&cluster.state.telemetry, None).unwrap();
+    assert_eq!(skipped.total(), 0, "every telemetry line is believed: {skipped}");
     Run { cluster, outcomes, records, _dir: dir }
 }
 
@@ -192,6 +192,14 @@ fn fusion_up_serves_fusion_load_and_stops_every_host_on_ctrl_c() {
     for edge in ["A → B", "A → C", "B → D", "D → E", "C → F", "C → G"] {
         assert!(text.contains(edge), "missing {edge} in\n{text}");
     }
+    // Hostile lines beside the hosts' telemetry are skipped and counted, and change no number.
+    let hostile = state.telemetry.join("hostile.jsonl");
+    std::fs::write(&hostile, hostile_lines(state.setup_version)).unwrap();
+    let poisoned = fusion(&["extract", "-f", project_dir("tree").as_str()]);
+    let warning = String::from_utf8_lossy(&poisoned.stderr).into_owned();
+    assert!(warning.contains("skipped 3 telemetry lines"), "{warning}");
+    assert!(warning.contains("1 longer than 64 KiB, 1 not UTF-8, 1 with an impossible duration"), "{warning}");
+    assert_eq!(requests_and_latency(&ok(&poisoned)), requests_and_latency(&text), "the endless request is not one of the run's");
     // A new setup reaches the running hosts without restarting them.
     let applied = fusion(&["setup", "apply", "all-local", "-f", project_dir("tree").as_str()]);
     let said = String::from_utf8_lossy(&applied.stdout);
@@ -208,6 +216,39 @@ fn fusion_up_serves_fusion_load_and_stops_every_host_on_ctrl_c() {
     for url in state.endpoints.values() {
         assert!(gone(url), "host at {url} outlived fusion up");
     }
+    std::fs::remove_file(hostile).unwrap();
+}
+
+/// A root span of the entry task that lasts `u64::MAX` µs, a line with a byte that is not UTF-8
+/// and a line over the limit.
+fn hostile_lines(setup_version: u64) -> Vec<u8> {
+    let endless = Record::Span(Span {
+        trace_id: "endless".into(),
+        span_id: "endless".into(),
+        parent_span: None,
+        function: "A".into(),
+        setup_version,
+        task: "A".into(),
+        caller: None,
+        mode: Sync,
+        remote: false,
+        start_us: unix_micros(SystemTime::now()),
+        duration_us: u64::MAX,
+        cpu_us: u64::MAX,
+        calls_us: u64::MAX,
+        memory_mb: 128,
+        cold_start: false,
+        error: None,
+    });
+    let mut lines = serde_json::to_vec(&endless).unwrap();
+    lines.extend_from_slice(b"\n{\"kind\":\"span\",\"trace_id\":\"\xff\"}\n");
+    lines.extend("x".repeat(telemetry_lines::MAX_LINE_BYTES + 1).bytes());
+    lines
+}
+
+/// The lines of `fusion extract`'s output with each version's request count and latency.
+fn requests_and_latency(extracted: &str) -> Vec<&str> {
+    extracted.lines().filter(|l| l.starts_with("setup version") || l.contains("latency")).collect()
 }
 
 /// On a store of its own, reached as any S3 is (the hosts take their keys from the environment).

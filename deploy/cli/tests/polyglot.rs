@@ -44,7 +44,7 @@ async fn rust_python_and_javascript_tasks_call_each_other_in_process_and_remotel
     let outcomes = load::run(&cluster.state, &spec, |_| {}).await.unwrap();
     load::wait_idle(&cluster.state).await.unwrap();
     assert!(!outcomes.is_empty() && outcomes.iter().all(|o| o.error.is_none()), "{outcomes:?}");
-    let (records, _) = extract::read_dir(&cluster.state.telemetry).unwrap();
+    let (records, _) = extract::read_dir(&cluster.state.telemetry, None).unwrap();
     for outcome in &outcomes {
         let trace: Vec<_> = records.iter().filter(|r| trace_id(r) == outcome.trace_id).cloned().collect();
         assert_eq!(

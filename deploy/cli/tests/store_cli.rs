@@ -50,4 +50,17 @@ async fn push_apply_history_and_rollback_through_the_cli() {
     assert!(ok && shown["version"] == 1 && shown["components"]["G"].as_str().unwrap().starts_with("sha256:"), "{out}");
     let (ok, out) = fusion(&s3, &["setup", "apply", "no-such-setup", "-f", project_dir("tree").as_str()]);
     assert!(!ok && out.contains("no-such-setup"), "{out}");
+
+    // Oversized documents and fields are refused before anything is stored.
+    let huge = dir.path().join("huge.json");
+    let padding = " ".repeat(10 << 20);
+    std::fs::write(&huge, format!(r#"{{"app":"tree","functions":{{}}{padding}}}"#)).unwrap();
+    let (ok, out) = fusion(&s3, &["setup", "apply", huge.to_str().unwrap(), "-f", project_dir("tree").as_str()]);
+    assert!(!ok && out.contains("at most 262144 are accepted"), "{out}");
+    let chatty = dir.path().join("chatty.json");
+    std::fs::write(&chatty, format!(r#"{{"app":"tree","created_by":"{}","functions":{{}}}}"#, "x".repeat(10_000))).unwrap();
+    let (ok, out) = fusion(&s3, &["setup", "apply", chatty.to_str().unwrap(), "-f", project_dir("tree").as_str()]);
+    assert!(!ok && out.contains("created_by is 10000 characters"), "{out}");
+    let (ok, out) = fusion(&s3, &["setup", "history", "-f", project_dir("tree").as_str()]);
+    assert!(ok && out.lines().count() == 2 && out.len() < 1000, "nothing was added: {out}");
 }

@@ -15,6 +15,7 @@ mod app_manifest;
 mod check;
 pub mod cluster;
 pub mod host_process;
+mod policy;
 pub mod publish;
 pub mod random;
 mod setup_choice;

@@ -12,6 +12,7 @@ use fusion_store::Store;
 use crate::admin;
 use crate::app_manifest::app_manifest;
 use crate::check::check_components;
+use crate::policy::project_policy;
 use crate::setup_choice::resolve_setup;
 use crate::state::ClusterState;
 
@@ -39,14 +40,16 @@ pub async fn upload(project: &Project, store: &Store) -> Result<BTreeMap<String,
     }
     let index = pushed.iter().map(|(task, p)| (task.clone(), p.digest.clone())).collect();
     store.put_component_index(app, &index).await?;
+    store.put_policy(app, &project_policy(project)?).await?;
     Ok(pushed)
 }
 
-/// Pins `setup` to the components last pushed for its app, checks each is in the store, and
-/// makes it the current setup. Returns it as stored, with its version.
+/// Pins `setup` to the components and the policy last pushed for its app, checks each component
+/// is in the store, and makes it the current setup. Returns it as stored, with its version.
 pub async fn pin_and_apply(store: &Store, mut setup: FusionSetup) -> Result<FusionSetup> {
     let app = setup.app.clone();
     setup.components = store.component_index(&app).await?.with_context(|| format!("no components of '{app}' in the store: run `fusion push` first"))?;
+    setup.policy = store.policy(&app).await?.unwrap_or_default();
     for (task, digest) in &setup.components {
         anyhow::ensure!(store.has_component(digest).await?, "component {digest} of task '{task}' is not in the store: run `fusion push`");
     }

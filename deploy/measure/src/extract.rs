@@ -10,37 +10,33 @@ use fusion_host::telemetry::{InvocationRecord, Record, Span};
 
 use fusion_optimizer::pricing::Pricing;
 
-/// Reads every `*.jsonl` file in `dir`. A line that does not parse (a host killed mid-write) is
-/// skipped and counted.
-pub fn read_dir(dir: &Path) -> Result<(Vec<Record>, usize)> {
+use crate::telemetry_lines::{self, Skipped};
+
+/// Reads every `*.jsonl` file in `dir`, keeping the records that pass
+/// [`telemetry_lines::read`]'s checks (against the app's `tasks` when given); the lines that do
+/// not (a host killed mid-write, an impossible duration, …) are skipped and counted.
+pub fn read_dir(dir: &Path, tasks: Option<&BTreeSet<String>>) -> Result<(Vec<Record>, Skipped)> {
     let mut records = Vec::new();
-    let mut skipped = 0;
+    let mut skipped = Skipped::default();
     let entries = std::fs::read_dir(dir).with_context(|| format!("no telemetry in {}", dir.display()))?;
     for entry in entries {
         let path = entry?.path();
         if path.extension().is_none_or(|e| e != "jsonl") {
             continue;
         }
-        let text = std::fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?;
-        let (more, bad) = parse_lines(&text);
+        let (more, bad) = std::fs::File::open(&path)
+            .and_then(|file| telemetry_lines::read(std::io::BufReader::new(file), tasks))
+            .with_context(|| format!("cannot read {}", path.display()))?;
         records.extend(more);
-        skipped += bad;
+        skipped.merge(bad);
     }
     Ok((records, skipped))
 }
 
-/// The records of JSON lines (a telemetry file, the store's batches, CloudWatch lines), and how
-/// many lines were not records.
-pub fn parse_lines(text: &str) -> (Vec<Record>, usize) {
-    let mut records = Vec::new();
-    let mut skipped = 0;
-    for line in text.lines().filter(|l| !l.trim().is_empty()) {
-        match serde_json::from_str(line) {
-            Ok(record) => records.push(record),
-            Err(_) => skipped += 1,
-        }
-    }
-    (records, skipped)
+/// The records of JSON lines (the store's batches, CloudWatch lines) that pass
+/// [`telemetry_lines::read`]'s checks, and the lines skipped.
+pub fn parse_lines(lines: &[u8], tasks: Option<&BTreeSet<String>>) -> (Vec<Record>, Skipped) {
+    telemetry_lines::read(lines, tasks).expect("reading from memory cannot fail")
 }
 
 /// One edge of the call graph: `caller` called `callee` this way, `count` times.

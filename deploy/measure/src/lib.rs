@@ -1,6 +1,6 @@
 //! Measuring an application: the open-loop load generator, the extractor that turns the hosts'
-//! telemetry into call graphs, latency and cost, latency summaries, call trees, and requests run
-//! in one process.
+//! telemetry into call graphs, latency and cost (believing only plausible records), latency
+//! summaries, call trees, and requests run in one process.
 
 pub mod calltree;
 pub mod extract;
@@ -9,5 +9,6 @@ pub mod load;
 pub mod mix;
 mod measurement;
 pub mod stats;
+pub mod telemetry_lines;
 
 pub use measurement::{LoadResult, measure};

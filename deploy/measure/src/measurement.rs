@@ -50,7 +50,7 @@ pub async fn measure(cluster: &ClusterState, spec: &LoadSpec, pricing: Pricing, 
     let outcomes = load::run(cluster, spec, progress).await?;
     load::wait_idle(cluster).await?;
     let traces = outcomes.iter().map(|o| o.trace_id.clone()).collect();
-    let (records, _) = extract::read_dir(&cluster.telemetry)?;
+    let (records, _) = extract::read_dir(&cluster.telemetry, None)?;
     let versions = extract::extract(&records, pricing, Some(&traces));
     Ok(LoadResult { cluster: cluster.clone(), profile: spec.profile, rate: spec.rate, outcomes, versions })
 }

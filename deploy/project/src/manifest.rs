@@ -19,7 +19,12 @@
 //! [tasks.price]
 //! build = "make -C tasks/price"  # any command, run in the project folder,
 //! component = "tasks/price/price.wasm" # and the component it leaves there
+//! timeout_s = 30                 # optional, any task: its function's timeout (Lambda's, 1..=900 s)
+//! concurrency = 10               # optional: invocations its function runs at once
 //! ```
+//!
+//! `timeout_s` and `concurrency` are the user's policy for the function named after the task:
+//! every setup carries them unchanged, whatever grouping the optimizer picks.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -45,6 +50,19 @@ pub struct Manifest {
     pub shared: Vec<PathBuf>,
     /// Task name → where its component comes from.
     pub tasks: BTreeMap<String, TaskSource>,
+    /// Task name → the limits of its function, for the tasks that set any.
+    pub limits: BTreeMap<String, Limits>,
+}
+
+/// The policy of the function named after a task, and the task's grants: `None` takes the
+/// host's default. Ranges are checked where the policy is made from it (`fusion_cluster::policy`),
+/// against Lambda's.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Limits {
+    /// The function's timeout, seconds.
+    pub timeout_s: Option<u32>,
+    /// Invocations the function runs at once.
+    pub concurrency: Option<u32>,
 }
 
 /// Where a task's component comes from.
@@ -95,6 +113,8 @@ struct RawTask {
     js: Option<PathBuf>,
     build: Option<String>,
     component: Option<PathBuf>,
+    timeout_s: Option<u32>,
+    concurrency: Option<u32>,
 }
 
 impl Manifest {
@@ -112,13 +132,18 @@ impl Manifest {
         check_name("app name", &raw.name)?;
         ensure!(!raw.tasks.is_empty(), "the manifest has no [tasks.NAME] table: an app needs at least its entry task");
         let mut tasks = BTreeMap::new();
+        let mut limits = BTreeMap::new();
         for (name, task) in raw.tasks {
             check_name("task name", &name)?;
+            let limit = Limits { timeout_s: task.timeout_s, concurrency: task.concurrency };
+            if limit != Limits::default() {
+                limits.insert(name.clone(), limit);
+            }
             let source = task.source().with_context(|| format!("task '{name}'"))?;
             tasks.insert(name, source);
         }
         ensure!(tasks.contains_key(&raw.entry), "entry task '{}' is not among the tasks ({})", raw.entry, tasks.keys().cloned().collect::<Vec<_>>().join(", "));
-        Ok(Manifest { name: raw.name, entry: raw.entry, shared: raw.shared, tasks })
+        Ok(Manifest { name: raw.name, entry: raw.entry, shared: raw.shared, tasks, limits })
     }
 }
 
@@ -164,6 +189,13 @@ mod tests {
         assert_eq!(m.entry, "front");
         assert_eq!(m.tasks["front"], TaskSource::Rust("front".into()));
         assert_eq!(m.tasks["c"], TaskSource::Command { build: "make".into(), component: "c.wasm".into() });
+    }
+
+    #[test]
+    fn a_task_may_set_its_functions_limits() {
+        let m = Manifest::parse(&GOOD.replace("rust = \"front\"", "rust = \"front\"\ntimeout_s = 5\nconcurrency = 3")).unwrap();
+        assert_eq!(m.limits["front"], Limits { timeout_s: Some(5), concurrency: Some(3) });
+        assert!(!m.limits.contains_key("check"), "a task without limits has no entry");
     }
 
     #[test]

@@ -16,13 +16,14 @@ use fusion_store::Store;
 pub async fn profile(project: &Project, store: &Store, version: Option<u64>, pricing: Pricing) -> Result<(Profile, ClusterState)> {
     let app = project.name();
     let cluster = ClusterState::last(&project.cluster_dir())?;
-    let (records, _) = extract::read_dir(&cluster.telemetry)?;
+    let manifest = fusion_cluster::app_manifest(project);
+    // Lines that are not believable records are skipped: one must not abort or sway the profile.
+    let (records, _) = extract::read_dir(&cluster.telemetry, Some(&manifest.task_names()))?;
     let newest = records.iter().filter_map(|r| if let Record::Span(s) = r { Some(s.setup_version) } else { None }).max();
     let version = version
         .or(newest)
         .with_context(|| format!("no telemetry in {}: run `fusion load` first", cluster.telemetry.display()))?;
     let setup = store.setup(app, version).await?;
-    let manifest = fusion_cluster::app_manifest(project);
     Ok((Profile::from_records(&records, app, &manifest.entry, &manifest.task_names(), &setup, pricing)?, cluster))
 }
 

@@ -34,11 +34,11 @@ pub struct Args {
 /// Reads the telemetry and prints every setup version's call graph and request statistics.
 pub async fn run(project: &Project, args: Args) -> Result<()> {
     let app = project.name();
+    let tasks = fusion_cluster::app_manifest(project).task_names();
     let (records, skipped, source) = match (args.store, args.telemetry) {
         (Some(location), _) => {
             let store = Store::connect(&StoreConfig::at(&location, args.store_endpoint, &args.region)?).await?;
-            let lines = store.telemetry(app).await?;
-            let (records, skipped) = extract::parse_lines(&String::from_utf8_lossy(&lines));
+            let (records, skipped) = extract::parse_lines(&store.telemetry(app).await?, Some(&tasks));
             (records, skipped, location)
         }
         (None, telemetry) => {
@@ -46,12 +46,12 @@ pub async fn run(project: &Project, args: Args) -> Result<()> {
                 Some(dir) => dir,
                 None => ClusterState::last(&project.cluster_dir())?.telemetry,
             };
-            let (records, skipped) = extract::read_dir(&dir)?;
+            let (records, skipped) = extract::read_dir(&dir, Some(&tasks))?;
             (records, skipped, dir.display().to_string())
         }
     };
-    if skipped > 0 {
-        eprintln!("warning: skipped {skipped} unreadable lines in {source}");
+    if skipped.total() > 0 {
+        eprintln!("warning: skipped {} telemetry lines in {source}: {skipped}", skipped.total());
     }
     let versions = extract::extract(&records, args.pricing.pricing, None);
     anyhow::ensure!(!versions.is_empty(), "no complete request in {source}");
