@@ -21,3 +21,8 @@ for group in sorted({g for g, _ in medians}):
     fused = medians.get((group, "echo fused"))
     if remote and fused:
         print(f"{group}: crossing a function boundary adds {remote - fused:.1f} µs ({remote / fused:.2f}× fused)")
+    baseline = medians.get((group, "host → store, no operation"))
+    for op in ["get", "set", "increment"]:
+        with_op = medians.get((group, f"host → store, {op}"))
+        if baseline and with_op:
+            print(f"{group}: a {op} adds {with_op - baseline:.1f} µs to the call ({with_op / baseline:.2f}× the same call without it)")

@@ -18,6 +18,7 @@
 // `fusion build` turns the module into a component with componentize-js.
 
 import { invoke, invokeAll } from 'fusion:task/invoke@0.1.0';
+import * as kvStore from 'fusion:task/kv@0.1.0';
 
 /** A call to another task failed; `kind` is the WIT error kind, e.g. `'not-found'`. */
 export class CallError extends Error {
@@ -114,5 +115,44 @@ function decode(task, output) {
     return output.length === 0 ? null : JSON.parse(utf8.decode(output));
   } catch (err) {
     throw new CallError('application', `invalid response from '${task}': ${err.message}`);
+  }
+}
+
+/** A store operation failed; `kind` is the WIT kind: `'denied'`, `'too-large'`, `'not-a-number'` or `'unavailable'`. */
+export class KvError extends Error {
+  constructor(kind, message) {
+    super(message);
+    this.name = 'KvError';
+    this.kind = kind;
+  }
+
+  toString() {
+    return `${this.kind}: ${this.message}`;
+  }
+}
+
+/**
+ * The key-value stores the task is granted (`kv = ["cart"]` in fusion.toml), shared by every
+ * task of the app granted them, fused or remote. Values are Uint8Arrays; `increment` works on
+ * decimal integers (BigInt), atomically.
+ */
+export const kv = {
+  get: (store, key) => kvHost(() => kvStore.get(store, key)),
+  set: (store, key, value) => kvHost(() => kvStore.set(store, key, value)),
+  delete: (store, key) => kvHost(() => kvStore.delete(store, key)),
+  exists: (store, key) => kvHost(() => kvStore.exists(store, key)),
+  keys: (store, prefix) => kvHost(() => kvStore.listKeys(store, prefix)),
+  increment: (store, key, delta) => kvHost(() => kvStore.increment(store, key, BigInt(delta))),
+  compareAndSwap: (store, key, expected, value) => kvHost(() => kvStore.compareAndSwap(store, key, expected, value)),
+};
+
+/** Runs a store call, turning the WIT error it throws into a `KvError`. */
+function kvHost(run) {
+  try {
+    return run();
+  } catch (err) {
+    const wit = err && err.payload;
+    if (wit && typeof wit.kind === 'string') throw new KvError(wit.kind, wit.message);
+    throw err;
   }
 }

@@ -21,6 +21,7 @@ import json
 
 from componentize_py_types import Err
 from wit_world.imports import invoke as _host
+from wit_world.imports import kv as _kv
 
 
 class CallError(Exception):
@@ -167,3 +168,72 @@ def _decode(task, output):
         return json.loads(output) if output else None
     except ValueError as err:
         raise Application(f"invalid response from '{task}': {err}") from None
+
+
+class KvError(Exception):
+    """A store operation failed; ``kind`` is ``"denied"``, ``"too-large"``, ``"not-a-number"`` or
+    ``"unavailable"``."""
+
+    def __init__(self, kind, message):
+        super().__init__(message)
+        self.kind = kind
+        self.message = message
+
+    def __str__(self):
+        return f"{self.kind}: {self.message}"
+
+
+_KV_KINDS = {
+    _kv.KvErrorKind.DENIED: "denied",
+    _kv.KvErrorKind.TOO_LARGE: "too-large",
+    _kv.KvErrorKind.NOT_A_NUMBER: "not-a-number",
+    _kv.KvErrorKind.UNAVAILABLE: "unavailable",
+}
+
+
+def _kv_call(operation, *args):
+    try:
+        return operation(*args)
+    except Err as err:
+        raise KvError(_KV_KINDS[err.value.kind], err.value.message) from None
+
+
+class kv:
+    """The key-value stores the task is granted (``kv = ["cart"]`` in fusion.toml), shared by
+    every task of the app granted them, fused or remote. Values are bytes; ``increment`` works on
+    decimal integers, atomically."""
+
+    @staticmethod
+    def get(store, key):
+        """The value of ``key``, or None."""
+        return _kv_call(_kv.get, store, key)
+
+    @staticmethod
+    def set(store, key, value):
+        """Sets ``key`` to ``value`` (bytes)."""
+        _kv_call(_kv.set, store, key, value)
+
+    @staticmethod
+    def delete(store, key):
+        """Removes ``key``, if present."""
+        _kv_call(_kv.delete, store, key)
+
+    @staticmethod
+    def exists(store, key):
+        """Whether ``key`` has a value."""
+        return _kv_call(_kv.exists, store, key)
+
+    @staticmethod
+    def keys(store, prefix=""):
+        """The keys starting with ``prefix``, in order (at most 1,000)."""
+        return _kv_call(_kv.list_keys, store, prefix)
+
+    @staticmethod
+    def increment(store, key, delta=1):
+        """Adds ``delta`` to the integer at ``key`` (absent is 0) and returns the sum."""
+        return _kv_call(_kv.increment, store, key, delta)
+
+    @staticmethod
+    def compare_and_swap(store, key, expected, new):
+        """Sets ``key`` to ``new`` only if its value is ``expected`` (None: absent)."""
+        return _kv_call(_kv.compare_and_swap, store, key, expected, new)

@@ -33,6 +33,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 mod error;
+pub mod kv;
 
 pub use error::{Error, kind_name as error_kind_name};
 

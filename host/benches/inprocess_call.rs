@@ -22,7 +22,7 @@ fn cluster(project: &Project, warm_instances: usize) -> Arc<InProcessCluster> {
     let config = RuntimeConfig { warm_instances, ..RuntimeConfig::default() };
     let runtime = Runtime::new(&project.artifacts_dir(), config).unwrap();
     let setup = FusionSetup::from_json(SETUP).unwrap();
-    InProcessCluster::start(&runtime, &manifest, &project.components_dir(), setup, Arc::new(NullSink)).unwrap()
+    InProcessCluster::start(&runtime, &manifest, &project.components_dir(), setup, Arc::new(NullSink), None).unwrap()
 }
 
 fn bench(c: &mut Criterion) {

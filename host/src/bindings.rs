@@ -9,3 +9,4 @@ wasmtime::component::bindgen!({
 });
 
 pub use fusion::task::invoke::{CallError as WitCallError, ErrorKind as WitErrorKind, Mode, Request};
+pub use fusion::task::kv::{KvError as WitKvError, KvErrorKind as WitKvErrorKind};

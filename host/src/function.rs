@@ -14,6 +14,7 @@ use crate::environments::Environments;
 use crate::error::{CallError, ErrorKind};
 use crate::router::{Route, Router};
 use crate::routers::Routers;
+use crate::kv::{KvBackend, KvSession};
 use crate::runtime::{BoxFuture, Deadline, Dispatch, Execution, Frame, Runtime};
 use crate::telemetry::{InvocationRecord, Record, RecordSink, Span, billed_ms, unix_micros};
 
@@ -31,16 +32,20 @@ pub struct FunctionHost {
     environments: Arc<Environments>,
     /// The concurrency limit: who runs now, who waits, who is throttled.
     admission: Admission,
+    /// The app's key-value stores, if this host has them.
+    kv: Option<Arc<dyn KvBackend>>,
 }
 
 impl FunctionHost {
-    /// `work` may be shared between functions of one process so that one wait drains them all.
-    pub fn new(runtime: Arc<Runtime>, routers: Routers, sink: Arc<dyn RecordSink>, work: TaskTracker) -> Arc<FunctionHost> {
+    /// `work` may be shared between functions of one process so that one wait drains them all;
+    /// `kv` is the app's key-value backend (none: every store operation is `unavailable`).
+    pub fn new(runtime: Arc<Runtime>, routers: Routers, sink: Arc<dyn RecordSink>, work: TaskTracker, kv: Option<Arc<dyn KvBackend>>) -> Arc<FunctionHost> {
         let name = routers.current().function.clone();
         let admission = Admission::new(&name, routers.current().setup.policy.concurrency(&name));
         Arc::new(FunctionHost {
             name,
             admission,
+            kv,
             routers,
             sink,
             environments: Environments::new(runtime.config.idle_timeout),
@@ -123,6 +128,7 @@ impl FunctionHost {
             memory_mb,
             cold_start: environment.cold,
             deadline,
+            kv: self.kv.clone(),
         });
         let root_span = new_span_id();
         let remote = call.trace.parent_span.is_some();
@@ -172,6 +178,7 @@ struct Invocation {
     cold_start: bool,
     /// When the invocation's time is up, for every task it runs.
     deadline: Deadline,
+    kv: Option<Arc<dyn KvBackend>>,
 }
 
 impl Invocation {
@@ -189,6 +196,8 @@ impl Invocation {
             let started = Instant::now();
             let start_us = unix_micros(SystemTime::now());
             let meter = CpuMeter::new(self.budget.clone());
+            let kv = KvSession { backend: self.kv.clone(), grants: self.router.setup.policy.grants(&task), task: task.clone(), stats: Arc::default() };
+            let stats = kv.stats.clone();
             let result = match self.router.route(&task) {
                 Route::Local(code) => {
                     let execution = Execution {
@@ -197,6 +206,7 @@ impl Invocation {
                         memory_bytes: (self.memory_mb as usize) << 20,
                         meter: meter.clone(),
                         deadline: self.deadline,
+                        kv,
                     };
                     self.runtime.execute(code, execution, &payload).await
                 }
@@ -216,6 +226,8 @@ impl Invocation {
                 duration_us: started.elapsed().as_micros() as u64,
                 cpu_us: meter.total().as_micros() as u64,
                 calls_us: meter.in_calls().as_micros() as u64,
+                kv_ops: stats.ops(),
+                kv_us: stats.micros(),
                 memory_mb: self.memory_mb,
                 cold_start: self.cold_start,
                 error: result.as_ref().err().map(|e| e.kind),

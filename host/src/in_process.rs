@@ -13,6 +13,7 @@ use crate::app::AppManifest;
 use crate::call::{Call, CallMode, TraceContext};
 use crate::error::{CallError, ErrorKind};
 use crate::function::FunctionHost;
+use crate::kv::KvBackend;
 use crate::router::{Router, Transport};
 use crate::routers::Routers;
 use crate::runtime::{BoxFuture, Runtime};
@@ -29,13 +30,14 @@ pub struct InProcessCluster {
 
 impl InProcessCluster {
     /// Validates `setup`, loads every component of the app from `dir` and starts one function per
-    /// task.
+    /// task; `kv` is the app's key-value backend, if it has one.
     pub fn start(
         runtime: &Arc<Runtime>,
         manifest: &AppManifest,
         dir: &Path,
         setup: FusionSetup,
         sink: Arc<dyn RecordSink>,
+        kv: Option<Arc<dyn KvBackend>>,
     ) -> Result<Arc<InProcessCluster>> {
         let tasks = manifest.task_names();
         setup.validate(&manifest.app, &tasks)?;
@@ -49,7 +51,7 @@ impl InProcessCluster {
             for task in &tasks {
                 match Router::new(setup.clone(), task, code.clone(), tasks.clone(), transport.clone()) {
                     Ok(router) => {
-                        functions.insert(task.clone(), FunctionHost::new(runtime.clone(), Routers::new(router, None), sink.clone(), work.clone()));
+                        functions.insert(task.clone(), FunctionHost::new(runtime.clone(), Routers::new(router, None), sink.clone(), work.clone(), kv.clone()));
                     }
                     Err(err) => failure = Some(err),
                 }

@@ -14,6 +14,7 @@ use wasmtime_wasi::WasiCtx;
 use crate::bindings::Task;
 use crate::cpu::{CpuBudget, CpuMeter};
 use crate::guest_log::GuestLog;
+use crate::kv::KvSession;
 use crate::bindings::TaskPre;
 use crate::task_state::{Frame, TaskState, Unassigned};
 
@@ -56,6 +57,7 @@ impl Instantiator {
             frame: Frame { trace_id: String::new(), task: code.task.clone(), span_id: String::new(), depth: 0 },
             dispatch: Arc::new(Unassigned),
             meter: CpuMeter::new(CpuBudget::unlimited()),
+            kv: KvSession::none(&code.task),
         };
         let mut store = Store::new(&self.engine, state);
         store.limiter(|state| &mut state.limits);

@@ -18,6 +18,7 @@ pub mod http_server;
 pub mod http_transport;
 mod instances;
 pub mod in_process;
+pub mod kv;
 pub mod listener;
 pub mod named;
 pub mod platform;

@@ -1,5 +1,5 @@
 //! The user's policy for each function: its timeout and its concurrency limit, with Lambda's
-//! meanings and limits. It is written in the project's `fusion.toml`; every setup carries it
+//! meanings and limits, and the key-value stores its task may reach. It is written in the project's `fusion.toml`; every setup carries it
 //! unchanged (the optimizer decides grouping and memory sizes only), so a setup document shows the
 //! policy it ran under.
 
@@ -41,7 +41,7 @@ pub struct Policy {
     pub functions: BTreeMap<String, FunctionPolicy>,
 }
 
-/// The limits of one function. Unset fields take the host's defaults.
+/// The limits of one function, and its task's grants. Unset fields take the host's defaults.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FunctionPolicy {
@@ -53,6 +53,10 @@ pub struct FunctionPolicy {
     /// async calls queue (Lambda's reserved concurrency).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub concurrency: Option<u32>,
+    /// The key-value stores the task (not the other tasks fused into its function) may reach;
+    /// none by default.
+    #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
+    pub kv: BTreeSet<String>,
 }
 
 impl Policy {
@@ -71,6 +75,10 @@ impl Policy {
         self.functions.get(function).and_then(|p| p.concurrency).unwrap_or(DEFAULT_CONCURRENCY)
     }
 
+    /// The key-value stores `task` may reach.
+    pub fn grants(&self, task: &str) -> BTreeSet<String> {
+        self.functions.get(task).map(|p| p.kv.clone()).unwrap_or_default()
+    }
 
     /// Checks every entry names a task of the app and stays within Lambda's limits.
     pub fn validate(&self, tasks: &BTreeSet<String>) -> Result<()> {
@@ -93,6 +101,9 @@ impl FunctionPolicy {
             let (lo, hi) = (CONCURRENCY_RANGE.start(), CONCURRENCY_RANGE.end());
             ensure!(CONCURRENCY_RANGE.contains(&limit), "concurrency {limit} is outside {lo}..={hi}");
         }
+        for store in &self.kv {
+            ensure!(crate::kv::is_store_name(store), "kv store '{store}' must be 1 to 40 letters, digits, '-' or '_'");
+        }
         Ok(())
     }
 }
@@ -113,6 +124,8 @@ mod tests {
         assert!(format!("{:#}", too_long.validate().unwrap_err()).contains("outside 1..=900"));
         let none = FunctionPolicy { concurrency: Some(0), ..Default::default() };
         assert!(none.validate().is_err());
+        let bad_store = FunctionPolicy { kv: ["a/b".to_string()].into(), ..Default::default() };
+        assert!(bad_store.validate().is_err());
         let unknown: Policy = serde_json::from_str(r#"{"functions":{"Z":{}}}"#).unwrap();
         assert!(format!("{:#}", unknown.validate(&tasks).unwrap_err()).contains("no task of that name"));
     }

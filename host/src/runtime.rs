@@ -18,6 +18,7 @@ use crate::engine::{FusionEngine, MAX_TASK_MEMORY};
 use crate::environments::IDLE_TIMEOUT;
 use crate::error::{CallError, ErrorKind};
 use crate::instances::{Instantiator, Keeper, Ready, arm_deadline, store_limits};
+use crate::kv::KvSession;
 pub use crate::instances::TaskCode;
 use crate::platform::Platform;
 pub use crate::task_state::{BoxFuture, Dispatch, Frame, TaskState};
@@ -155,7 +156,7 @@ impl Runtime {
     /// `handle`, hand the store to the keeper to drop. The guest's time goes to its meter, and the
     /// execution ends only once its CPU budget is out of debt, or at its invocation's deadline.
     pub async fn execute(&self, code: &Arc<TaskCode>, execution: Execution, payload: &[u8]) -> Result<Vec<u8>, CallError> {
-        let Execution { frame, dispatch, memory_bytes, meter, deadline } = execution;
+        let Execution { frame, dispatch, memory_bytes, meter, deadline, kv } = execution;
         let memory_bytes = memory_bytes.min(self.config.memory_bytes).min(MAX_TASK_MEMORY);
         let _running = self.engine.ticker().enter();
         let warm = self.keeper.take(code);
@@ -169,6 +170,7 @@ impl Runtime {
             state.dispatch = dispatch;
             state.limits = store_limits(memory_bytes);
             state.meter = meter.clone();
+            state.kv = kv;
             arm_deadline(&mut store, deadline.at);
             let result = instance.call_handle(&mut store, payload).await;
             let result = result.map_err(|e| trap_error(&code.task, e, stderr.last_words(), deadline.timeout));
@@ -199,6 +201,8 @@ pub struct Execution {
     pub meter: Arc<CpuMeter>,
     /// When its invocation's time is up.
     pub deadline: Deadline,
+    /// The key-value stores it may reach.
+    pub kv: KvSession,
 }
 
 /// When an invocation's time is up, and the function timeout that set it (for the message).

@@ -10,10 +10,11 @@ use wasmtime::StoreLimits;
 use wasmtime::component::ResourceTable;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
-use crate::bindings::{self, Mode, Request, WitCallError};
+use crate::bindings::{self, Mode, Request, WitCallError, WitKvError, WitKvErrorKind};
 use crate::call::CallMode;
 use crate::cpu::CpuMeter;
 use crate::error::{CallError, ErrorKind};
+use crate::kv::{KvAnswer, KvError, KvErrorKind, KvOp, KvSession};
 
 /// A boxed future, as calls between tasks return them.
 pub type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
@@ -47,6 +48,8 @@ pub struct TaskState {
     pub(crate) dispatch: Arc<dyn Dispatch>,
     /// Guest time of the current execution, charged to its invocation's CPU budget.
     pub(crate) meter: Arc<CpuMeter>,
+    /// The key-value stores the running task may reach.
+    pub(crate) kv: KvSession,
 }
 
 /// The dispatcher of a store not yet handed to a request.
@@ -94,3 +97,76 @@ impl bindings::fusion::task::invoke::Host for TaskState {
     }
 }
 
+
+impl bindings::fusion::task::kv::Host for TaskState {
+    async fn get(&mut self, store: String, key: String) -> Result<Option<Vec<u8>>, WitKvError> {
+        match self.kv_op(KvOp::Get { store, key }).await? {
+            KvAnswer::Value(value) => Ok(value),
+            other => Err(unexpected(other)),
+        }
+    }
+
+    async fn set(&mut self, store: String, key: String, value: Vec<u8>) -> Result<(), WitKvError> {
+        self.kv_op(KvOp::Set { store, key, value }).await.map(drop)
+    }
+
+    async fn delete(&mut self, store: String, key: String) -> Result<(), WitKvError> {
+        self.kv_op(KvOp::Delete { store, key }).await.map(drop)
+    }
+
+    async fn exists(&mut self, store: String, key: String) -> Result<bool, WitKvError> {
+        match self.kv_op(KvOp::Exists { store, key }).await? {
+            KvAnswer::Flag(flag) => Ok(flag),
+            other => Err(unexpected(other)),
+        }
+    }
+
+    async fn list_keys(&mut self, store: String, prefix: String) -> Result<Vec<String>, WitKvError> {
+        match self.kv_op(KvOp::Keys { store, prefix }).await? {
+            KvAnswer::Keys(keys) => Ok(keys),
+            other => Err(unexpected(other)),
+        }
+    }
+
+    async fn increment(&mut self, store: String, key: String, delta: i64) -> Result<i64, WitKvError> {
+        match self.kv_op(KvOp::Increment { store, key, delta }).await? {
+            KvAnswer::Number(n) => Ok(n),
+            other => Err(unexpected(other)),
+        }
+    }
+
+    async fn compare_and_swap(&mut self, store: String, key: String, expected: Option<Vec<u8>>, new: Vec<u8>) -> Result<bool, WitKvError> {
+        match self.kv_op(KvOp::CompareAndSwap { store, key, expected, new }).await? {
+            KvAnswer::Flag(swapped) => Ok(swapped),
+            other => Err(unexpected(other)),
+        }
+    }
+}
+
+impl TaskState {
+    /// Runs a store operation for the running task; its wait is not the guest's CPU time.
+    async fn kv_op(&mut self, op: KvOp) -> Result<KvAnswer, WitKvError> {
+        self.meter.budget().settle().await;
+        let waiting = Instant::now();
+        let answer = self.kv.run(op).await;
+        self.meter.waited_on_calls(waiting.elapsed());
+        answer.map_err(Into::into)
+    }
+}
+
+/// A backend answered an operation with another's answer: a bug, reported as unavailable.
+fn unexpected(answer: KvAnswer) -> WitKvError {
+    KvError::unavailable(format!("the backend answered {answer:?}")).into()
+}
+
+impl From<KvError> for WitKvError {
+    fn from(e: KvError) -> WitKvError {
+        let kind = match e.kind {
+            KvErrorKind::Denied => WitKvErrorKind::Denied,
+            KvErrorKind::TooLarge => WitKvErrorKind::TooLarge,
+            KvErrorKind::NotANumber => WitKvErrorKind::NotANumber,
+            KvErrorKind::Unavailable => WitKvErrorKind::Unavailable,
+        };
+        WitKvError { kind, message: e.message }
+    }
+}

@@ -49,6 +49,12 @@ pub struct Span {
     /// Time the task waited on its sync calls (all of `invoke-all`'s as one wait).
     #[serde(default)]
     pub calls_us: u64,
+    /// Key-value store operations the task ran (their time is part of `calls_us`).
+    #[serde(default)]
+    pub kv_ops: u64,
+    /// Time those operations took, µs.
+    #[serde(default)]
+    pub kv_us: u64,
     /// Memory size of the function in MB, which also set its CPU share.
     pub memory_mb: u32,
     /// True when the task ran in an invocation that was a cold start.

@@ -116,7 +116,7 @@ fn start_error(setup_json: &str) -> String {
     let project = project("iot");
     let manifest = manifest("iot");
     let result = FusionSetup::from_json(setup_json).and_then(|setup| {
-        fusion_host::InProcessCluster::start(&runtime(), &manifest, &project.components_dir(), setup, std::sync::Arc::new(fusion_host::telemetry::NullSink))
+        fusion_host::InProcessCluster::start(&runtime(), &manifest, &project.components_dir(), setup, std::sync::Arc::new(fusion_host::telemetry::NullSink), None)
     });
     match result {
         Ok(_) => panic!("a bad setup was accepted"),
@@ -148,7 +148,7 @@ fn a_missing_component_is_refused_before_anything_runs() {
     let mut manifest = manifest("iot");
     manifest.tasks.insert("CW".into(), "no_such_component".into());
     let setup = FusionSetup::preset(Preset::AllRemote, "iot", &manifest.task_names(), &manifest.entry);
-    let err = fusion_host::InProcessCluster::start(&runtime(), &manifest, &project.components_dir(), setup, std::sync::Arc::new(fusion_host::telemetry::NullSink))
+    let err = fusion_host::InProcessCluster::start(&runtime(), &manifest, &project.components_dir(), setup, std::sync::Arc::new(fusion_host::telemetry::NullSink), None)
         .err()
         .map(|e| format!("{e:#}"))
         .expect("a missing component is refused");

@@ -8,7 +8,8 @@
 //! | `FUSION_APP`, `FUSION_FUNCTION` | the application, and the Fusion function this Lambda function serves |
 //! | `FUSION_FUNCTION_PREFIX` | the Lambda name of Fusion function `F` is `{prefix}F` (default empty) |
 //! | `FUSION_ARTIFACT_KEY` | the key that seals precompiled artifacts in the store (optional) |
-//! | `FUSION_STORE_ENDPOINT`, `FUSION_LAMBDA_ENDPOINT` | S3 and Lambda endpoints other than AWS's (for emulators) |
+//! | `FUSION_KV_TABLE` | the DynamoDB table of the app's key-value stores (set by `fusion deploy aws`) |
+//! | `FUSION_STORE_ENDPOINT`, `FUSION_LAMBDA_ENDPOINT`, `FUSION_KV_ENDPOINT` | S3, Lambda and DynamoDB endpoints other than AWS's (for emulators) |
 //! | `FUSION_TELEMETRY_BATCH_MS` | write telemetry to the store once its oldest record is this old (default 10 s) |
 //!
 //! Init loads the current setup and the group's components from the store (precompiled artifacts
@@ -21,6 +22,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result};
 use aws_config::BehaviorVersion;
 use fusion_host::platform::Platform;
+use fusion_host::kv::KvBackend;
 use fusion_host::{CallError, ErrorKind, FunctionHost, Runtime, RuntimeConfig, TraceContext};
 use fusion_store::seal::ArtifactSeal;
 use fusion_store::source::StoreSource;
@@ -29,6 +31,8 @@ use lambda_runtime::{Diagnostic, LambdaEvent, service_fn};
 use serde_json::Value;
 use tokio_util::task::TaskTracker;
 
+use crate::aws_api::AwsClient;
+use crate::dynamodb::DynamoKv;
 use crate::event;
 use crate::invoke::{InvokeConfig, LambdaTransport};
 use crate::telemetry::LambdaSink;
@@ -45,8 +49,12 @@ pub mod vars {
     pub const FUNCTION_PREFIX: &str = "FUSION_FUNCTION_PREFIX";
     /// The key sealing artifacts in the store; unset, they are neither trusted nor published.
     pub const ARTIFACT_KEY: &str = "FUSION_ARTIFACT_KEY";
+    /// The DynamoDB table of the app's key-value stores (set by `fusion deploy aws`).
+    pub const KV_TABLE: &str = "FUSION_KV_TABLE";
     /// An S3 endpoint other than AWS's (an emulator's).
     pub const STORE_ENDPOINT: &str = "FUSION_STORE_ENDPOINT";
+    /// A DynamoDB endpoint other than AWS's (an emulator's).
+    pub const KV_ENDPOINT: &str = "FUSION_KV_ENDPOINT";
     /// An Invoke API endpoint other than AWS's (an emulator's).
     pub const LAMBDA_ENDPOINT: &str = "FUSION_LAMBDA_ENDPOINT";
     /// Telemetry goes to the store once its oldest record is this old, ms (default 10 s).
@@ -89,6 +97,8 @@ struct Settings {
     store_endpoint: Option<String>,
     lambda_endpoint: Option<String>,
     artifact_key: Option<String>,
+    kv_table: Option<String>,
+    kv_endpoint: Option<String>,
     telemetry_batch_age: Duration,
 }
 
@@ -105,6 +115,8 @@ impl Settings {
             store_endpoint: optional(vars::STORE_ENDPOINT),
             lambda_endpoint: optional(vars::LAMBDA_ENDPOINT),
             artifact_key: optional(vars::ARTIFACT_KEY),
+            kv_table: optional(vars::KV_TABLE),
+            kv_endpoint: optional(vars::KV_ENDPOINT),
             telemetry_batch_age: match optional(vars::TELEMETRY_BATCH_MS) {
                 Some(ms) => Duration::from_millis(ms.parse().with_context(|| format!("{} '{ms}' is not a number", vars::TELEMETRY_BATCH_MS))?),
                 None => crate::telemetry::BATCH_AGE,
@@ -152,12 +164,20 @@ async fn init() -> Result<Function> {
     if let Some(endpoint) = &settings.lambda_endpoint {
         invoke.endpoint = endpoint.clone();
     }
+    let kv = match &settings.kv_table {
+        Some(table) => {
+            let endpoint = settings.kv_endpoint.clone().unwrap_or_else(|| DynamoKv::aws_endpoint(&settings.region));
+            let client = AwsClient::new(credentials.clone(), &settings.region, config.deadline)?;
+            Some(DynamoKv::new(client, &endpoint, table) as Arc<dyn KvBackend>)
+        }
+        None => None,
+    };
     let transport = LambdaTransport::new(invoke, credentials)?;
     let runtime = Runtime::new(std::path::Path::new(ARTIFACTS_DIR), config)?;
     let seal = settings.artifact_key.as_deref().map(ArtifactSeal::new);
     let routers = StoreSource::new(store.clone(), &settings.app, &settings.function, runtime.clone(), transport, seal).follow().await?;
     let sink = Arc::new(LambdaSink::new(settings.telemetry_batch_age));
-    let host = FunctionHost::new(runtime, routers, sink.clone(), TaskTracker::new());
+    let host = FunctionHost::new(runtime, routers, sink.clone(), TaskTracker::new(), kv);
     let environment = TraceContext::new_request().trace_id;
     Ok(Function { host, store, sink, settings, environment, last_refresh: Mutex::new(Instant::now()) })
 }

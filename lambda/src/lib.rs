@@ -11,6 +11,7 @@
 //!   function) that runs unmodified hosts in Lambda mode on one machine.
 
 pub mod aws_api;
+pub mod dynamodb;
 pub mod emulator;
 pub mod event;
 pub mod front_end;

@@ -141,6 +141,8 @@ fn span(trace: &str, id: &str, parent: Option<&str>, task: &str, version: u64) -
         duration_us: 1000,
         cpu_us: 100,
         calls_us: 0,
+        kv_ops: 0,
+        kv_us: 0,
         memory_mb: 128,
         cold_start: false,
         error: None,

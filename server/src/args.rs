@@ -3,10 +3,13 @@
 
 use std::num::NonZeroUsize;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Result;
 use clap::Args;
+use fusion_host::kv::KvBackend;
+use fusion_host::kv::sqlite::SqliteKv;
 use fusion_host::listener::ConnectionLimits;
 use fusion_host::platform::Platform;
 use fusion_host::{AppManifest, FusionSetup, Preset, RuntimeConfig};
@@ -32,6 +35,10 @@ pub struct AppArgs {
     /// Run guests at full speed instead of pacing them to their function's CPU share.
     #[arg(long)]
     pub(crate) no_cpu_pacing: bool,
+    /// The app's key-value stores: a SQLite file that every host of the app opens at once
+    /// (without it, a task's store operations are `unavailable`).
+    #[arg(long, value_name = "FILE")]
+    pub(crate) kv: Option<PathBuf>,
 }
 
 /// The app from a store.
@@ -101,6 +108,12 @@ impl AppArgs {
         };
         setup.validate(&manifest.app, &manifest.task_names())?;
         Ok((manifest, setup))
+    }
+
+    /// The key-value backend of `app`, when `--kv` names one.
+    pub(crate) fn kv_backend(&self, app: &str) -> Result<Option<Arc<dyn KvBackend>>> {
+        let Some(path) = &self.kv else { return Ok(None) };
+        Ok(Some(SqliteKv::open(path, app)?))
     }
 
     pub(crate) fn runtime_config(&self) -> RuntimeConfig {

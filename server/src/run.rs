@@ -15,7 +15,8 @@ pub(crate) async fn run(args: AppArgs, payload: String, spans: bool) -> Result<E
     serde_json::from_str::<serde_json::Value>(&payload).context("--payload is not valid JSON")?;
     let runtime = Runtime::new(&args.artifacts, args.runtime_config())?;
     let sink = Arc::new(MemorySink::default());
-    let cluster = InProcessCluster::start(&runtime, &manifest, args.files()?.1, setup, sink.clone())?;
+    let kv = args.kv_backend(&manifest.app)?;
+    let cluster = InProcessCluster::start(&runtime, &manifest, args.files()?.1, setup, sink.clone(), kv)?;
     let result = cluster.request(TraceContext::new_request(), payload.into_bytes()).await;
     cluster.drain().await;
     if spans {

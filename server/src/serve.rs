@@ -80,7 +80,8 @@ pub(crate) async fn serve(serve: ServeArgs) -> Result<()> {
         Some(path) => Arc::new(JsonLinesSink::create(path).with_context(|| format!("cannot open {}", path.display()))?),
         None => Arc::new(NullSink),
     };
-    let host = FunctionHost::new(runtime, routers, sink, TaskTracker::new());
+    let kv = args.kv_backend(&routers.current().setup.app)?;
+    let host = FunctionHost::new(runtime, routers, sink, TaskTracker::new(), kv);
     if store.store.is_some() {
         tokio::spawn(poll_store(host.clone(), Duration::from_millis(store.poll_ms.max(10))));
     }

@@ -1,5 +1,6 @@
 //! The functions' IAM role through IAM's Query API: one role per app, trusted by Lambda, allowed
-//! to read and write the app's store, invoke the app's functions and write logs.
+//! to read and write the app's store and the entries of its key-value table, invoke the app's
+//! functions and write logs.
 
 use anyhow::{Result, bail};
 use fusion_lambda::aws_api::{Answer, AwsClient};

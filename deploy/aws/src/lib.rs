@@ -1,13 +1,14 @@
 //! `fusion deploy aws`: the app on AWS Lambda. Components and the setup go to the store on S3,
-//! one IAM role lets the functions read the store and invoke each other, and every task gets a
-//! Lambda function running the same package with its memory size from the setup. Running it again
-//! changes only what differs (a new setup's memory sizes need no code upload); `--destroy`
-//! removes what it made.
+//! the tasks' key-value stores live in one DynamoDB table, one IAM role lets the functions read
+//! the store, use the table and invoke each other, and every task gets a Lambda function running
+//! the same package with its memory size from the setup. Running it again changes only what
+//! differs (a new setup's memory sizes need no code upload); `--destroy` removes what it made.
 
 mod function_url;
 mod functions;
 mod iam;
 pub mod package;
+mod table;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -18,6 +19,7 @@ use aws_config::BehaviorVersion;
 use fusion_host::policy::DEFAULT_TIMEOUT;
 use fusion_host::{FusionSetup, Preset};
 use fusion_lambda::aws_api::AwsClient;
+use fusion_lambda::dynamodb::DynamoKv;
 use fusion_lambda::front_end::vars;
 use fusion_store::{Store, StoreConfig};
 
@@ -27,6 +29,7 @@ use function_url::FunctionUrls;
 use functions::{Desired, Functions};
 use iam::Iam;
 use package::Arch;
+use table::Tables;
 
 use fusion_cluster::{publish, random};
 use fusion_cluster::resolve_setup;
@@ -44,7 +47,7 @@ pub struct Target {
     pub arch: Arch,
     /// A host binary already built for Lambda; None builds one.
     pub host_binary: Option<PathBuf>,
-    /// One endpoint for S3, IAM and Lambda instead of AWS's (an emulator such as moto).
+    /// One endpoint for S3, IAM, Lambda and DynamoDB instead of AWS's (an emulator such as moto).
     pub endpoint: Option<String>,
     /// Give the entry function a Function URL, the app's front door, with this auth.
     pub url: Option<UrlAuth>,
@@ -66,6 +69,11 @@ impl Target {
         format!("fusion-{}-role", self.app)
     }
 
+    /// The DynamoDB table of the app's key-value stores.
+    pub fn table_name(&self) -> String {
+        format!("{}kv", self.function_prefix())
+    }
+
     /// The app's store: its own prefix of the bucket, so `--destroy` can remove it whole.
     pub fn store_location(&self) -> String {
         format!("s3://{}/fusion/{}", self.bucket, self.app)
@@ -85,6 +93,10 @@ impl Target {
         self.endpoint.clone().unwrap_or_else(|| "https://iam.amazonaws.com".into())
     }
 
+    fn dynamodb(&self) -> String {
+        self.endpoint.clone().unwrap_or_else(|| DynamoKv::aws_endpoint(&self.region))
+    }
+
     async fn store(&self) -> Result<Store> {
         let config = StoreConfig::at(&self.store_location(), self.endpoint.clone(), &self.region)?;
         Store::connect(&config).await.with_context(|| format!("cannot reach the store {}", self.store_location()))
@@ -97,6 +109,8 @@ pub struct Deployed {
     pub setup: FusionSetup,
     /// False when the role existed and only its policy was updated.
     pub role_created: bool,
+    /// False when the key-value table existed (with the right keys).
+    pub table_created: bool,
     /// Lambda function name → what changed.
     pub functions: BTreeMap<String, Change>,
     /// The entry function's Function URL, when `--url` asked for one.
@@ -119,6 +133,10 @@ pub async fn deploy(project: &Project, target: &Target, setup: Option<&str>, rep
         }
     };
     let client = target.client().await?;
+    let table_created = Tables { client: &client, endpoint: target.dynamodb() }
+        .ensure(&target.table_name())
+        .await
+        .context("making the DynamoDB table of the key-value stores")?;
     let role = Iam { client: &client, endpoint: target.iam() }.ensure_role(&target.role_name(), &policy(target)).await?;
     let binary = match &target.host_binary {
         Some(path) => path.clone(),
@@ -154,7 +172,7 @@ pub async fn deploy(project: &Project, target: &Target, setup: Option<&str>, rep
         }
         None => None,
     };
-    Ok(Deployed { setup, role_created: role.created, functions: changes, url })
+    Ok(Deployed { setup, role_created: role.created, table_created, functions: changes, url })
 }
 
 /// What `--destroy` removed.
@@ -163,11 +181,13 @@ pub struct Destroyed {
     pub functions: usize,
     /// Whether the role was there to delete.
     pub role: bool,
+    /// Whether the key-value table was there to delete.
+    pub table: bool,
     /// Objects removed from the app's store.
     pub objects: usize,
 }
 
-/// Removes the app's functions, its role and its store.
+/// Removes the app's functions, its key-value table (with every entry), its role and its store.
 pub async fn destroy(project: &Project, target: &Target) -> Result<Destroyed> {
     let manifest = fusion_cluster::app_manifest(project);
     let client = target.client().await?;
@@ -177,9 +197,10 @@ pub async fn destroy(project: &Project, target: &Target) -> Result<Destroyed> {
     for task in manifest.task_names() {
         functions += usize::from(lambda.delete(&target.function_name(&task)).await?);
     }
+    let table = Tables { client: &client, endpoint: target.dynamodb() }.delete(&target.table_name()).await?;
     let role = Iam { client: &client, endpoint: target.iam() }.delete_role(&target.role_name()).await?;
     let objects = target.store().await?.destroy().await?;
-    Ok(Destroyed { functions, role, objects })
+    Ok(Destroyed { functions, role, table, objects })
 }
 
 /// The key sealing the app's artifacts, as its deployed functions have it: kept across deploys,
@@ -196,15 +217,18 @@ fn environment(target: &Target, task: &str, artifact_key: &str) -> BTreeMap<Stri
         (vars::FUNCTION, task.to_string()),
         (vars::FUNCTION_PREFIX, target.function_prefix()),
         (vars::ARTIFACT_KEY, artifact_key.to_string()),
+        (vars::KV_TABLE, target.table_name()),
     ]);
     if let Some(endpoint) = &target.endpoint {
         env.insert(vars::STORE_ENDPOINT, endpoint.clone());
         env.insert(vars::LAMBDA_ENDPOINT, endpoint.clone());
+        env.insert(vars::KV_ENDPOINT, endpoint.clone());
     }
     env.into_iter().map(|(k, v)| (k.to_string(), v)).collect()
 }
 
-/// The role's permissions: the app's store, invoking the app's functions, writing logs.
+/// The role's permissions: the app's store, its key-value table (entries only, not the table
+/// itself), invoking the app's functions, writing logs.
 fn policy(target: &Target) -> serde_json::Value {
     let (bucket, app, region) = (&target.bucket, &target.app, &target.region);
     serde_json::json!({
@@ -212,6 +236,7 @@ fn policy(target: &Target) -> serde_json::Value {
         "Statement": [
             { "Effect": "Allow", "Action": ["s3:GetObject", "s3:PutObject"], "Resource": format!("arn:aws:s3:::{bucket}/fusion/{app}/*") },
             { "Effect": "Allow", "Action": "s3:ListBucket", "Resource": format!("arn:aws:s3:::{bucket}") },
+            { "Effect": "Allow", "Action": ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem", "dynamodb:Query"], "Resource": format!("arn:aws:dynamodb:{region}:*:table/{}", target.table_name()) },
             { "Effect": "Allow", "Action": "lambda:InvokeFunction", "Resource": format!("arn:aws:lambda:{region}:*:function:{}*", target.function_prefix()) },
             { "Effect": "Allow", "Action": ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"], "Resource": "*" }
         ]
@@ -227,15 +252,28 @@ mod tests {
     #[test]
     fn the_terraform_module_is_in_step_with_the_cli() {
         let module = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../terraform/main.tf")).unwrap();
+        // `terraform fmt` aligns the `=` of neighbouring lines: compare with single spaces.
+        let module = module.split_whitespace().collect::<Vec<_>>().join(" ");
         let target = Target { app: "APP".into(), bucket: "BUCKET".into(), region: "REGION".into(), arch: Arch::X86_64, host_binary: None, endpoint: None, url: None };
         for key in environment(&target, "TASK", "KEY").keys() {
-            assert!(module.contains(&format!("{key} ")), "main.tf sets no {key}");
+            assert!(module.contains(&format!("{key} = ")), "main.tf sets no {key}");
         }
         let terraform = |cli: &str| cli.replace("APP", "${var.app}").replace("BUCKET", "${var.bucket}");
         assert!(module.contains(&format!("prefix = \"{}\"", terraform(&target.function_prefix()))), "function names differ");
-        assert!(module.contains(&format!("store  = \"{}\"", terraform(&target.store_location()))), "store location differs");
+        assert!(module.contains(&format!("store = \"{}\"", terraform(&target.store_location()))), "store location differs");
         assert_eq!(target.role_name(), format!("{}role", target.function_prefix()));
         assert!(module.contains("name = \"${local.prefix}role\""), "role names differ");
+        let table = module.split("resource \"aws_dynamodb_table\" \"kv\"").nth(1).expect("main.tf makes the key-value table").split("resource ").next().unwrap();
+        assert_eq!(target.table_name(), format!("{}kv", target.function_prefix()));
+        assert!(table.contains("name = \"${local.prefix}kv\""), "table names differ");
+        assert!(table.contains("billing_mode = \"PAY_PER_REQUEST\""), "the table is not billed per request");
+        for (attribute, kind) in table::KEYS {
+            let key = if kind == "HASH" { "hash_key" } else { "range_key" };
+            assert!(table.contains(&format!("{key} = \"{attribute}\"")), "the table's {key} differs");
+            assert!(table.contains(&format!("attribute {{ name = \"{attribute}\" type = \"S\" }}")), "the table's {attribute} is no string");
+        }
+        assert!(module.contains(&format!("{} = aws_dynamodb_table.kv.name", vars::KV_TABLE)), "the functions are not told the table");
+        assert!(module.contains("Resource = aws_dynamodb_table.kv.arn"), "the role is not granted the table");
         for statement in policy(&target)["Statement"].as_array().unwrap() {
             for action in statement["Action"].as_array().cloned().unwrap_or_else(|| vec![statement["Action"].clone()]) {
                 assert!(module.contains(&format!("\"{}\"", action.as_str().unwrap())), "main.tf does not allow {action}");

@@ -19,10 +19,11 @@ pub const PYTHON: [(&str, &str); 2] =
 pub const JAVASCRIPT: (&str, &str) = ("fusion.js", include_str!("../../../guest-sdk/js/fusion.js"));
 
 /// The Rust SDK, the `fusion-guest` crate, with the WIT it generates its bindings from.
-pub const RUST: [(&str, &str); 4] = [
+pub const RUST: [(&str, &str); 5] = [
     ("Cargo.toml", include_str!("../../../guest-sdk/Cargo.toml")),
     ("src/lib.rs", include_str!("../../../guest-sdk/src/lib.rs")),
     ("src/error.rs", include_str!("../../../guest-sdk/src/error.rs")),
+    ("src/kv.rs", include_str!("../../../guest-sdk/src/kv.rs")),
     ("wit/task.wit", WIT),
 ];
 
@@ -71,4 +72,16 @@ pub(crate) fn digest(files: &[(&str, &str)]) -> String {
         hash.update(content.as_bytes());
     }
     hex::encode(&hash.finalize()[..8])
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_rust_sdk_carries_every_source_file() {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../guest-sdk/src");
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let name = format!("src/{}", entry.unwrap().file_name().to_string_lossy());
+            assert!(super::RUST.iter().any(|(carried, _)| *carried == name), "{name} is not carried by the binary");
+        }
+    }
 }

@@ -236,6 +236,8 @@ fn hostile_lines(setup_version: u64) -> Vec<u8> {
         duration_us: u64::MAX,
         cpu_us: u64::MAX,
         calls_us: u64::MAX,
+        kv_ops: 0,
+        kv_us: 0,
         memory_mb: 128,
         cold_start: false,
         error: None,

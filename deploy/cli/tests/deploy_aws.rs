@@ -1,21 +1,38 @@
-//! `fusion deploy aws` against moto in server mode, a local emulator of AWS's APIs (S3, IAM and
-//! the Lambda control plane), run as a user runs it: created once, unchanged on a second run, a
-//! new setup changes only the memory it names, and `--destroy` removes everything.
+//! `fusion deploy aws` against moto in server mode, a local emulator of AWS's APIs (S3, IAM,
+//! the Lambda control plane and DynamoDB), run as a user runs it: created once, unchanged on a
+//! second run, a new setup changes only the memory it names, `--destroy` removes everything, and
+//! a DynamoDB table of the app's name that is not Fusion's is refused.
 //!
 //! moto stores functions but does not run them, so the package holds a stand-in `bootstrap`;
 //! that unmodified hosts serve and call each other in Lambda mode is `lambda.rs`'s part.
 
 mod support;
 
+use std::process::Output;
+
 use fusion_test_artifacts::project_dir;
+use serde_json::json;
 use support::moto::Moto;
 
-/// `fusion deploy aws` of the reference IoT app, already built.
-fn deploy(moto: &Moto, extra: &[&str]) -> String {
+/// The DynamoDB table of IoT's key-value stores.
+const TABLE: &str = "fusion-iot-kv";
+
+/// `fusion deploy aws` of the reference IoT app, already built, whether it succeeds or not.
+fn try_deploy(moto: &Moto, extra: &[&str]) -> Output {
     let project = project_dir("iot");
     let mut args = vec!["-f", project.as_str(), "--bucket", "fusion-deploy-test", "--no-build"];
     args.extend_from_slice(extra);
-    moto.deploy(&std::env::temp_dir(), &args)
+    moto.try_deploy(&std::env::temp_dir(), &args)
+}
+
+/// The stdout of a `fusion deploy aws` that must succeed.
+fn deploy(moto: &Moto, extra: &[&str]) -> String {
+    support::ok(&try_deploy(moto, extra))
+}
+
+/// The key-value table as DynamoDB (moto) describes it; None once it is gone.
+async fn table(moto: &Moto) -> Option<serde_json::Value> {
+    moto.dynamodb("DescribeTable", json!({ "TableName": TABLE })).await.map(|answer| answer["Table"].clone())
 }
 
 fn line_of<'a>(stdout: &'a str, function: &str) -> &'a str {
@@ -30,6 +47,23 @@ async fn deploy_creates_then_changes_only_what_differs_and_destroy_removes_it_al
 
     let first = deploy(&moto, &["--setup", "all-remote"]);
     assert!(first.contains("role fusion-iot-role: created"), "{first}");
+    assert!(first.contains(&format!("key-value table {TABLE}: created")), "{first}");
+    let kv = table(&moto).await.expect("the key-value table exists");
+    assert_eq!(kv["TableStatus"], "ACTIVE", "{kv}");
+    assert_eq!(kv["BillingModeSummary"]["BillingMode"], "PAY_PER_REQUEST", "{kv}");
+    let mut keys: Vec<_> = kv["KeySchema"].as_array().unwrap().iter().map(|k| (k["AttributeName"].as_str().unwrap(), k["KeyType"].as_str().unwrap())).collect();
+    keys.sort();
+    assert_eq!(keys, [("key", "RANGE"), ("store", "HASH")], "{kv}");
+    for attribute in kv["AttributeDefinitions"].as_array().unwrap() {
+        assert_eq!(attribute["AttributeType"], "S", "{kv}");
+    }
+    // The role may use the table's entries: that table, the four item calls, nothing else of DynamoDB.
+    let policy = moto.role_policy("fusion-iot-role", "fusion").await.expect("the role has its policy");
+    let statements = policy["Statement"].as_array().unwrap();
+    let dynamodb: Vec<_> = statements.iter().filter(|s| s.to_string().contains("dynamodb:")).collect();
+    assert_eq!(dynamodb.len(), 1, "{policy}");
+    assert_eq!(dynamodb[0]["Resource"], format!("arn:aws:dynamodb:us-east-1:*:table/{TABLE}"), "{policy}");
+    assert_eq!(dynamodb[0]["Action"], json!(["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem", "dynamodb:Query"]), "{policy}");
     for task in tasks {
         assert!(line_of(&first, &format!("fusion-iot-{task}")).ends_with("created"), "{first}");
         let config = moto.configuration(&format!("fusion-iot-{task}")).await.expect("the function exists");
@@ -39,12 +73,22 @@ async fn deploy_creates_then_changes_only_what_differs_and_destroy_removes_it_al
         assert_eq!((env["FUSION_APP"].as_str(), env["FUSION_FUNCTION"].as_str()), (Some("iot"), Some(task)), "{config}");
         assert_eq!(env["FUSION_STORE"], "s3://fusion-deploy-test/fusion/iot");
         assert_eq!(env["FUSION_ARTIFACT_KEY"].as_str().map(str::len), Some(64), "{config}");
+        assert_eq!(env["FUSION_KV_TABLE"], TABLE, "{config}");
+        assert_eq!(env["FUSION_KV_ENDPOINT"], moto.url.as_str(), "the emulator's DynamoDB: {config}");
     }
     let key = moto.configuration("fusion-iot-I").await.unwrap()["Environment"]["Variables"]["FUSION_ARTIFACT_KEY"].clone();
+
+    // The functions' key-value backend, on the table the deploy made, does what every backend
+    // must: the same checks as the embedded SQLite backend's (another app has a table of its own).
+    let backend = fusion_lambda::dynamodb::DynamoKv::new(moto.client(), &moto.url, TABLE);
+    fusion_test_artifacts::kv::check_operations(backend.as_ref()).await;
+    fusion_test_artifacts::kv::check_concurrent_increments(backend, 8, 25).await;
 
     // Idempotent: nothing differs, nothing changes, the artifact key is kept. The entry function
     // gets a public Function URL, the app's front door, and the permission anyone needs to call it.
     let second = deploy(&moto, &["--url", "none"]);
+    assert!(second.contains(&format!("key-value table {TABLE}: unchanged")), "{second}");
+    assert_eq!(table(&moto).await.expect("the table is kept")["CreationDateTime"], kv["CreationDateTime"], "the same table");
     for task in tasks {
         assert!(line_of(&second, &format!("fusion-iot-{task}")).ends_with("unchanged"), "{second}");
     }
@@ -67,13 +111,27 @@ async fn deploy_creates_then_changes_only_what_differs_and_destroy_removes_it_al
     assert_eq!(moto.configuration("fusion-iot-I").await.unwrap()["MemorySize"], 512);
     assert_eq!(moto.configuration("fusion-iot-CS").await.unwrap()["MemorySize"], 2048);
 
-    // --destroy removes the functions, the role and the store; a second one finds nothing.
+    // --destroy removes the functions, the table, the role and the store; a second one finds nothing.
     let destroyed = deploy(&moto, &["--destroy"]);
-    assert!(destroyed.contains("removed 10 functions, its role"), "{destroyed}");
+    assert!(destroyed.contains("removed 10 functions, its role, its key-value table"), "{destroyed}");
+    assert!(table(&moto).await.is_none(), "the key-value table is gone");
     for task in tasks {
         assert!(moto.configuration(&format!("fusion-iot-{task}")).await.is_none(), "{task} is gone");
     }
     assert!(moto.lambda_get("/2021-10-31/functions/fusion-iot-I/url").await.is_none(), "and the front door with it");
     let again = deploy(&moto, &["--destroy"]);
-    assert!(again.contains("removed 0 functions, no role, 0 objects"), "{again}");
+    assert!(again.contains("removed 0 functions, no role, no key-value table, 0 objects"), "{again}");
+
+    // A table of that name with other keys is not Fusion's: deploy refuses it and says why.
+    let foreign = json!({
+        "TableName": TABLE,
+        "KeySchema": [{ "AttributeName": "id", "KeyType": "HASH" }],
+        "AttributeDefinitions": [{ "AttributeName": "id", "AttributeType": "S" }],
+        "BillingMode": "PAY_PER_REQUEST",
+    });
+    moto.dynamodb("CreateTable", foreign).await.expect("a foreign table");
+    let refused = support::failed(&try_deploy(&moto, &[]));
+    assert!(refused.contains(&format!("the DynamoDB table {TABLE} exists with the key schema")) && refused.contains("partition key `store`"), "{refused}");
+    assert!(moto.configuration("fusion-iot-I").await.is_none(), "refused before any function is made");
 }
+

@@ -7,7 +7,7 @@ use fusion_cluster::LocalCluster;
 use fusion_measure::load::{self, LoadSpec, Profile};
 use fusion_cluster::store;
 use fusion_measure::extract;
-use fusion_host::{FusionSetup, Preset, RuntimeConfig, TraceContext};
+use fusion_host::{FusionSetup, RuntimeConfig, TraceContext};
 use serde_json::{Value, json};
 
 /// The polyglot app split so that every kind of edge crosses languages: Rust calls JavaScript
@@ -69,8 +69,7 @@ fn trace_id(record: &fusion_host::telemetry::Record) -> &str {
 }
 
 fn testkit() -> App {
-    let manifest = manifest("testkit");
-    start("testkit", FusionSetup::preset(Preset::AllLocal, "testkit", &manifest.task_names(), &manifest.entry), RuntimeConfig::default())
+    start("testkit", setup("testkit", "all-local"), RuntimeConfig::default())
 }
 
 /// Asks the Rust relay task to call `task` with `input` and returns what the relay saw.
@@ -116,6 +115,20 @@ async fn failed_calls_raise_typed_errors_in_python_and_javascript() {
     // And a successful call across languages returns the callee's JSON.
     let seen = relay(&app, "js", json!({ "op": "call", "task": "py", "input": { "n": 1 } })).await;
     assert_eq!(seen, json!({ "ok": { "ok": { "n": 1 } } }));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn python_and_javascript_share_a_key_value_store_with_typed_errors() {
+    let app = testkit();
+    let count = |key: &str| json!({ "op": "count", "key": key });
+    assert_eq!(relay(&app, "py", count("visits")).await, json!({ "ok": { "ok": 1 } }));
+    assert_eq!(relay(&app, "js", count("visits")).await, json!({ "ok": { "ok": 2 } }), "JavaScript sees what Python wrote");
+    assert_eq!(relay(&app, "py", count("visits")).await, json!({ "ok": { "ok": 3 } }));
+    let denied = json!({ "op": "count", "key": "visits", "store": "secrets" });
+    let seen = relay(&app, "py", denied.clone()).await;
+    assert_eq!((&seen["ok"]["error"]["class"], &seen["ok"]["error"]["kind"]), (&json!("KvError"), &json!("denied")), "{seen}");
+    let seen = relay(&app, "js", denied).await;
+    assert_eq!((&seen["ok"]["error"]["class"], &seen["ok"]["error"]["kind"]), (&json!("KvError"), &json!("denied")), "{seen}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

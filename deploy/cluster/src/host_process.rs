@@ -130,6 +130,7 @@ impl HostProcess {
                 if let Some(key) = &store.artifact_key {
                     cmd.env("FUSION_ARTIFACT_KEY", key);
                 }
+                cmd.arg("--kv").arg(&store.kv_file);
             }
             None => {
                 cmd.arg("--app").arg(crate::write_app_manifest(project)?).arg("--components").arg(project.components_dir());

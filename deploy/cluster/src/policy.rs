@@ -13,7 +13,7 @@ pub fn project_policy(project: &Project) -> Result<Policy> {
         .limits
         .iter()
         .map(|(task, limits)| {
-            let policy = FunctionPolicy { timeout_s: limits.timeout_s, concurrency: limits.concurrency };
+            let policy = FunctionPolicy { timeout_s: limits.timeout_s, concurrency: limits.concurrency, kv: limits.kv.iter().cloned().collect() };
             (task.clone(), policy)
         })
         .collect();

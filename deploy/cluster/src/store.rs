@@ -3,7 +3,7 @@
 //! server on loopback over the project's `.fusion/s3`. A running `fusion up` serves it for everyone;
 //! otherwise the command starts it for its own duration.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 use fusion_store::embedded::EmbeddedS3;
@@ -35,6 +35,8 @@ pub struct StoreAccess {
     pub keys: Option<(String, String)>,
     /// Seals precompiled artifacts; None: hosts do not share artifacts through the store.
     pub artifact_key: Option<String>,
+    /// The app's key-value database on this machine, which every local host opens.
+    pub kv_file: PathBuf,
 }
 
 /// A connected store, and the embedded server behind it when this process runs it.
@@ -68,29 +70,32 @@ pub async fn open(project: &Project) -> Result<OpenStore> {
             endpoint: config.endpoint,
             keys: None,
             artifact_key: std::env::var("FUSION_ARTIFACT_KEY").ok().filter(|k| !k.is_empty()),
+            kv_file: project.kv_file(),
         };
         return Ok(OpenStore { store, location, access, embedded: false, _server: None });
     }
     let keys = keys(project)?;
     let root = project.store_dir();
     match running_endpoint(project) {
-        Some(endpoint) => connect_embedded(&root, endpoint, keys, None).await,
-        None => embedded(&root, keys).await,
+        Some(endpoint) => connect_embedded(&root, endpoint, keys, None, project.kv_file()).await,
+        None => embedded(&root, keys, project.kv_file()).await,
     }
 }
 
-/// An embedded store of its own over `root`, with fresh keys (tests, side-by-side clusters).
+/// An embedded store of its own over `root`, with fresh keys and a key-value database of its
+/// own beside it (tests, side-by-side clusters).
 pub async fn private(root: &Path) -> Result<OpenStore> {
     let keys = Keys { access_key: format!("fusion-{}", random_hex(6)?), secret_key: random_hex(24)?, artifact_key: random_hex(32)? };
-    embedded(root, keys).await
+    let kv_file = root.with_extension("kv.sqlite");
+    embedded(root, keys, kv_file).await
 }
 
-async fn embedded(root: &Path, keys: Keys) -> Result<OpenStore> {
+async fn embedded(root: &Path, keys: Keys, kv_file: PathBuf) -> Result<OpenStore> {
     let server = EmbeddedS3::start(root, "127.0.0.1:0", &keys.access_key, &keys.secret_key).await?;
-    connect_embedded(root, server.endpoint.clone(), keys, Some(server)).await
+    connect_embedded(root, server.endpoint.clone(), keys, Some(server), kv_file).await
 }
 
-async fn connect_embedded(root: &Path, endpoint: String, keys: Keys, server: Option<EmbeddedS3>) -> Result<OpenStore> {
+async fn connect_embedded(root: &Path, endpoint: String, keys: Keys, server: Option<EmbeddedS3>, kv_file: PathBuf) -> Result<OpenStore> {
     let credentials = (keys.access_key, keys.secret_key);
     let config = StoreConfig {
         endpoint: Some(endpoint.clone()),
@@ -105,6 +110,7 @@ async fn connect_embedded(root: &Path, endpoint: String, keys: Keys, server: Opt
         endpoint: Some(endpoint),
         keys: Some(credentials),
         artifact_key: Some(keys.artifact_key),
+        kv_file,
     };
     Ok(OpenStore { store, location: format!("embedded S3 over {}", root.display()), access, embedded: true, _server: server })
 }

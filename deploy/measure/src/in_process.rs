@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::Result;
+use fusion_host::kv::sqlite::SqliteKv;
 use fusion_host::telemetry::{MemorySink, Record};
 use fusion_host::{CallError, FusionSetup, InProcessCluster, Runtime, RuntimeConfig, TraceContext};
 use fusion_project::Project;
@@ -29,7 +30,8 @@ pub async fn run(project: &Project, setup: FusionSetup, requests: usize, payload
     let manifest = fusion_cluster::app_manifest(project);
     let runtime = Runtime::new(&project.artifacts_dir(), RuntimeConfig::default())?;
     let sink = Arc::new(MemorySink::default());
-    let cluster = InProcessCluster::start(&runtime, &manifest, &project.components_dir(), setup, sink.clone())?;
+    let kv = SqliteKv::open(&project.kv_file(), &manifest.app)?;
+    let cluster = InProcessCluster::start(&runtime, &manifest, &project.components_dir(), setup, sink.clone(), Some(kv))?;
     let mut report = RunReport { latencies: Vec::new(), errors: Vec::new(), records: Vec::new(), trace_ids: Vec::new(), last_response: None };
     for _ in 0..requests {
         let trace = TraceContext::new_request();

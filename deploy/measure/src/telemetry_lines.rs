@@ -143,7 +143,7 @@ fn check(record: Record, tasks: Option<&BTreeSet<String>>, now_us: u64) -> Resul
         Record::Invocation(i) => (i.start_us, i.duration_us, i.memory_mb),
     };
     let parts_fit = match &record {
-        Record::Span(Span { cpu_us, calls_us, .. }) => [cpu_us, calls_us].iter().all(|&&part| part <= duration_us.saturating_add(ROUNDING_US)),
+        Record::Span(Span { cpu_us, calls_us, kv_us, .. }) => [cpu_us, calls_us, kv_us].iter().all(|&&part| part <= duration_us.saturating_add(ROUNDING_US)),
         Record::Invocation(InvocationRecord { init_us, response_us, billed_ms: billed, .. }) => {
             *init_us <= duration_us && *response_us <= duration_us && *billed == billed_ms(duration_us)
         }
@@ -194,6 +194,8 @@ mod tests {
             duration_us: 5_000,
             cpu_us: 1_000,
             calls_us: 0,
+            kv_ops: 0,
+            kv_us: 0,
             memory_mb: 128,
             cold_start: false,
             error: None,

@@ -21,10 +21,12 @@
 //! component = "tasks/price/price.wasm" # and the component it leaves there
 //! timeout_s = 30                 # optional, any task: its function's timeout (Lambda's, 1..=900 s)
 //! concurrency = 10               # optional: invocations its function runs at once
+//! kv = ["prices"]                # optional: the key-value stores the task may reach
 //! ```
 //!
-//! `timeout_s` and `concurrency` are the user's policy for the function named after the task:
-//! every setup carries them unchanged, whatever grouping the optimizer picks.
+//! `timeout_s`, `concurrency` and `kv` are the user's policy (for the function named after the
+//! task, and for the task's grants): every setup carries them unchanged, whatever grouping the
+//! optimizer picks.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -63,6 +65,8 @@ pub struct Limits {
     pub timeout_s: Option<u32>,
     /// Invocations the function runs at once.
     pub concurrency: Option<u32>,
+    /// The key-value stores the task may reach.
+    pub kv: Vec<String>,
 }
 
 /// Where a task's component comes from.
@@ -115,6 +119,8 @@ struct RawTask {
     component: Option<PathBuf>,
     timeout_s: Option<u32>,
     concurrency: Option<u32>,
+    #[serde(default)]
+    kv: Vec<String>,
 }
 
 impl Manifest {
@@ -135,7 +141,7 @@ impl Manifest {
         let mut limits = BTreeMap::new();
         for (name, task) in raw.tasks {
             check_name("task name", &name)?;
-            let limit = Limits { timeout_s: task.timeout_s, concurrency: task.concurrency };
+            let limit = Limits { timeout_s: task.timeout_s, concurrency: task.concurrency, kv: task.kv.clone() };
             if limit != Limits::default() {
                 limits.insert(name.clone(), limit);
             }
@@ -193,8 +199,8 @@ mod tests {
 
     #[test]
     fn a_task_may_set_its_functions_limits() {
-        let m = Manifest::parse(&GOOD.replace("rust = \"front\"", "rust = \"front\"\ntimeout_s = 5\nconcurrency = 3")).unwrap();
-        assert_eq!(m.limits["front"], Limits { timeout_s: Some(5), concurrency: Some(3) });
+        let m = Manifest::parse(&GOOD.replace("rust = \"front\"", "rust = \"front\"\ntimeout_s = 5\nconcurrency = 3\nkv = [\"cart\"]")).unwrap();
+        assert_eq!(m.limits["front"], Limits { timeout_s: Some(5), concurrency: Some(3), kv: vec!["cart".into()] });
         assert!(!m.limits.contains_key("check"), "a task without limits has no entry");
     }
 

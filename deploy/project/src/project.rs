@@ -91,6 +91,12 @@ impl Project {
         self.state_dir().join("s3-keys.json")
     }
 
+    /// The app's key-value stores on this machine: one SQLite file that `fusion run` and every
+    /// host of `fusion up` open (`fusion host … --kv`).
+    pub fn kv_file(&self) -> PathBuf {
+        self.state_dir().join("kv.sqlite")
+    }
+
     /// The app as a host reads it (`fusion-host --app`), written from the manifest.
     pub fn host_manifest_file(&self) -> PathBuf {
         self.state_dir().join("app.json")

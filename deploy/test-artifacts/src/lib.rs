@@ -3,6 +3,7 @@
 //! readers of its spans.
 
 pub mod gap;
+pub mod kv;
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -10,6 +11,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use fusion_cluster::host_process::{HostProcess, HostSpec};
+use fusion_host::kv::sqlite::SqliteKv;
 use fusion_host::telemetry::{MemorySink, Record, Span};
 use fusion_host::{AppManifest, CallMode, FusionSetup, InProcessCluster, Runtime, RuntimeConfig};
 use fusion_project::Project;
@@ -52,6 +54,8 @@ pub struct App {
     pub sink: Arc<MemorySink>,
     /// The runtime it runs on.
     pub runtime: Arc<Runtime>,
+    /// Where its key-value stores live, a database of its own.
+    pub kv_dir: tempfile::TempDir,
 }
 
 /// Starts `app` under `setup` in this process.
@@ -59,8 +63,10 @@ pub fn start(app: &str, setup: FusionSetup, config: RuntimeConfig) -> App {
     let project = project(app);
     let runtime = Runtime::new(&project.artifacts_dir(), config).expect("runtime");
     let sink = Arc::new(MemorySink::default());
-    let cluster = InProcessCluster::start(&runtime, &manifest(app), &project.components_dir(), setup, sink.clone()).expect("app starts");
-    App { cluster, sink, runtime }
+    let kv_dir = tempfile::tempdir().expect("a temporary folder");
+    let kv = SqliteKv::open(&kv_dir.path().join("kv.sqlite"), app).expect("a key-value database");
+    let cluster = InProcessCluster::start(&runtime, &manifest(app), &project.components_dir(), setup, sink.clone(), Some(kv)).expect("app starts");
+    App { cluster, sink, runtime, kv_dir }
 }
 
 /// The spans among `records`.

@@ -1,5 +1,6 @@
 """The test kit's Python task. By `op`: echo the input (the default), raise an exception, call
-another task and report how that went, or try to reach outside the sandbox."""
+another task and report how that went, count in a key-value store, or try to reach outside the
+sandbox."""
 
 import os
 
@@ -16,6 +17,8 @@ def handle(request):
         return outcome(lambda: fusion.call(request["task"], request.get("input")))
     if op == "spawn":
         return outcome(lambda: fusion.spawn(request["task"], request.get("input")))
+    if op == "count":
+        return stored(lambda: fusion.kv.increment(request.get("store", "data"), request["key"], 1))
     if op == "snoop":
         return snoop()
     raise ValueError(f"unknown op {op!r}")
@@ -26,6 +29,14 @@ def outcome(run):
     try:
         return {"ok": run()}
     except fusion.CallError as err:
+        return {"error": {"class": type(err).__name__, "kind": err.kind, "message": err.message}}
+
+
+def stored(run):
+    """What the store operation gave: its result, or its typed error as the SDK raised it."""
+    try:
+        return {"ok": run()}
+    except fusion.KvError as err:
         return {"error": {"class": type(err).__name__, "kind": err.kind, "message": err.message}}
 
 

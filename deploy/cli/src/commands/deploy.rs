@@ -13,8 +13,9 @@ use crate::output::Terminal;
 /// The clouds Fusion deploys to.
 #[derive(clap::Subcommand)]
 pub enum Command {
-    /// One Lambda function per task (provided.al2023), an IAM role, the components and setup in
-    /// S3. Idempotent: a second run changes only what differs. --destroy removes it all.
+    /// One Lambda function per task (provided.al2023), an IAM role, a DynamoDB table for the
+    /// key-value stores, the components and setup in S3. Idempotent: a second run changes only
+    /// what differs. --destroy removes it all.
     Aws(AwsArgs),
 }
 
@@ -37,14 +38,14 @@ pub struct AwsArgs {
     /// A fusion-host binary already built for Lambda, instead of building one.
     #[arg(long)]
     host_binary: Option<PathBuf>,
-    /// One endpoint for S3, IAM and Lambda instead of AWS's (an emulator such as moto).
+    /// One endpoint for S3, IAM, Lambda and DynamoDB instead of AWS's (an emulator such as moto).
     #[arg(long)]
     endpoint: Option<String>,
     /// Give the entry function a Lambda Function URL, the app's front door: none (anyone may
     /// call it) or aws-iam (callers sign with SigV4).
     #[arg(long, value_name = "none|aws-iam")]
     url: Option<UrlAuth>,
-    /// Remove the app's functions, role and store instead.
+    /// Remove the app's functions, key-value table (with its entries), role and store instead.
     #[arg(long)]
     destroy: bool,
     #[command(flatten)]
@@ -57,14 +58,15 @@ pub async fn run(project: &Project, command: Command) -> Result<()> {
     let target = Target { app: project.name().to_string(), bucket: args.bucket, region: args.region, arch: args.arch, host_binary: args.host_binary, endpoint: args.endpoint, url: args.url };
     if args.destroy {
         let gone = fusion_aws::destroy(project, &target).await?;
-        let role = if gone.role { "its" } else { "no" };
-        println!("{}: removed {} functions, {role} role, {} objects of {}", target.app, gone.functions, gone.objects, target.store_location());
+        let (role, table) = (if gone.role { "its" } else { "no" }, if gone.table { "its" } else { "no" });
+        println!("{}: removed {} functions, {role} role, {table} key-value table, {} objects of {}", target.app, gone.functions, gone.objects, target.store_location());
         return Ok(());
     }
     super::build::unless_skipped(project, args.build).await?;
     let deployed = fusion_aws::deploy(project, &target, args.setup.as_deref(), &Terminal::Progress).await?;
     println!("{}: setup version {} ({}) is current in {}", target.app, deployed.setup.version, deployed.setup.describe(), target.store_location());
     println!("role {}: {}", target.role_name(), if deployed.role_created { "created" } else { "policy updated" });
+    println!("key-value table {}: {}", target.table_name(), if deployed.table_created { "created" } else { "unchanged" });
     for (name, change) in &deployed.functions {
         let what = match change {
             Change::Created => "created".to_string(),

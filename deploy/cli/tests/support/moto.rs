@@ -1,9 +1,9 @@
-//! moto in server mode, the local emulator of AWS's APIs (S3, IAM, the Lambda control plane)
-//! that `fusion deploy aws` is tested against.
+//! moto in server mode, the local emulator of AWS's APIs (S3, IAM, the Lambda control plane,
+//! DynamoDB) that `fusion deploy aws` is tested against.
 
 use std::net::TcpListener;
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command, Output, Stdio};
 use std::time::Duration;
 
 use aws_credential_types::Credentials;
@@ -61,9 +61,17 @@ impl Moto {
     /// `fusion deploy aws ARGS` against this moto, in `dir`, with moto's test credentials and a
     /// stand-in host binary (moto stores functions but does not run them); its stdout.
     pub fn deploy(&self, dir: &std::path::Path, args: &[&str]) -> String {
+        let out = self.try_deploy(dir, args);
+        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+        assert!(out.status.success(), "fusion deploy aws {args:?} failed:\n{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+        stdout
+    }
+
+    /// `deploy`, whether it succeeds or not.
+    pub fn try_deploy(&self, dir: &std::path::Path, args: &[&str]) -> Output {
         let bootstrap = self.scratch.path().join("bootstrap");
         std::fs::write(&bootstrap, "#!/bin/sh\n# a stand-in: moto stores functions but does not run them\n").unwrap();
-        let out = Command::new(env!("CARGO_BIN_EXE_fusion"))
+        Command::new(env!("CARGO_BIN_EXE_fusion"))
             .args(["deploy", "aws", "--region", "us-east-1", "--endpoint", &self.url, "--host-binary"])
             .arg(&bootstrap)
             .args(args)
@@ -72,16 +80,17 @@ impl Moto {
             .env("AWS_SECRET_ACCESS_KEY", "testing")
             .env_remove("AWS_PROFILE")
             .output()
-            .unwrap();
-        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-        assert!(out.status.success(), "fusion deploy aws {args:?} failed:\n{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
-        stdout
+            .unwrap()
+    }
+
+    /// A client signing for us-east-1 with moto's test credentials.
+    pub fn client(&self) -> AwsClient {
+        AwsClient::new(SharedCredentialsProvider::new(Credentials::new("testing", "testing", None, None, "test")), "us-east-1", Duration::from_secs(30)).unwrap()
     }
 
     /// What Lambda (moto) answers a GET of `path`: the JSON body, None for 404.
     pub async fn lambda_get(&self, path: &str) -> Option<serde_json::Value> {
-        let client = AwsClient::new(SharedCredentialsProvider::new(Credentials::new("testing", "testing", None, None, "test")), "us-east-1", Duration::from_secs(30)).unwrap();
-        let answer = client.send("lambda", "GET", &format!("{}{path}", self.url), &[], Vec::new()).await.unwrap();
+        let answer = self.client().send("lambda", "GET", &format!("{}{path}", self.url), &[], Vec::new()).await.unwrap();
         match answer.status {
             // moto answers GetFunctionUrlConfig with 201.
             200 | 201 => Some(serde_json::from_slice::<serde_json::Value>(&answer.body).unwrap()),
@@ -93,5 +102,36 @@ impl Moto {
     /// A function's configuration as Lambda (moto) reports it; None once it is gone.
     pub async fn configuration(&self, name: &str) -> Option<serde_json::Value> {
         self.lambda_get(&format!("/2015-03-31/functions/{name}")).await.map(|f| f["Configuration"].clone())
+    }
+
+    /// What DynamoDB (moto) answers `action` (`DescribeTable`, …) with `body`: the JSON answer,
+    /// None for a ResourceNotFoundException.
+    pub async fn dynamodb(&self, action: &str, body: serde_json::Value) -> Option<serde_json::Value> {
+        let target = format!("DynamoDB_20120810.{action}");
+        let headers = [("content-type", "application/x-amz-json-1.0"), ("x-amz-target", target.as_str())];
+        let answer = self.client().send("dynamodb", "POST", &self.url, &headers, serde_json::to_vec(&body).unwrap()).await.unwrap();
+        let text = String::from_utf8_lossy(&answer.body);
+        match answer.status {
+            200 => Some(serde_json::from_slice(&answer.body).unwrap()),
+            400 if text.contains("ResourceNotFoundException") => None,
+            other => panic!("DynamoDB {action}: {other}: {text}"),
+        }
+    }
+
+    /// The inline policy `policy` of IAM role `role` as IAM (moto) has it; None if there is none.
+    pub async fn role_policy(&self, role: &str, policy: &str) -> Option<serde_json::Value> {
+        let form = format!("Action=GetRolePolicy&Version=2010-05-08&RoleName={role}&PolicyName={policy}");
+        let headers = [("content-type", "application/x-www-form-urlencoded; charset=utf-8")];
+        let answer = self.client().send("iam", "POST", &self.url, &headers, form.into_bytes()).await.unwrap();
+        let text = String::from_utf8_lossy(&answer.body);
+        if answer.status == 404 || text.contains("<Code>NoSuchEntity</Code>") {
+            return None;
+        }
+        assert_eq!(answer.status, 200, "IAM GetRolePolicy: {text}");
+        // The document is URL-encoded in the XML: decode it as a query's value.
+        let encoded = text.split("<PolicyDocument>").nth(1).and_then(|rest| rest.split("</PolicyDocument>").next()).expect("a PolicyDocument");
+        let query = reqwest::Url::parse(&format!("http://decode/?document={}", encoded.trim())).unwrap();
+        let document = query.query_pairs().next().expect("the document").1.into_owned();
+        Some(serde_json::from_str(&document).unwrap())
     }
 }

@@ -1,5 +1,5 @@
 //! What the Webshop tasks share: the request they pass around, the product catalog, exchange
-//! rates and ads (static data in the original BeFaaS shop too), and the emulated cart store.
+//! rates and ads (static data in the original BeFaaS shop too), and a cart's items.
 
 use serde::{Deserialize, Serialize};
 use workload::Work;
@@ -157,14 +157,6 @@ pub const ADS: [&str; 10] = [
 pub struct CartItem {
     pub product_id: String,
     pub quantity: u32,
-}
-
-/// The emulated cart store's content for a user: a fixed cart derived from the user id, since
-/// every task execution starts from nothing (the original kept it in DynamoDB; here the store's
-/// latency is emulated, its state is not).
-pub fn stored_cart(user_id: &str) -> Vec<CartItem> {
-    let seed = user_id.bytes().fold(7u32, |h, b| h.wrapping_mul(31).wrapping_add(b as u32));
-    (0..5).map(|i| CartItem { product_id: ((seed + i * 3) % 11 + 1).to_string(), quantity: (seed + i) % 4 + 1 }).collect()
 }
 
 /// A cheap, deterministic pick of `n` indexes below `len`, varying with `salt`.

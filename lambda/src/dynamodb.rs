@@ -1,0 +1,163 @@
+//! The key-value backend on AWS: one DynamoDB table per app (`fusion deploy aws` creates it),
+//! partition key `store`, sort key `key`, the bytes in `value`. Reads are strongly consistent;
+//! `increment` and `compare-and-swap` are conditional writes (the item's old value or its absence
+//! is the condition), retried when another writer got there first, so no update is lost.
+//! Calls are the DynamoDB JSON API signed with SigV4, as the Invoke API's are.
+
+use std::sync::Arc;
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use fusion_host::kv::{KvAnswer, KvBackend, KvError, KvFuture, KvOp, MAX_LISTED_KEYS, add_to_counter, parse_counter};
+use serde_json::{Value, json};
+
+use crate::aws_api::AwsClient;
+
+/// The table's key schema: the partition key `store` and the sort key `key`, both strings
+/// (`fusion deploy aws` creates the table with it). Items also hold the bytes in `value`.
+pub const KEY_SCHEMA: [(&str, &str); 2] = [("store", "HASH"), ("key", "RANGE")];
+
+/// How often an increment retries when other writers keep changing the same item.
+const MAX_INCREMENT_ATTEMPTS: usize = 64;
+
+/// The stores of one app in its DynamoDB table.
+#[derive(Clone)]
+pub struct DynamoKv {
+    client: AwsClient,
+    endpoint: String,
+    table: String,
+}
+
+impl DynamoKv {
+    /// The app's stores in `table`, reached at `endpoint` (`https://dynamodb.{region}.amazonaws.com`,
+    /// or an emulator's).
+    pub fn new(client: AwsClient, endpoint: &str, table: &str) -> Arc<DynamoKv> {
+        Arc::new(DynamoKv { client, endpoint: endpoint.trim_end_matches('/').to_string(), table: table.to_string() })
+    }
+
+    /// AWS's own DynamoDB endpoint in `region`.
+    pub fn aws_endpoint(region: &str) -> String {
+        format!("https://dynamodb.{region}.amazonaws.com")
+    }
+
+    /// One call of the JSON API: the answer's body, or the error's `__type` and message.
+    async fn call(&self, action: &str, body: Value) -> Result<Result<Value, Refused>, KvError> {
+        let target = format!("DynamoDB_20120810.{action}");
+        let headers = [("content-type", "application/x-amz-json-1.0"), ("x-amz-target", target.as_str())];
+        let answer = self.client.send("dynamodb", "POST", &format!("{}/", self.endpoint), &headers, body.to_string().into_bytes()).await.map_err(KvError::unavailable)?;
+        let parsed: Value = serde_json::from_slice(&answer.body).unwrap_or(Value::Null);
+        if answer.status == 200 {
+            return Ok(Ok(parsed));
+        }
+        let kind = parsed["__type"].as_str().unwrap_or_default().rsplit('#').next().unwrap_or_default().to_string();
+        let message = parsed["message"].as_str().or(parsed["Message"].as_str()).unwrap_or_default().to_string();
+        Ok(Err(Refused { kind, message, status: answer.status }))
+    }
+
+    /// A call whose refusal is a failure.
+    async fn must(&self, action: &str, body: Value) -> Result<Value, KvError> {
+        self.call(action, body).await?.map_err(|refused| KvError::unavailable(format!("DynamoDB {action} on {}: {refused}", self.table)))
+    }
+
+    fn key(&self, store: &str, key: &str) -> Value {
+        json!({ "TableName": self.table, "Key": { "store": { "S": store }, "key": { "S": key } }, "ConsistentRead": true })
+    }
+
+    async fn get(&self, store: &str, key: &str) -> Result<Option<Vec<u8>>, KvError> {
+        let answer = self.must("GetItem", self.key(store, key)).await?;
+        match answer["Item"]["value"]["B"].as_str() {
+            Some(encoded) => STANDARD.decode(encoded).map(Some).map_err(|e| KvError::unavailable(format!("DynamoDB returned a value that is not base64: {e}"))),
+            None => Ok(None),
+        }
+    }
+
+    /// Writes `value` if the item's value still is `expected` (`None`: absent); false when it was not.
+    async fn put_if(&self, store: &str, key: &str, value: &[u8], expected: Option<Option<&[u8]>>) -> Result<bool, KvError> {
+        let mut body = json!({
+            "TableName": self.table,
+            "Item": { "store": { "S": store }, "key": { "S": key }, "value": { "B": STANDARD.encode(value) } },
+        });
+        match expected {
+            None => {}
+            Some(None) => {
+                body["ConditionExpression"] = json!("attribute_not_exists(#k)");
+                body["ExpressionAttributeNames"] = json!({ "#k": "key" });
+            }
+            Some(Some(old)) => {
+                body["ConditionExpression"] = json!("#v = :old");
+                body["ExpressionAttributeNames"] = json!({ "#v": "value" });
+                body["ExpressionAttributeValues"] = json!({ ":old": { "B": STANDARD.encode(old) } });
+            }
+        }
+        match self.call("PutItem", body).await? {
+            Ok(_) => Ok(true),
+            Err(refused) if refused.kind == "ConditionalCheckFailedException" => Ok(false),
+            Err(refused) => Err(KvError::unavailable(format!("DynamoDB PutItem on {}: {refused}", self.table))),
+        }
+    }
+
+    async fn keys(&self, store: &str, prefix: &str) -> Result<Vec<String>, KvError> {
+        let mut body = json!({
+            "TableName": self.table,
+            "KeyConditionExpression": "#s = :s",
+            "ExpressionAttributeNames": { "#s": "store" },
+            "ExpressionAttributeValues": { ":s": { "S": store } },
+            "ProjectionExpression": "#s, #k",
+            "ConsistentRead": true,
+            "Limit": MAX_LISTED_KEYS,
+        });
+        body["ExpressionAttributeNames"]["#k"] = json!("key");
+        if !prefix.is_empty() {
+            body["KeyConditionExpression"] = json!("#s = :s AND begins_with(#k, :p)");
+            body["ExpressionAttributeValues"][":p"] = json!({ "S": prefix });
+        }
+        let answer = self.must("Query", body).await?;
+        let items = answer["Items"].as_array().cloned().unwrap_or_default();
+        Ok(items.iter().filter_map(|item| item["key"]["S"].as_str().map(str::to_string)).take(MAX_LISTED_KEYS).collect())
+    }
+
+    async fn run_op(&self, op: KvOp) -> Result<KvAnswer, KvError> {
+        match op {
+            KvOp::Get { store, key } => self.get(&store, &key).await.map(KvAnswer::Value),
+            KvOp::Exists { store, key } => self.get(&store, &key).await.map(|v| KvAnswer::Flag(v.is_some())),
+            KvOp::Set { store, key, value } => self.put_if(&store, &key, &value, None).await.map(|_| KvAnswer::Done),
+            KvOp::Delete { store, key } => {
+                let mut body = self.key(&store, &key);
+                body.as_object_mut().expect("an object").remove("ConsistentRead");
+                self.must("DeleteItem", body).await.map(|_| KvAnswer::Done)
+            }
+            KvOp::Keys { store, prefix } => self.keys(&store, &prefix).await.map(KvAnswer::Keys),
+            KvOp::Increment { store, key, delta } => {
+                for _ in 0..MAX_INCREMENT_ATTEMPTS {
+                    let old = self.get(&store, &key).await?;
+                    let sum = add_to_counter(&key, parse_counter(&key, old.as_deref())?, delta)?;
+                    if self.put_if(&store, &key, sum.to_string().as_bytes(), Some(old.as_deref())).await? {
+                        return Ok(KvAnswer::Number(sum));
+                    }
+                }
+                Err(KvError::unavailable(format!("'{key}' kept changing under {MAX_INCREMENT_ATTEMPTS} attempts to increment it")))
+            }
+            KvOp::CompareAndSwap { store, key, expected, new } => self.put_if(&store, &key, &new, Some(expected.as_deref())).await.map(KvAnswer::Flag),
+        }
+    }
+}
+
+impl KvBackend for DynamoKv {
+    fn run(&self, op: KvOp) -> KvFuture {
+        let this = self.clone();
+        Box::pin(async move { this.run_op(op).await })
+    }
+}
+
+/// A refusal of the DynamoDB API.
+struct Refused {
+    kind: String,
+    message: String,
+    status: u16,
+}
+
+impl std::fmt::Display for Refused {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {}: {}", self.status, self.kind, self.message)
+    }
+}
