@@ -25,4 +25,4 @@ for group in sorted({g for g, _ in medians}):
     for op in ["get", "set", "increment"]:
         with_op = medians.get((group, f"host → store, {op}"))
         if baseline and with_op:
-            print(f"{group}: a {op} adds {with_op - baseline:.1f} µs to the call ({with_op / baseline:.2f}× the same call without it)")
+            print(f"{group}: {op} adds {with_op - baseline:.1f} µs to the call ({with_op / baseline:.2f}× the same call without it)")

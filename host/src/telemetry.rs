@@ -49,7 +49,7 @@ pub struct Span {
     /// Time the task waited on its sync calls (all of `invoke-all`'s as one wait).
     #[serde(default)]
     pub calls_us: u64,
-    /// Key-value store operations the task ran (their time is part of `calls_us`).
+    /// Key-value store operations the task ran (their time is the task's own, not `calls_us`).
     #[serde(default)]
     pub kv_ops: u64,
     /// Time those operations took, µs.
