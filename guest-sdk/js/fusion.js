@@ -91,13 +91,13 @@ function describe(err) {
   return String(err);
 }
 
-/** Runs a host call, turning the WIT error it throws into a `CallError`. */
-function host(run) {
+/** Runs a host call, turning the WIT error it throws into an `ErrorClass` (kind, message). */
+function host(run, ErrorClass = CallError) {
   try {
     return run();
   } catch (err) {
     const wit = err && err.payload;
-    if (wit && typeof wit.kind === 'string') throw new CallError(wit.kind, wit.message);
+    if (wit && typeof wit.kind === 'string') throw new ErrorClass(wit.kind, wit.message);
     throw err;
   }
 }
@@ -137,22 +137,11 @@ export class KvError extends Error {
  * decimal integers (BigInt), atomically.
  */
 export const kv = {
-  get: (store, key) => kvHost(() => kvStore.get(store, key)),
-  set: (store, key, value) => kvHost(() => kvStore.set(store, key, value)),
-  delete: (store, key) => kvHost(() => kvStore.delete(store, key)),
-  exists: (store, key) => kvHost(() => kvStore.exists(store, key)),
-  keys: (store, prefix) => kvHost(() => kvStore.listKeys(store, prefix)),
-  increment: (store, key, delta) => kvHost(() => kvStore.increment(store, key, BigInt(delta))),
-  compareAndSwap: (store, key, expected, value) => kvHost(() => kvStore.compareAndSwap(store, key, expected, value)),
+  get: (store, key) => host(() => kvStore.get(store, key), KvError),
+  set: (store, key, value) => host(() => kvStore.set(store, key, value), KvError),
+  delete: (store, key) => host(() => kvStore.delete(store, key), KvError),
+  exists: (store, key) => host(() => kvStore.exists(store, key), KvError),
+  keys: (store, prefix) => host(() => kvStore.listKeys(store, prefix), KvError),
+  increment: (store, key, delta) => host(() => kvStore.increment(store, key, BigInt(delta)), KvError),
+  compareAndSwap: (store, key, expected, value) => host(() => kvStore.compareAndSwap(store, key, expected, value), KvError),
 };
-
-/** Runs a store call, turning the WIT error it throws into a `KvError`. */
-function kvHost(run) {
-  try {
-    return run();
-  } catch (err) {
-    const wit = err && err.payload;
-    if (wit && typeof wit.kind === 'string') throw new KvError(wit.kind, wit.message);
-    throw err;
-  }
-}
