@@ -11,7 +11,7 @@ use base64::engine::general_purpose::STANDARD;
 use fusion_host::kv::{KvAnswer, KvBackend, KvError, KvFuture, KvOp, MAX_LISTED_KEYS, add_to_counter, parse_counter};
 use serde_json::{Value, json};
 
-use crate::aws_api::AwsClient;
+use crate::aws_api::{AwsClient, Failure};
 
 /// The table's key schema: the partition key `store` and the sort key `key`, both strings
 /// (`fusion deploy aws` creates the table with it). Items also hold the bytes in `value`.
@@ -20,19 +20,37 @@ pub const KEY_SCHEMA: [(&str, &str); 2] = [("store", "HASH"), ("key", "RANGE")];
 /// How often an increment retries when other writers keep changing the same item.
 const MAX_INCREMENT_ATTEMPTS: usize = 64;
 
-/// The stores of one app in its DynamoDB table.
+/// One call of DynamoDB's JSON API at `endpoint`, signed for `dynamodb`: the answer's body, or
+/// what DynamoDB refused it with. The backend below and `fusion deploy aws`'s table both use it.
+pub async fn call(client: &AwsClient, endpoint: &str, action: &str, body: &Value) -> Result<Result<Value, Refused>, Failure> {
+    let target = format!("DynamoDB_20120810.{action}");
+    let headers = [("content-type", "application/x-amz-json-1.0"), ("x-amz-target", target.as_str())];
+    let answer = client.send("dynamodb", "POST", endpoint, &headers, body.to_string().into_bytes()).await?;
+    let parsed: Value = serde_json::from_slice(&answer.body).unwrap_or(Value::Null);
+    if answer.status == 200 {
+        return Ok(Ok(parsed));
+    }
+    // `__type` is `com.amazonaws.dynamodb.v20120810#ResourceNotFoundException`.
+    let kind = parsed["__type"].as_str().unwrap_or_default().rsplit('#').next().unwrap_or_default().to_string();
+    let message = parsed["message"].as_str().or(parsed["Message"].as_str()).unwrap_or_default().to_string();
+    Ok(Err(Refused { kind, message, status: answer.status }))
+}
+
+/// The stores of one app in its DynamoDB table. Cheap to clone: each operation's future owns one.
 #[derive(Clone)]
-pub struct DynamoKv {
+pub struct DynamoKv(Arc<Table>);
+
+struct Table {
     client: AwsClient,
     endpoint: String,
-    table: String,
+    name: String,
 }
 
 impl DynamoKv {
     /// The app's stores in `table`, reached at `endpoint` (`https://dynamodb.{region}.amazonaws.com`,
     /// or an emulator's).
     pub fn new(client: AwsClient, endpoint: &str, table: &str) -> Arc<DynamoKv> {
-        Arc::new(DynamoKv { client, endpoint: endpoint.trim_end_matches('/').to_string(), table: table.to_string() })
+        Arc::new(DynamoKv(Arc::new(Table { client, endpoint: endpoint.to_string(), name: table.to_string() })))
     }
 
     /// AWS's own DynamoDB endpoint in `region`.
@@ -40,27 +58,18 @@ impl DynamoKv {
         format!("https://dynamodb.{region}.amazonaws.com")
     }
 
-    /// One call of the JSON API: the answer's body, or the error's `__type` and message.
+    /// One call of the JSON API on this table; a transport failure is `unavailable`.
     async fn call(&self, action: &str, body: Value) -> Result<Result<Value, Refused>, KvError> {
-        let target = format!("DynamoDB_20120810.{action}");
-        let headers = [("content-type", "application/x-amz-json-1.0"), ("x-amz-target", target.as_str())];
-        let answer = self.client.send("dynamodb", "POST", &format!("{}/", self.endpoint), &headers, body.to_string().into_bytes()).await.map_err(KvError::unavailable)?;
-        let parsed: Value = serde_json::from_slice(&answer.body).unwrap_or(Value::Null);
-        if answer.status == 200 {
-            return Ok(Ok(parsed));
-        }
-        let kind = parsed["__type"].as_str().unwrap_or_default().rsplit('#').next().unwrap_or_default().to_string();
-        let message = parsed["message"].as_str().or(parsed["Message"].as_str()).unwrap_or_default().to_string();
-        Ok(Err(Refused { kind, message, status: answer.status }))
+        call(&self.0.client, &self.0.endpoint, action, &body).await.map_err(KvError::unavailable)
     }
 
     /// A call whose refusal is a failure.
     async fn must(&self, action: &str, body: Value) -> Result<Value, KvError> {
-        self.call(action, body).await?.map_err(|refused| KvError::unavailable(format!("DynamoDB {action} on {}: {refused}", self.table)))
+        self.call(action, body).await?.map_err(|refused| KvError::unavailable(format!("DynamoDB {action} on {}: {refused}", self.0.name)))
     }
 
     fn key(&self, store: &str, key: &str) -> Value {
-        json!({ "TableName": self.table, "Key": { "store": { "S": store }, "key": { "S": key } }, "ConsistentRead": true })
+        json!({ "TableName": self.0.name, "Key": { "store": { "S": store }, "key": { "S": key } }, "ConsistentRead": true })
     }
 
     async fn get(&self, store: &str, key: &str) -> Result<Option<Vec<u8>>, KvError> {
@@ -74,7 +83,7 @@ impl DynamoKv {
     /// Writes `value` if the item's value still is `expected` (`None`: absent); false when it was not.
     async fn put_if(&self, store: &str, key: &str, value: &[u8], expected: Option<Option<&[u8]>>) -> Result<bool, KvError> {
         let mut body = json!({
-            "TableName": self.table,
+            "TableName": self.0.name,
             "Item": { "store": { "S": store }, "key": { "S": key }, "value": { "B": STANDARD.encode(value) } },
         });
         match expected {
@@ -92,13 +101,13 @@ impl DynamoKv {
         match self.call("PutItem", body).await? {
             Ok(_) => Ok(true),
             Err(refused) if refused.kind == "ConditionalCheckFailedException" => Ok(false),
-            Err(refused) => Err(KvError::unavailable(format!("DynamoDB PutItem on {}: {refused}", self.table))),
+            Err(refused) => Err(KvError::unavailable(format!("DynamoDB PutItem on {}: {refused}", self.0.name))),
         }
     }
 
     async fn keys(&self, store: &str, prefix: &str) -> Result<Vec<String>, KvError> {
         let mut body = json!({
-            "TableName": self.table,
+            "TableName": self.0.name,
             "KeyConditionExpression": "#s = :s",
             "ExpressionAttributeNames": { "#s": "store" },
             "ExpressionAttributeValues": { ":s": { "S": store } },
@@ -150,10 +159,14 @@ impl KvBackend for DynamoKv {
 }
 
 /// A refusal of the DynamoDB API.
-struct Refused {
-    kind: String,
-    message: String,
-    status: u16,
+#[derive(Debug)]
+pub struct Refused {
+    /// The error's type without its namespace, e.g. `ConditionalCheckFailedException`.
+    pub kind: String,
+    /// DynamoDB's message.
+    pub message: String,
+    /// The HTTP status.
+    pub status: u16,
 }
 
 impl std::fmt::Display for Refused {

@@ -5,7 +5,8 @@
 use std::time::Duration;
 
 use anyhow::{Result, bail};
-use fusion_lambda::aws_api::{Answer, AwsClient};
+use fusion_lambda::aws_api::AwsClient;
+use fusion_lambda::dynamodb;
 use serde_json::{Value, json};
 
 /// The table's keys: attribute name and key type, each attribute a string (`S`), as the backend
@@ -92,19 +93,11 @@ impl Tables<'_> {
     /// One call of DynamoDB's JSON API: the answer, or the kind of error (`ResourceNotFoundException`,
     /// …) when it is one of `tolerated`; any other error fails.
     async fn call(&self, action: &str, body: Value, tolerated: &[&str]) -> Result<Result<Value, String>> {
-        let target = format!("DynamoDB_20120810.{action}");
-        let headers = [("content-type", "application/x-amz-json-1.0"), ("x-amz-target", target.as_str())];
-        let Answer { status, body, .. } = self.client.send("dynamodb", "POST", &self.endpoint, &headers, serde_json::to_vec(&body)?).await?;
-        let answer: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
-        if status == 200 {
-            return Ok(Ok(answer));
+        match dynamodb::call(self.client, &self.endpoint, action, &body).await? {
+            Ok(answer) => Ok(Ok(answer)),
+            Err(refused) if tolerated.contains(&refused.kind.as_str()) => Ok(Err(refused.kind)),
+            Err(refused) => bail!("DynamoDB {action} answered {refused}"),
         }
-        // `__type` is `com.amazonaws.dynamodb.v20120810#ResourceNotFoundException`.
-        let kind = answer["__type"].as_str().and_then(|t| t.rsplit('#').next()).unwrap_or_default();
-        if tolerated.contains(&kind) {
-            return Ok(Err(kind.to_string()));
-        }
-        bail!("DynamoDB {action} answered {status}: {}", String::from_utf8_lossy(&body))
     }
 }
 
