@@ -17,8 +17,10 @@ use crate::policy::ASYNC_QUEUE_PER_SLOT;
 pub struct Admission {
     function: String,
     slots: Arc<Semaphore>,
-    /// The limit the semaphore's permits add up to.
-    limit: Mutex<u32>,
+    /// The limit the semaphore's permits add up to; read on every invocation, changed (under
+    /// `resizing`) only when a setup brings another one.
+    limit: AtomicU32,
+    resizing: Mutex<()>,
     /// Accepted async invocations not yet started.
     queued: Arc<AtomicU32>,
 }
@@ -41,7 +43,8 @@ impl Admission {
         Admission {
             function: function.to_string(),
             slots: Arc::new(Semaphore::new(limit as usize)),
-            limit: Mutex::new(limit),
+            limit: AtomicU32::new(limit),
+            resizing: Mutex::new(()),
             queued: Arc::new(AtomicU32::new(0)),
         }
     }
@@ -77,21 +80,22 @@ impl Admission {
 
     /// Invocations running now.
     pub fn running(&self) -> u32 {
-        let limit = *self.limit.lock().unwrap();
+        let limit = self.limit.load(Ordering::Acquire);
         limit.saturating_sub(self.slots.available_permits() as u32)
     }
 
     /// Follows a changed limit (a setup applied with another policy): more slots at once, fewer
     /// as running invocations end.
     fn resize(&self, limit: u32) {
-        let mut current = self.limit.lock().unwrap();
-        if *current == limit {
+        if self.limit.load(Ordering::Acquire) == limit {
             return;
         }
-        if limit > *current {
-            self.slots.add_permits((limit - *current) as usize);
-        } else {
-            let surplus = *current - limit;
+        let _resizing = self.resizing.lock().unwrap();
+        let current = self.limit.load(Ordering::Acquire);
+        if limit > current {
+            self.slots.add_permits((limit - current) as usize);
+        } else if limit < current {
+            let surplus = current - limit;
             let slots = self.slots.clone();
             tokio::spawn(async move {
                 if let Ok(permits) = slots.acquire_many_owned(surplus).await {
@@ -99,7 +103,7 @@ impl Admission {
                 }
             });
         }
-        *current = limit;
+        self.limit.store(limit, Ordering::Release);
     }
 }
 
