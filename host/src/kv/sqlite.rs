@@ -30,17 +30,7 @@ impl SqliteKv {
         }
         let db = Connection::open(path).with_context(|| format!("cannot open the key-value database {}", path.display()))?;
         db.busy_timeout(BUSY_TIMEOUT)?;
-        // WAL: readers and one writer at a time across processes; NORMAL sync survives a killed
-        // process (not a power cut), as an embedded default should at this cost.
-        db.pragma_update(None, "journal_mode", "WAL")?;
-        db.pragma_update(None, "synchronous", "NORMAL")?;
-        db.execute_batch(
-            "CREATE TABLE IF NOT EXISTS kv (
-                app TEXT NOT NULL, store TEXT NOT NULL, key TEXT NOT NULL, value BLOB NOT NULL,
-                PRIMARY KEY (app, store, key)
-            ) WITHOUT ROWID",
-        )
-        .with_context(|| format!("cannot set up {}", path.display()))?;
+        set_up(&db).with_context(|| format!("cannot set up the key-value database {}", path.display()))?;
         Ok(Arc::new(SqliteKv { app: app.to_string(), db: Arc::new(Mutex::new(db)) }))
     }
 }
@@ -56,6 +46,36 @@ impl KvBackend for SqliteKv {
             });
             ran.await.map_err(KvError::unavailable)?
         })
+    }
+}
+
+/// Puts a fresh or existing file in WAL mode and creates the table. Host processes of a cluster
+/// start together and race here: switching a new file to WAL and the first schema write can
+/// answer "database is locked" at once, without waiting in the busy handler, so the whole set-up
+/// is retried until [`BUSY_TIMEOUT`].
+fn set_up(db: &Connection) -> rusqlite::Result<()> {
+    let deadline = std::time::Instant::now() + BUSY_TIMEOUT;
+    loop {
+        let attempt = (|| {
+            // WAL: readers and one writer at a time across processes; NORMAL sync survives a killed
+            // process (not a power cut), as an embedded default should at this cost.
+            db.pragma_update(None, "journal_mode", "WAL")?;
+            db.pragma_update(None, "synchronous", "NORMAL")?;
+            db.execute_batch(
+                "CREATE TABLE IF NOT EXISTS kv (
+                    app TEXT NOT NULL, store TEXT NOT NULL, key TEXT NOT NULL, value BLOB NOT NULL,
+                    PRIMARY KEY (app, store, key)
+                ) WITHOUT ROWID",
+            )
+        })();
+        match attempt {
+            Err(rusqlite::Error::SqliteFailure(e, _))
+                if matches!(e.code, rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked) && std::time::Instant::now() < deadline =>
+            {
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            other => return other,
+        }
     }
 }
 
@@ -129,5 +149,21 @@ mod tests {
         }
         let kv = SqliteKv::open(&path, "a").unwrap();
         assert_eq!(kv.run(KvOp::Get { store: "s".into(), key: "n".into() }).await.unwrap(), KvAnswer::Value(Some(b"1000".to_vec())));
+    }
+
+    #[test]
+    fn hosts_starting_together_all_open_a_fresh_file() {
+        // As `fusion up` starts every host of a cluster at once on a new project.
+        for round in 0..50 {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("kv.sqlite");
+            let opening = (0..8).map(|_| {
+                let path = path.clone();
+                std::thread::spawn(move || SqliteKv::open(&path, "a").map(|_| ()))
+            });
+            for open in opening.collect::<Vec<_>>() {
+                open.join().unwrap().unwrap_or_else(|e| panic!("round {round}: {e:#}"));
+            }
+        }
     }
 }
