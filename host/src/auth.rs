@@ -1,6 +1,6 @@
 //! Authentication between functions with a shared secret. Every call carries an HMAC-SHA256 over
-//! a timestamp, a nonce, its path, every `x-fusion-*` header that changes what runs or what the
-//! telemetry records ([`SIGNED_HEADERS`]), and its body. A request without a valid signature, with
+//! a timestamp, a nonce, its path, every header that changes what runs or what the telemetry
+//! records ([`SIGNED_HEADERS`]), and its body. A request without a valid signature, with
 //! a stale one, or one seen before (a replay: `replay.rs`) runs nothing.
 
 use std::sync::{Arc, Mutex};
@@ -11,6 +11,7 @@ use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
 use crate::replay::{SeenCalls, Unseen};
+use crate::trace_context::{TRACEPARENT, TRACESTATE};
 use crate::wire;
 
 /// How far a signature's timestamp may be from now, in seconds (clock skew plus transit).
@@ -18,7 +19,7 @@ pub const MAX_AGE_SECS: u64 = 300;
 
 /// The headers a signature covers, in the order they are hashed: the trace context, the mode and
 /// the setup version. Changing any of them changes what a call runs or what it reports.
-pub const SIGNED_HEADERS: [&str; 6] = [wire::TRACE_ID, wire::PARENT_SPAN, wire::CALLER, wire::DEPTH, wire::MODE, wire::SETUP_VERSION];
+pub const SIGNED_HEADERS: [&str; 6] = [TRACEPARENT, TRACESTATE, wire::CALLER, wire::DEPTH, wire::MODE, wire::SETUP_VERSION];
 
 /// Signs outgoing calls and verifies incoming ones with the secret the functions share,
 /// remembering the calls it let through so none runs twice.
@@ -138,7 +139,7 @@ mod tests {
         map
     }
 
-    const CALL: [(&str, &str); 3] = [(wire::TRACE_ID, "t1"), (wire::MODE, "sync"), (wire::SETUP_VERSION, "3")];
+    const CALL: [(&str, &str); 3] = [(TRACEPARENT, "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"), (wire::MODE, "sync"), (wire::SETUP_VERSION, "3")];
 
     #[test]
     fn a_signature_verifies_only_with_the_same_secret_and_content() {

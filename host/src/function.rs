@@ -8,7 +8,8 @@ use futures_util::FutureExt;
 use tokio_util::task::TaskTracker;
 
 use crate::admission::{Admission, Slot};
-use crate::call::{Call, CallMode, TraceContext, new_span_id};
+use crate::call::{Call, CallMode};
+use crate::trace_context::{TraceContext, new_span_id};
 use crate::cpu::{CpuBudget, CpuMeter, vcpus};
 use crate::environments::Environments;
 use crate::error::{CallError, ErrorKind};
@@ -201,7 +202,13 @@ impl Invocation {
             let result = match self.router.route(&task) {
                 Route::Local(code) => {
                     let execution = Execution {
-                        frame: Frame { trace_id: trace.trace_id.clone(), task: task.clone(), span_id: span_id.clone(), depth: trace.depth },
+                        frame: Frame {
+                            trace_id: trace.trace_id.clone(),
+                            tracestate: trace.tracestate.clone(),
+                            task: task.clone(),
+                            span_id: span_id.clone(),
+                            depth: trace.depth,
+                        },
                         dispatch: self.clone(),
                         memory_bytes: (self.memory_mb as usize) << 20,
                         meter: meter.clone(),
@@ -216,6 +223,7 @@ impl Invocation {
                 trace_id: trace.trace_id,
                 span_id,
                 parent_span: trace.parent_span,
+                outside_parent: trace.outside_parent,
                 function: self.function.clone(),
                 setup_version: self.router.setup.version,
                 task,
@@ -242,6 +250,8 @@ impl Dispatch for Invocation {
         let trace = TraceContext {
             trace_id: from.trace_id.clone(),
             parent_span: Some(from.span_id.clone()),
+            outside_parent: None,
+            tracestate: from.tracestate.clone(),
             caller: Some(from.task.clone()),
             depth: from.depth + 1,
             setup_version: Some(self.router.setup.version),

@@ -1,9 +1,8 @@
 //! The HTTP front-end of a function: `POST /v1/invoke/{task}` runs the function's task (200 with
 //! the result, 202 once async work is accepted, a typed JSON error otherwise), plus `/healthz` and
-//! `/metrics` in Prometheus' text format.
+//! `/metrics` (see [`crate::metrics`]).
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
@@ -17,36 +16,25 @@ use crate::call::{Call, CallMode};
 use crate::error::{CallError, ErrorKind};
 use crate::function::FunctionHost;
 use crate::listener::{self, ConnectionLimits};
+use crate::metrics::{self, Metrics, Outcome};
 use crate::wire::{self, EXPIRE_PATH, INVOKE_PREFIX, REFRESH_PATH};
 
 /// The largest request body a function takes: Lambda's limit for a synchronous invocation's
 /// payload (6 MB). A larger one is refused with a typed `413`.
 pub const MAX_BODY_BYTES: usize = 6 * 1024 * 1024;
 
-/// The HTTP server of one function, with counts of the calls it served, accepted, failed,
-/// refused and throttled for `/metrics`.
+/// The HTTP server of one function, counting how calls ended in its [`Metrics`].
 pub struct HttpFrontEnd {
     host: Arc<FunctionHost>,
     signer: Option<Signer>,
-    served: AtomicU64,
-    accepted: AtomicU64,
-    failed: AtomicU64,
-    refused: AtomicU64,
-    throttled: AtomicU64,
+    metrics: Arc<Metrics>,
 }
 
 impl HttpFrontEnd {
-    /// With a `signer`, every call must carry a valid signature.
-    pub fn new(host: Arc<FunctionHost>, signer: Option<Signer>) -> Arc<HttpFrontEnd> {
-        Arc::new(HttpFrontEnd {
-            host,
-            signer,
-            served: AtomicU64::new(0),
-            accepted: AtomicU64::new(0),
-            failed: AtomicU64::new(0),
-            refused: AtomicU64::new(0),
-            throttled: AtomicU64::new(0),
-        })
+    /// With a `signer`, every call must carry a valid signature. `metrics` should also see the
+    /// host's records (a [`crate::telemetry::Tee`] of its sink) for its task and invocation metrics.
+    pub fn new(host: Arc<FunctionHost>, signer: Option<Signer>, metrics: Arc<Metrics>) -> Arc<HttpFrontEnd> {
+        Arc::new(HttpFrontEnd { host, signer, metrics })
     }
 
     /// Serves on `listener` within `limits` (see [`listener::serve`]); it never returns.
@@ -70,19 +58,22 @@ impl HttpFrontEnd {
     /// Runs a sync call and counts how it ended.
     pub(crate) async fn run(&self, call: Call) -> Result<Vec<u8>, CallError> {
         let result = self.host.invoke(call).await;
-        let counter = match &result {
-            Ok(_) => &self.served,
-            Err(error) if error.kind == ErrorKind::Throttled => &self.throttled,
-            Err(_) => &self.failed,
-        };
-        counter.fetch_add(1, Ordering::Relaxed);
+        match &result {
+            Ok(_) => self.count(Outcome::Ok, None),
+            Err(error) if error.kind == ErrorKind::Throttled => self.count(Outcome::Throttled, Some(error.kind)),
+            Err(error) => self.count(Outcome::Failed, Some(error.kind)),
+        }
         result
     }
 
     /// A typed JSON refusal, counted.
     pub(crate) fn refuse(&self, status: StatusCode, error: CallError) -> Response {
-        self.refused.fetch_add(1, Ordering::Relaxed);
+        self.count(Outcome::Refused, Some(error.kind));
         (status, axum::Json(error)).into_response()
+    }
+
+    fn count(&self, outcome: Outcome, error: Option<ErrorKind>) {
+        self.metrics.count_call(&self.host.name, outcome, error);
     }
 
     /// The request's body, or its refusal as a typed JSON error (a body over the limit: `413`).
@@ -119,11 +110,11 @@ async fn invoke(State(front): State<Arc<HttpFrontEnd>>, Path(task): Path<String>
     match mode {
         CallMode::Async => match front.host.accept(call) {
             Ok(()) => {
-                front.accepted.fetch_add(1, Ordering::Relaxed);
+                front.count(Outcome::Accepted, None);
                 StatusCode::ACCEPTED.into_response()
             }
             Err(throttled) => {
-                front.throttled.fetch_add(1, Ordering::Relaxed);
+                front.count(Outcome::Throttled, Some(throttled.kind));
                 (wire::status_of(throttled.kind), axum::Json(throttled)).into_response()
             }
         },
@@ -169,22 +160,5 @@ async fn refresh(State(front): State<Arc<HttpFrontEnd>>, headers: HeaderMap, bod
 }
 
 async fn metrics(State(front): State<Arc<HttpFrontEnd>>) -> Response {
-    let function = &front.host.name;
-    let mut text = String::from("# TYPE fusion_calls_total counter\n");
-    let outcomes = [("ok", &front.served), ("accepted", &front.accepted), ("failed", &front.failed), ("refused", &front.refused), ("throttled", &front.throttled)];
-    for (outcome, counter) in outcomes {
-        text.push_str(&format!("fusion_calls_total{{function=\"{function}\",outcome=\"{outcome}\"}} {}\n", counter.load(Ordering::Relaxed)));
-    }
-    // Invocations not yet ended (async work included): 0 once the function is idle.
-    text.push_str("# TYPE fusion_invocations_in_flight gauge\n");
-    text.push_str(&format!("fusion_invocations_in_flight{{function=\"{function}\"}} {}\n", front.host.work().len()));
-    // The concurrency limit at work: invocations holding a slot, async ones waiting for one.
-    let admission = front.host.admission();
-    text.push_str("# TYPE fusion_invocations_running gauge\n");
-    text.push_str(&format!("fusion_invocations_running{{function=\"{function}\"}} {}\n", admission.running()));
-    text.push_str("# TYPE fusion_async_queued gauge\n");
-    text.push_str(&format!("fusion_async_queued{{function=\"{function}\"}} {}\n", admission.queued()));
-    text.push_str("# TYPE fusion_setup_version gauge\n");
-    text.push_str(&format!("fusion_setup_version{{function=\"{function}\"}} {}\n", front.host.routers().current().setup.version));
-    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response()
+    ([(header::CONTENT_TYPE, metrics::CONTENT_TYPE)], front.metrics.encode(&front.host)).into_response()
 }

@@ -19,6 +19,7 @@ use tokio::net::TcpStream;
 
 use crate::auth::Signer;
 use crate::call::{Call, CallMode};
+use crate::trace_context::{TRACEPARENT, TRACESTATE};
 use crate::error::{CallError, ErrorKind};
 use crate::router::Transport;
 use crate::runtime::BoxFuture;
@@ -68,11 +69,11 @@ impl HttpTransport {
         let mode = call.mode.as_str();
         let mut request = hyper::Request::post(&path)
             .header(hyper::header::HOST, base.trim_start_matches("http://"))
-            .header(wire::TRACE_ID, &call.trace.trace_id)
+            .header(TRACEPARENT, call.trace.traceparent())
             .header(wire::DEPTH, call.trace.depth.to_string())
             .header(wire::MODE, mode);
-        if let Some(parent) = &call.trace.parent_span {
-            request = request.header(wire::PARENT_SPAN, parent);
+        if let Some(tracestate) = &call.trace.tracestate {
+            request = request.header(TRACESTATE, tracestate);
         }
         if let Some(caller) = &call.trace.caller {
             request = request.header(wire::CALLER, caller);

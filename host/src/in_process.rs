@@ -10,7 +10,8 @@ use anyhow::Result;
 use tokio_util::task::TaskTracker;
 
 use crate::app::AppManifest;
-use crate::call::{Call, CallMode, TraceContext};
+use crate::call::{Call, CallMode};
+use crate::trace_context::TraceContext;
 use crate::error::{CallError, ErrorKind};
 use crate::function::FunctionHost;
 use crate::kv::KvBackend;

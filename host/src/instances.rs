@@ -54,7 +54,7 @@ impl Instantiator {
             wasi: WasiCtx::builder().stderr(stderr.clone()).build(),
             table: ResourceTable::new(),
             limits: store_limits(self.memory_bytes),
-            frame: Frame { trace_id: String::new(), task: code.task.clone(), span_id: String::new(), depth: 0 },
+            frame: Frame { trace_id: String::new(), tracestate: None, task: code.task.clone(), span_id: String::new(), depth: 0 },
             dispatch: Arc::new(Unassigned),
             meter: CpuMeter::new(CpuBudget::unlimited()),
             kv: KvSession::none(&code.task),

@@ -31,6 +31,8 @@ pub trait Dispatch: Send + Sync + 'static {
 pub struct Frame {
     /// The request the task runs for.
     pub trace_id: String,
+    /// The request's W3C `tracestate`, passed on with the task's calls.
+    pub tracestate: Option<String>,
     /// The running task.
     pub task: String,
     /// The running task's span: the parent of the spans of its calls.

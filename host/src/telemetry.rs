@@ -1,7 +1,7 @@
 //! Telemetry records: a span per task execution and a record per function
 //! invocation, written to a sink the embedding chooses.
 
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
@@ -28,6 +28,10 @@ pub struct Span {
     pub span_id: String,
     /// The span of the calling task; `None` for an external request.
     pub parent_span: Option<String>,
+    /// For an external request's first span: the span of the client that sent it, from its W3C
+    /// `traceparent` (the span's parent in an exported trace, outside Fusion's call tree).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub outside_parent: Option<String>,
     /// The function that ran the task.
     pub function: String,
     /// The version of the fusion setup the invocation ran under.
@@ -132,6 +136,20 @@ impl RecordSink for JsonLinesSink {
         if serde_json::to_writer(&mut *out, &record).is_ok() {
             let _ = out.write_all(b"\n");
             let _ = out.flush();
+        }
+    }
+}
+
+/// Passes every record to each of several sinks (telemetry file, metrics, exporter).
+pub struct Tee(pub Vec<Arc<dyn RecordSink>>);
+
+impl RecordSink for Tee {
+    fn record(&self, record: Record) {
+        if let Some((last, others)) = self.0.split_last() {
+            for sink in others {
+                sink.record(record.clone());
+            }
+            last.record(record);
         }
     }
 }

@@ -1,9 +1,11 @@
 //! How a call travels over HTTP between functions: the path, the headers that carry the trace
-//! context, and the mapping between error kinds and status codes.
+//! context (W3C `traceparent`/`tracestate`, plus Fusion's caller, depth, mode and setup version),
+//! and the mapping between error kinds and status codes.
 
 use axum::http::{HeaderMap, StatusCode};
 
-use crate::call::{CallMode, TraceContext};
+use crate::call::CallMode;
+use crate::trace_context::{TRACEPARENT, TRACESTATE, TraceContext};
 use crate::error::{CallError, ErrorKind};
 
 /// Path prefix of a task call: `POST /v1/invoke/<task>`.
@@ -13,10 +15,6 @@ pub const EXPIRE_PATH: &str = "/v1/admin/expire";
 /// Has a function started from a store swap to the store's current setup now (signed the same
 /// way); answers with the version it serves.
 pub const REFRESH_PATH: &str = "/v1/admin/refresh";
-/// Header with the trace id of the request a call belongs to.
-pub const TRACE_ID: &str = "x-fusion-trace-id";
-/// Header with the span of the calling task; absent for an external request.
-pub const PARENT_SPAN: &str = "x-fusion-parent-span";
 /// Header with the name of the calling task; absent for an external request.
 pub const CALLER: &str = "x-fusion-caller";
 /// Header with the call's nesting depth; absent means 0.
@@ -55,7 +53,8 @@ pub fn error_from_response(status: u16, body: &[u8]) -> CallError {
     })
 }
 
-/// The trace context and mode of an incoming call; missing headers mean an external request.
+/// The trace context and mode of an incoming call; a call without a caller is an external
+/// request, which starts a new trace when it has no `traceparent`.
 pub fn read_headers(headers: &HeaderMap) -> Result<(TraceContext, CallMode), CallError> {
     let text = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_string);
     let mode = match text(MODE).as_deref() {
@@ -71,12 +70,11 @@ pub fn read_headers(headers: &HeaderMap) -> Result<(TraceContext, CallMode), Cal
         None => None,
         Some(v) => Some(v.parse().map_err(|_| CallError::new(ErrorKind::Rejected, format!("bad {SETUP_VERSION} '{v}'")))?),
     };
-    let trace = TraceContext {
-        trace_id: text(TRACE_ID).unwrap_or_else(crate::call::new_trace_id),
-        parent_span: text(PARENT_SPAN),
-        caller: text(CALLER),
-        depth,
-        setup_version,
+    let tracestate = text(TRACESTATE);
+    let trace = match text(TRACEPARENT) {
+        Some(traceparent) => TraceContext::from_caller(&traceparent, tracestate.as_deref(), text(CALLER), depth, setup_version)?,
+        None if headers.contains_key(CALLER) => return Err(CallError::new(ErrorKind::Rejected, format!("a call from a task without {TRACEPARENT}"))),
+        None => TraceContext { depth, setup_version, ..TraceContext::new_request() },
     };
     Ok((trace, mode))
 }

@@ -4,14 +4,15 @@
 //! base64}`, answered with `{"payload": base64}`. A Function URL request (payload format 2.0:
 //! `version` "2.0" and `requestContext.http`) is the app's front door: its body is the entry
 //! task's JSON input, and the answer is an HTTP response — the JSON output with status 200, or a
-//! typed JSON error with the status its kind maps to over HTTP; its headers are not read, so no
-//! `x-fusion-*` header from outside counts. Any other event is a direct invocation from outside
+//! typed JSON error with the status its kind maps to over HTTP; of its headers only the W3C trace
+//! context is read, so no `x-fusion-*` header from outside counts. Any other event is a direct invocation from outside
 //! (`aws lambda invoke`): the event itself is the entry task's JSON input, and the answer is the
 //! task's JSON output. A failed call is a function error whose `errorType` names its kind
 //! (`Fusion.NotFound`, `Fusion.Trapped`, …), so the caller gets the same typed error as over HTTP.
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
+use fusion_host::trace_context::{TRACEPARENT, TRACESTATE};
 use fusion_host::{Call, CallError, CallMode, ErrorKind, TraceContext};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -26,9 +27,10 @@ struct Envelope {
 struct Header {
     task: String,
     mode: CallMode,
-    trace_id: String,
+    /// W3C Trace Context, as over HTTP.
+    traceparent: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    parent_span: Option<String>,
+    tracestate: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     caller: Option<String>,
     #[serde(default)]
@@ -49,8 +51,8 @@ pub fn encode_call(call: &Call) -> Vec<u8> {
         fusion: Header {
             task: call.task.clone(),
             mode: call.mode,
-            trace_id: t.trace_id.clone(),
-            parent_span: t.parent_span.clone(),
+            traceparent: t.traceparent(),
+            tracestate: t.tracestate.clone(),
             caller: t.caller.clone(),
             depth: t.depth,
             setup_version: t.setup_version,
@@ -76,6 +78,9 @@ pub enum Origin {
 pub fn decode_event(function: &str, event: Value) -> Result<(Call, Origin), CallError> {
     let outside = |payload: Vec<u8>| Call { task: function.to_string(), payload, mode: CallMode::Sync, trace: TraceContext::new_request() };
     if is_function_url(&event) {
+        // Function URLs lower-case header names.
+        let header = |name: &str| event["headers"][name].as_str();
+        let trace = TraceContext::from_outside(header(TRACEPARENT), header(TRACESTATE));
         let body = event["body"].as_str().unwrap_or_default();
         let payload = if event["isBase64Encoded"].as_bool() == Some(true) {
             STANDARD.decode(body).map_err(|e| CallError::new(ErrorKind::Rejected, format!("the request body is not base64: {e}")))?
@@ -83,7 +88,7 @@ pub fn decode_event(function: &str, event: Value) -> Result<(Call, Origin), Call
             body.as_bytes().to_vec()
         };
         serde_json::from_slice::<Value>(&payload).map_err(|e| CallError::new(ErrorKind::Rejected, format!("the request body is not JSON: {e}")))?;
-        return Ok((outside(payload), Origin::FunctionUrl));
+        return Ok((Call { trace, ..outside(payload) }, Origin::FunctionUrl));
     }
     if event.get("fusion").is_none() {
         return Ok((outside(serde_json::to_vec(&event).expect("a JSON value serializes")), Origin::Direct));
@@ -94,7 +99,7 @@ pub fn decode_event(function: &str, event: Value) -> Result<(Call, Origin), Call
         .decode(&envelope.payload)
         .map_err(|e| CallError::new(ErrorKind::Rejected, format!("malformed Fusion event payload: {e}")))?;
     let h = envelope.fusion;
-    let trace = TraceContext { trace_id: h.trace_id, parent_span: h.parent_span, caller: h.caller, depth: h.depth, setup_version: h.setup_version };
+    let trace = TraceContext::from_caller(&h.traceparent, h.tracestate.as_deref(), h.caller, h.depth, h.setup_version)?;
     Ok((Call { task: h.task, payload, mode: h.mode, trace }, Origin::Fusion))
 }
 
@@ -183,13 +188,23 @@ mod tests {
 
     #[test]
     fn a_call_survives_the_envelope() {
-        let trace = TraceContext { trace_id: "t1".into(), parent_span: Some("s1".into()), caller: Some("I".into()), depth: 2, setup_version: Some(7) };
+        let (t1, s1) = ("4bf92f3577b34da6a3ce929d0e0e4736", "00f067aa0ba902b7");
+        let trace = TraceContext {
+            trace_id: t1.into(),
+            parent_span: Some(s1.into()),
+            outside_parent: None,
+            tracestate: Some("vendor=v".into()),
+            caller: Some("I".into()),
+            depth: 2,
+            setup_version: Some(7),
+        };
         let call = Call { task: "CS".into(), payload: vec![0, 159, 146, 150], mode: CallMode::Async, trace };
         let event: Value = serde_json::from_slice(&encode_call(&call)).unwrap();
         let (back, origin) = decode_event("CS", event).unwrap();
         assert_eq!(origin, Origin::Fusion);
         assert_eq!((back.task.as_str(), back.payload, back.mode), ("CS", vec![0, 159, 146, 150], CallMode::Async));
-        assert_eq!((back.trace.trace_id, back.trace.parent_span, back.trace.caller), ("t1".into(), Some("s1".into()), Some("I".into())));
+        assert_eq!((back.trace.trace_id, back.trace.parent_span, back.trace.caller), (t1.into(), Some(s1.into()), Some("I".into())));
+        assert_eq!(back.trace.tracestate.as_deref(), Some("vendor=v"));
         assert_eq!((back.trace.depth, back.trace.setup_version), (2, Some(7)));
     }
 
@@ -207,10 +222,12 @@ mod tests {
     fn a_function_url_request_is_the_entry_tasks_body_answered_as_http() {
         let event = serde_json::json!({
             "version": "2.0", "requestContext": { "http": { "method": "POST" } },
-            "headers": { "x-fusion-depth": "31" }, "body": "eyJuIjoxfQ==", "isBase64Encoded": true,
+            "headers": { "x-fusion-depth": "31", "traceparent": "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01" },
+            "body": "eyJuIjoxfQ==", "isBase64Encoded": true,
         });
         let (call, origin) = decode_event("I", event).unwrap();
         assert_eq!((origin, call.payload.as_slice(), call.trace.depth), (Origin::FunctionUrl, br#"{"n":1}"#.as_slice(), 0));
+        assert_eq!((call.trace.trace_id.as_str(), call.trace.outside_parent.as_deref()), ("4bf92f3577b34da6a3ce929d0e0e4736", Some("00f067aa0ba902b7")));
         assert_eq!(encode_reply(b"{}", Origin::FunctionUrl)["statusCode"], 200);
         let error = encode_url_error(&CallError::new(ErrorKind::Timeout, "slow"));
         assert_eq!((error["statusCode"].as_u64(), error["body"].as_str().unwrap().contains("timeout")), (Some(504), true));

@@ -11,6 +11,7 @@
 //! | `FUSION_KV_TABLE` | the DynamoDB table of the app's key-value stores (set by `fusion deploy aws`) |
 //! | `FUSION_STORE_ENDPOINT`, `FUSION_LAMBDA_ENDPOINT`, `FUSION_KV_ENDPOINT` | S3, Lambda and DynamoDB endpoints other than AWS's (for emulators) |
 //! | `FUSION_TELEMETRY_BATCH_MS` | write telemetry to the store once its oldest record is this old (default 10 s) |
+//! | `OTEL_EXPORTER_OTLP_ENDPOINT`, `OTEL_SERVICE_NAME`, … | also export spans to an OpenTelemetry collector (`fusion-otlp`), flushed at the end of each invocation |
 //!
 //! Init loads the current setup and the group's components from the store (precompiled artifacts
 //! cached in /tmp and sealed in the store). A failed init is reported on the Runtime API's
@@ -23,7 +24,10 @@ use anyhow::{Context, Result};
 use aws_config::BehaviorVersion;
 use fusion_host::platform::Platform;
 use fusion_host::kv::KvBackend;
+use fusion_host::metrics::ExportCounters;
+use fusion_host::telemetry::{RecordSink, Tee};
 use fusion_host::{CallError, ErrorKind, FunctionHost, Runtime, RuntimeConfig, TraceContext};
+use fusion_otlp::{OtlpConfig, OtlpSink};
 use fusion_store::seal::ArtifactSeal;
 use fusion_store::source::StoreSource;
 use fusion_store::{Store, StoreConfig};
@@ -130,6 +134,8 @@ struct Function {
     host: Arc<FunctionHost>,
     store: Store,
     sink: Arc<LambdaSink>,
+    /// Exports spans to an OpenTelemetry collector, when one is configured.
+    otlp: Option<Arc<OtlpSink>>,
     settings: Settings,
     /// Names this environment's telemetry batches.
     environment: String,
@@ -177,9 +183,11 @@ async fn init() -> Result<Function> {
     let seal = settings.artifact_key.as_deref().map(ArtifactSeal::new);
     let routers = StoreSource::new(store.clone(), &settings.app, &settings.function, runtime.clone(), transport, seal).follow().await?;
     let sink = Arc::new(LambdaSink::new(settings.telemetry_batch_age));
-    let host = FunctionHost::new(runtime, routers, sink.clone(), TaskTracker::new(), kv);
+    let otlp = OtlpConfig::from_env(&settings.app).map_err(anyhow::Error::msg)?.map(|config| OtlpSink::start(config, Some(&settings.function), ExportCounters::default()));
+    let sinks: Vec<Arc<dyn RecordSink>> = [sink.clone() as Arc<dyn RecordSink>].into_iter().chain(otlp.clone().map(|o| o as Arc<dyn RecordSink>)).collect();
+    let host = FunctionHost::new(runtime, routers, Arc::new(Tee(sinks)), TaskTracker::new(), kv);
     let environment = TraceContext::new_request().trace_id;
-    Ok(Function { host, store, sink, settings, environment, last_refresh: Mutex::new(Instant::now()) })
+    Ok(Function { host, store, sink, otlp, settings, environment, last_refresh: Mutex::new(Instant::now()) })
 }
 
 /// An invocation's event as Lambda delivered it. lambda_runtime refuses an event that does not
@@ -223,6 +231,9 @@ impl Function {
         work.reopen();
         let s = &self.settings;
         self.sink.flush(&self.store, &s.app, &s.function, &self.environment, false).await;
+        if let Some(otlp) = &self.otlp {
+            otlp.flush().await;
+        }
         match result {
             Ok(output) => Ok(event::encode_reply(&output, origin)),
             Err(error) if origin == event::Origin::FunctionUrl => Ok(event::encode_url_error(&error)),

@@ -131,6 +131,7 @@ fn span(trace: &str, id: &str, parent: Option<&str>, task: &str, version: u64) -
         trace_id: trace.into(),
         span_id: id.into(),
         parent_span: parent.map(Into::into),
+        outside_parent: None,
         function: task.into(),
         setup_version: version,
         task: task.into(),

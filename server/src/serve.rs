@@ -12,8 +12,10 @@ use fusion_host::http_server::HttpFrontEnd;
 use fusion_host::http_transport::HttpTransport;
 use fusion_host::router::{Router, group};
 use fusion_host::routers::Routers;
-use fusion_host::telemetry::{JsonLinesSink, NullSink, RecordSink};
+use fusion_host::metrics::Metrics;
+use fusion_host::telemetry::{JsonLinesSink, RecordSink, Tee};
 use fusion_host::{FunctionHost, Preset, Runtime};
+use fusion_otlp::{OtlpConfig, OtlpSink};
 use fusion_store::seal::ArtifactSeal;
 use fusion_store::source::StoreSource;
 use fusion_store::{Store, StoreConfig};
@@ -41,7 +43,8 @@ pub struct ServeArgs {
     /// Environment variable holding the shared secret; calls must be signed with it.
     #[arg(long, default_value = "FUSION_SECRET")]
     pub(crate) secret_env: String,
-    /// Append telemetry records (JSON lines) to this file.
+    /// Append telemetry records (JSON lines) to this file. Spans also go to an OpenTelemetry
+    /// collector when `OTEL_EXPORTER_OTLP_ENDPOINT` (or `..._TRACES_ENDPOINT`) is set.
     #[arg(long)]
     pub(crate) telemetry: Option<PathBuf>,
     /// Also serve the app's front door here: `POST /` runs the entry task for callers from
@@ -76,17 +79,24 @@ pub(crate) async fn serve(serve: ServeArgs) -> Result<()> {
             Routers::new(Router::new(Arc::new(setup), &function, code, manifest.task_names(), transport)?, None)
         }
     };
-    let sink: Arc<dyn RecordSink> = match &telemetry {
-        Some(path) => Arc::new(JsonLinesSink::create(path).with_context(|| format!("cannot open {}", path.display()))?),
-        None => Arc::new(NullSink),
-    };
-    let kv = args.kv_backend(&routers.current().setup.app)?;
-    let host = FunctionHost::new(runtime, routers, sink, TaskTracker::new(), kv);
+    // Every record feeds the metrics, and the telemetry file and an OTLP collector when set.
+    let app = routers.current().setup.app.clone();
+    let metrics = Arc::new(Metrics::new());
+    let mut sinks: Vec<Arc<dyn RecordSink>> = vec![metrics.clone()];
+    if let Some(path) = &telemetry {
+        sinks.push(Arc::new(JsonLinesSink::create(path).with_context(|| format!("cannot open {}", path.display()))?));
+    }
+    if let Some(otlp) = OtlpConfig::from_env(&app).map_err(anyhow::Error::msg)? {
+        tracing::info!("exporting spans to {}", otlp.traces_endpoint);
+        sinks.push(OtlpSink::start(otlp, Some(&function), metrics.export_counters()));
+    }
+    let kv = args.kv_backend(&app)?;
+    let host = FunctionHost::new(runtime, routers, Arc::new(Tee(sinks)), TaskTracker::new(), kv);
     if store.store.is_some() {
         tokio::spawn(poll_store(host.clone(), Duration::from_millis(store.poll_ms.max(10))));
     }
     let listener = tokio::net::TcpListener::bind(&listen).await.with_context(|| format!("cannot listen on {listen}"))?;
-    let front = HttpFrontEnd::new(host.clone(), signer);
+    let front = HttpFrontEnd::new(host.clone(), signer, metrics);
     if let Some(public) = public_listen {
         let door = tokio::net::TcpListener::bind(&public).await.with_context(|| format!("cannot listen on {public}"))?;
         tracing::info!("the front door of {function} is http://{}/", door.local_addr()?);

@@ -93,12 +93,13 @@ async fn a_body_over_the_limit_gets_a_typed_413_and_the_host_serves_on() {
 /// A signed call captured on the wire and sent again, as is or with a header changed.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_replayed_or_altered_signed_call_is_refused_and_runs_nothing() {
+    use fusion_host::trace_context::{TRACEPARENT, TRACESTATE};
     use fusion_host::wire;
     let log_dir = tempfile::tempdir().unwrap();
     let log = log_dir.path().join("echo.jsonl");
     let echo = serve("echo", &[], SECRET, Some(&log));
     let mut headers = reqwest::header::HeaderMap::new();
-    headers.insert(wire::TRACE_ID, "0123456789abcdef0123456789abcdef".parse().unwrap());
+    headers.insert(TRACEPARENT, "00-0123456789abcdef0123456789abcdef-00f067aa0ba902b7-01".parse().unwrap());
     headers.insert(wire::MODE, "sync".parse().unwrap());
     headers.insert(wire::DEPTH, "0".parse().unwrap());
     let path = "/v1/invoke/echo";
@@ -112,7 +113,7 @@ async fn a_replayed_or_altered_signed_call_is_refused_and_runs_nothing() {
     let again = send(headers.clone()).await.unwrap();
     assert_eq!(again.status(), 401);
     assert!(again.text().await.unwrap().contains("unauthenticated: replayed call"));
-    for (name, value) in [(wire::DEPTH, "31"), (wire::SETUP_VERSION, "1"), (wire::CALLER, "relay"), (wire::PARENT_SPAN, "00f067aa0ba902b7"), (wire::MODE, "async")] {
+    for (name, value) in [(wire::DEPTH, "31"), (wire::SETUP_VERSION, "1"), (wire::CALLER, "relay"), (TRACESTATE, "vendor=x"), (wire::MODE, "async")] {
         let mut altered = headers.clone();
         altered.insert(name, value.parse().unwrap());
         let refused = send(altered).await.unwrap();

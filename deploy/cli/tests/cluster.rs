@@ -226,6 +226,7 @@ fn hostile_lines(setup_version: u64) -> Vec<u8> {
         trace_id: "endless".into(),
         span_id: "endless".into(),
         parent_span: None,
+        outside_parent: None,
         function: "A".into(),
         setup_version,
         task: "A".into(),

@@ -8,7 +8,8 @@
 //! - [`cluster`]: a cluster of them for one app, and [`state`], the file that lets other
 //!   commands find it;
 //! - [`resolve_setup`]: which setup a name on the command line means;
-//! - [`admin`]: the signed admin calls to running hosts (refresh, expire).
+//! - [`admin`]: the signed admin calls to running hosts (refresh, expire);
+//! - [`prometheus`]: a Prometheus configuration that scrapes a running cluster.
 
 pub mod admin;
 mod app_manifest;
@@ -16,6 +17,7 @@ mod check;
 pub mod cluster;
 pub mod host_process;
 mod policy;
+pub mod prometheus;
 pub mod publish;
 pub mod random;
 mod setup_choice;

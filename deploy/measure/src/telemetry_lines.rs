@@ -160,7 +160,7 @@ fn check(record: Record, tasks: Option<&BTreeSet<String>>, now_us: u64) -> Resul
     // Functions are named after their task, so a function's name is a task's too.
     let (ids, tasks_named): (Vec<&str>, Vec<&str>) = match &record {
         Record::Span(s) => (
-            [&s.trace_id, &s.span_id].into_iter().chain(&s.parent_span).map(String::as_str).collect(),
+            [&s.trace_id, &s.span_id].into_iter().chain(&s.parent_span).chain(&s.outside_parent).map(String::as_str).collect(),
             [&s.task, &s.function].into_iter().chain(&s.caller).map(String::as_str).collect(),
         ),
         Record::Invocation(i) => (vec![&i.trace_id, &i.root_span], vec![&i.function]),
@@ -184,6 +184,7 @@ mod tests {
             trace_id: trace.into(),
             span_id: "s1".into(),
             parent_span: None,
+            outside_parent: None,
             function: "A".into(),
             setup_version: 1,
             task: "A".into(),

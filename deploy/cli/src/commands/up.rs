@@ -1,7 +1,9 @@
 //! `fusion up`: a local cluster until Ctrl-C.
 
-use anyhow::Result;
-use fusion_cluster::{LocalCluster, store};
+use std::path::PathBuf;
+
+use anyhow::{Context, Result};
+use fusion_cluster::{LocalCluster, prometheus, store};
 use fusion_cluster::resolve_setup;
 use fusion_project::Project;
 use fusion_report::text;
@@ -18,6 +20,10 @@ pub struct Args {
     platform: PlatformArg,
     #[command(flatten)]
     build: BuildArg,
+    /// Write a Prometheus configuration that scrapes every host to this file (then run
+    /// `prometheus --config.file FILE`).
+    #[arg(long, value_name = "FILE")]
+    prometheus: Option<PathBuf>,
 }
 
 /// Starts the cluster, prints its endpoints, and stops every host on Ctrl-C or SIGTERM.
@@ -30,6 +36,10 @@ pub async fn run(project: &Project, args: Args) -> Result<()> {
     print!("{}", text::endpoint_table(&cluster.state, &resolved));
     if let Some(door) = &cluster.state.front_door {
         println!("\nfront door: {door}  (POST a JSON request: it runs {}, no signature needed)", cluster.state.entry);
+    }
+    if let Some(path) = &args.prometheus {
+        std::fs::write(path, prometheus::scrape_config(&cluster.state)).with_context(|| format!("cannot write {}", path.display()))?;
+        println!("\nprometheus: prometheus --config.file {}", path.display());
     }
     println!("\ntelemetry: {}", cluster.state.telemetry.display());
     println!("setup version {} (try: fusion setup apply all-local)", cluster.state.setup_version);

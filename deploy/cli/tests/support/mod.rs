@@ -4,6 +4,7 @@
 
 pub mod c_toolchain;
 pub mod moto;
+pub mod otlp;
 
 use std::io::BufRead;
 use std::path::Path;
@@ -30,6 +31,20 @@ pub fn ok(out: &Output) -> String {
 pub fn failed(out: &Output) -> String {
     assert!(!out.status.success(), "expected a failure: {}", String::from_utf8_lossy(&out.stdout));
     String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// A Python virtual environment in the user's toolchain cache with `requirement` installed from
+/// PyPI (once: later calls find it there).
+pub fn python_venv(name: &str, requirement: &str) -> std::path::PathBuf {
+    let venv = fusion_project::toolchains_dir().join(name);
+    let done = venv.join(".installed");
+    if std::fs::read_to_string(&done).ok().as_deref() != Some(requirement) {
+        assert!(Command::new("python3").args(["-m", "venv"]).arg(&venv).status().unwrap().success(), "python3 -m venv");
+        let pip = Command::new(venv.join("bin/pip")).args(["install", "--quiet", "--disable-pip-version-check", requirement]).status().unwrap();
+        assert!(pip.success(), "pip install {requirement}");
+        std::fs::write(&done, requirement).unwrap();
+    }
+    venv
 }
 
 /// A `fusion up` process, killed (with its hosts) when the test ends, even by a failed assertion.

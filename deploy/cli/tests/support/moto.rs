@@ -17,14 +17,7 @@ fn moto_server() -> PathBuf {
     if Command::new("moto_server").arg("--help").stdout(Stdio::null()).stderr(Stdio::null()).status().is_ok_and(|s| s.success()) {
         return PathBuf::from("moto_server");
     }
-    let venv = fusion_project::toolchains_dir().join("moto");
-    let program = venv.join("bin/moto_server");
-    if !program.is_file() {
-        assert!(Command::new("python3").args(["-m", "venv"]).arg(&venv).status().unwrap().success(), "python3 -m venv");
-        let pip = Command::new(venv.join("bin/pip")).args(["install", "--quiet", "--disable-pip-version-check", MOTO]).status().unwrap();
-        assert!(pip.success(), "pip install {MOTO}");
-    }
-    program
+    super::python_venv("moto", MOTO).join("bin/moto_server")
 }
 
 /// A running moto server, stopped when dropped.
