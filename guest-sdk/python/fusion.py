@@ -79,6 +79,12 @@ class Throttled(CallError):
     kind = "throttled"
 
 
+class OutOfMemory(CallError):
+    """The callee's environment would have exceeded its function's memory size."""
+
+    kind = "out-of-memory"
+
+
 _ERRORS = {
     _host.ErrorKind.NOT_FOUND: NotFound,
     _host.ErrorKind.TRAPPED: Trapped,
@@ -87,6 +93,7 @@ _ERRORS = {
     _host.ErrorKind.REJECTED: Rejected,
     _host.ErrorKind.APPLICATION: Application,
     _host.ErrorKind.THROTTLED: Throttled,
+    _host.ErrorKind.OUT_OF_MEMORY: OutOfMemory,
 }
 
 

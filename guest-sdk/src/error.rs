@@ -55,5 +55,6 @@ pub fn kind_name(kind: ErrorKind) -> &'static str {
         ErrorKind::Rejected => "rejected",
         ErrorKind::Application => "application",
         ErrorKind::Throttled => "throttled",
+        ErrorKind::OutOfMemory => "out-of-memory",
     }
 }

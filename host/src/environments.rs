@@ -29,6 +29,7 @@ pub struct Lease {
     generation: u64,
     /// True when the environment was started for this invocation.
     pub cold: bool,
+    retired: bool,
 }
 
 impl Environments {
@@ -43,7 +44,7 @@ impl Environments {
         let now = Instant::now();
         pool.idle.retain(|released| now.duration_since(*released) < self.idle_timeout);
         let cold = pool.idle.pop().is_none();
-        Lease { environments: self.clone(), generation: pool.generation, cold }
+        Lease { environments: self.clone(), generation: pool.generation, cold, retired: false }
     }
 
     /// Retires every environment, idle or busy, so the next invocations start cold.
@@ -59,10 +60,18 @@ impl Environments {
     }
 }
 
+impl Lease {
+    /// Ends the environment with its invocation (it ran out of memory): the next invocation
+    /// will not find it warm.
+    pub fn retire(&mut self) {
+        self.retired = true;
+    }
+}
+
 impl Drop for Lease {
     fn drop(&mut self) {
         let mut pool = self.environments.pool.lock().unwrap();
-        if pool.generation == self.generation {
+        if pool.generation == self.generation && !self.retired {
             pool.idle.push(Instant::now());
         }
     }
@@ -97,5 +106,9 @@ mod tests {
         let short = Environments::new(Duration::ZERO);
         drop(short.acquire());
         assert!(short.acquire().cold, "an environment idle past the timeout is gone");
+        let mut out_of_memory = envs.acquire();
+        out_of_memory.retire();
+        drop(out_of_memory);
+        assert_eq!(envs.idle(), 0, "a retired environment is not kept warm");
     }
 }

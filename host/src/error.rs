@@ -23,11 +23,14 @@ pub enum ErrorKind {
     /// The callee's function is at its concurrency limit, or its async queue is full: nothing
     /// ran, a retry may succeed (Lambda's `TooManyRequestsException`, HTTP 429).
     Throttled,
+    /// The callee's execution environment would have used more memory than its function's
+    /// memory size; the environment was retired (Lambda's `Runtime.OutOfMemory`).
+    OutOfMemory,
 }
 
 impl ErrorKind {
     /// Every kind, in the order of `wit/task.wit`.
-    pub const ALL: [ErrorKind; 7] = [
+    pub const ALL: [ErrorKind; 8] = [
         ErrorKind::NotFound,
         ErrorKind::Trapped,
         ErrorKind::Timeout,
@@ -35,6 +38,7 @@ impl ErrorKind {
         ErrorKind::Rejected,
         ErrorKind::Application,
         ErrorKind::Throttled,
+        ErrorKind::OutOfMemory,
     ];
 
     /// The kind's kebab-case name, as in `wit/task.wit` and the JSON form.
@@ -47,6 +51,7 @@ impl ErrorKind {
             ErrorKind::Rejected => "rejected",
             ErrorKind::Application => "application",
             ErrorKind::Throttled => "throttled",
+            ErrorKind::OutOfMemory => "out-of-memory",
         }
     }
 }
@@ -78,6 +83,7 @@ impl From<CallError> for WitCallError {
             ErrorKind::Rejected => WitErrorKind::Rejected,
             ErrorKind::Application => WitErrorKind::Application,
             ErrorKind::Throttled => WitErrorKind::Throttled,
+            ErrorKind::OutOfMemory => WitErrorKind::OutOfMemory,
         };
         WitCallError { kind, message: e.message }
     }

@@ -16,6 +16,7 @@ use crate::error::{CallError, ErrorKind};
 use crate::router::{Route, Router};
 use crate::routers::Routers;
 use crate::kv::{KvBackend, KvSession};
+use crate::memory::{self, MemoryBudget};
 use crate::runtime::{BoxFuture, Deadline, Dispatch, Execution, Frame, Runtime};
 use crate::telemetry::{InvocationRecord, Record, RecordSink, Span, billed_ms, unix_micros};
 
@@ -105,7 +106,7 @@ impl FunctionHost {
     async fn serve(&self, call: Call, slot: Slot) -> Result<Vec<u8>, CallError> {
         let started = Instant::now();
         let start_us = unix_micros(SystemTime::now());
-        let environment = self.environments.acquire();
+        let mut environment = self.environments.acquire();
         let router = self.routers.for_call(call.trace.setup_version).await;
         let config = &self.runtime.config;
         // A new environment first starts the platform's runtime, then loads the group's components.
@@ -130,16 +131,27 @@ impl FunctionHost {
             cold_start: environment.cold,
             deadline,
             kv: self.kv.clone(),
+            memory: MemoryBudget::new(memory_mb),
         });
         let root_span = new_span_id();
         let remote = call.trace.parent_span.is_some();
-        let response = invocation.clone().run_task(call.task, call.payload, call.mode, call.trace.clone(), remote, root_span.clone()).await;
+        let mut response = invocation.clone().run_task(call.task, call.payload, call.mode, call.trace.clone(), remote, root_span.clone()).await;
+        // Out of memory anywhere in the environment (fused async work included) kills the
+        // invocation, as Lambda kills the sandbox, even when the task itself returned.
+        if invocation.memory.exceeded() && response.is_ok() {
+            response = Err(CallError::new(ErrorKind::OutOfMemory, format!("function '{}' ran out of memory: its environment needed {} MB", self.name, invocation.memory.peak().div_ceil(1 << 20))));
+        }
         let response_us = started.elapsed().as_micros() as u64;
         let local_work_ended = invocation.tracker.is_empty();
         invocation.tracker.close();
         let end = async move {
             invocation.tracker.wait().await;
             let duration_us = started.elapsed().as_micros() as u64;
+            let out_of_memory = invocation.memory.exceeded();
+            if out_of_memory {
+                // Lambda does not reuse a sandbox that ran out of memory.
+                environment.retire();
+            }
             // The environment (and its slot) serves the next invocation only once this one has ended.
             drop((environment, slot));
             invocation.sink.record(Record::Invocation(InvocationRecord {
@@ -154,6 +166,9 @@ impl FunctionHost {
                 billed_ms: billed_ms(duration_us),
                 memory_mb,
                 cold_start: invocation.cold_start,
+                max_memory_used_mb: invocation.memory.peak().div_ceil(1 << 20) as u32,
+                out_of_memory,
+                process_max_rss_mb: memory::process_max_rss_mb(),
             }));
         };
         if local_work_ended {
@@ -180,6 +195,8 @@ struct Invocation {
     /// When the invocation's time is up, for every task it runs.
     deadline: Deadline,
     kv: Option<Arc<dyn KvBackend>>,
+    /// The environment's memory, shared by all tasks of the invocation.
+    memory: Arc<MemoryBudget>,
 }
 
 impl Invocation {
@@ -199,7 +216,7 @@ impl Invocation {
             let meter = CpuMeter::new(self.budget.clone());
             let kv = KvSession { backend: self.kv.clone(), grants: self.router.setup.policy.grants(&task), task: task.clone(), stats: Arc::default() };
             let stats = kv.stats.clone();
-            let result = match self.router.route(&task) {
+            let (result, memory_held) = match self.router.route(&task) {
                 Route::Local(code) => {
                     let execution = Execution {
                         frame: Frame {
@@ -211,13 +228,14 @@ impl Invocation {
                         },
                         dispatch: self.clone(),
                         memory_bytes: (self.memory_mb as usize) << 20,
+                        memory: self.memory.clone(),
                         meter: meter.clone(),
                         deadline: self.deadline,
                         kv,
                     };
                     self.runtime.execute(code, execution, &payload).await
                 }
-                _ => Err(CallError::new(ErrorKind::NotFound, format!("function '{}' does not run task '{task}'", self.function))),
+                _ => (Err(CallError::new(ErrorKind::NotFound, format!("function '{}' does not run task '{task}'", self.function))), 0),
             };
             self.sink.record(Record::Span(Span {
                 trace_id: trace.trace_id,
@@ -237,6 +255,7 @@ impl Invocation {
                 kv_ops: stats.ops(),
                 kv_us: stats.micros(),
                 memory_mb: self.memory_mb,
+                memory_used_kb: memory_held.div_ceil(1024) as u64,
                 cold_start: self.cold_start,
                 error: result.as_ref().err().map(|e| e.kind),
             }));

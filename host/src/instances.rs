@@ -8,13 +8,14 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::mpsc;
 use wasmtime::component::ResourceTable;
-use wasmtime::{Engine, Store, StoreLimits, StoreLimitsBuilder, UpdateDeadline};
+use wasmtime::{Engine, Store, UpdateDeadline};
 use wasmtime_wasi::WasiCtx;
 
 use crate::bindings::Task;
 use crate::cpu::{CpuBudget, CpuMeter};
 use crate::guest_log::GuestLog;
 use crate::kv::KvSession;
+use crate::memory::StoreMemory;
 use crate::bindings::TaskPre;
 use crate::task_state::{Frame, TaskState, Unassigned};
 
@@ -53,7 +54,7 @@ impl Instantiator {
         let state = TaskState {
             wasi: WasiCtx::builder().stderr(stderr.clone()).build(),
             table: ResourceTable::new(),
-            limits: store_limits(self.memory_bytes),
+            limits: StoreMemory::new(self.memory_bytes),
             frame: Frame { trace_id: String::new(), tracestate: None, task: code.task.clone(), span_id: String::new(), depth: 0 },
             dispatch: Arc::new(Unassigned),
             meter: CpuMeter::new(CpuBudget::unlimited()),
@@ -149,10 +150,6 @@ impl Keeper {
         }
         self.refill(code);
     }
-}
-
-pub(crate) fn store_limits(memory_bytes: usize) -> StoreLimits {
-    StoreLimitsBuilder::new().memory_size(memory_bytes).trap_on_grow_failure(true).build()
 }
 
 /// Every epoch tick: stop a guest past its deadline; otherwise pause it while its invocation's CPU

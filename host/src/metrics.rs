@@ -87,6 +87,23 @@ fn histograms<L: Clone + std::hash::Hash + Eq>() -> Histograms<L> {
     Family::new_with_constructor(latency_histogram)
 }
 
+/// Bucket bounds of the memory histogram, in bytes: Lambda's memory sizes from 128 MB to 10 GB.
+pub const MEMORY_BUCKETS: [f64; 9] = [
+    (32u64 << 20) as f64,
+    (64u64 << 20) as f64,
+    (128u64 << 20) as f64,
+    (256u64 << 20) as f64,
+    (512u64 << 20) as f64,
+    (1024u64 << 20) as f64,
+    (2048u64 << 20) as f64,
+    (4096u64 << 20) as f64,
+    (10240u64 << 20) as f64,
+];
+
+fn memory_histogram() -> Histogram {
+    Histogram::new(MEMORY_BUCKETS)
+}
+
 /// Counts of the spans a host sends to an OpenTelemetry collector (`fusion-otlp`).
 #[derive(Clone, Default)]
 pub struct ExportCounters {
@@ -106,6 +123,9 @@ pub struct Metrics {
     init_duration: Histograms<FunctionLabel>,
     cold_starts: Family<FunctionLabel, Counter>,
     billed: Family<FunctionLabel, Counter<f64, AtomicU64>>,
+    memory_used: Histograms<FunctionLabel>,
+    out_of_memory: Family<FunctionLabel, Counter>,
+    process_max_rss: Family<FunctionLabel, Gauge>,
     in_flight: Family<FunctionLabel, Gauge>,
     running: Family<FunctionLabel, Gauge>,
     queued: Family<FunctionLabel, Gauge>,
@@ -131,6 +151,9 @@ impl Metrics {
             init_duration: histograms(),
             cold_starts: Family::default(),
             billed: Family::default(),
+            memory_used: Family::new_with_constructor(memory_histogram),
+            out_of_memory: Family::default(),
+            process_max_rss: Family::default(),
             in_flight: Family::default(),
             running: Family::default(),
             queued: Family::default(),
@@ -150,6 +173,14 @@ impl Metrics {
         r.register_with_unit("fusion_init_duration", "Time cold starts spent starting an execution environment", Unit::Seconds, metrics.init_duration.clone());
         r.register("fusion_cold_starts", "Invocations that started a new execution environment", metrics.cold_starts.clone());
         r.register_with_unit("fusion_billed_duration", "Billed time of invocations, whole milliseconds as Lambda bills", Unit::Seconds, metrics.billed.clone());
+        r.register_with_unit(
+            "fusion_memory_used",
+            "The most memory an environment used per invocation, the host's share included (Lambda's Max Memory Used)",
+            Unit::Bytes,
+            metrics.memory_used.clone(),
+        );
+        r.register("fusion_out_of_memory", "Invocations that failed because their environment ran out of memory", metrics.out_of_memory.clone());
+        r.register_with_unit("fusion_process_max_resident_memory", "The host process's peak resident memory", Unit::Bytes, metrics.process_max_rss.clone());
         r.register("fusion_invocations_in_flight", "Invocations not yet ended, async work included", metrics.in_flight.clone());
         r.register("fusion_invocations_running", "Invocations holding a slot of the concurrency limit", metrics.running.clone());
         r.register("fusion_async_queued", "Accepted async calls waiting for a slot", metrics.queued.clone());
@@ -176,6 +207,7 @@ impl Metrics {
         self.running.get_or_create(&function).set(host.admission().running() as i64);
         self.queued.get_or_create(&function).set(host.admission().queued() as i64);
         self.setup_version.get_or_create(&function).set(host.routers().current().setup.version as i64);
+        self.process_max_rss.get_or_create(&function).set(i64::from(crate::memory::process_max_rss_mb()) << 20);
         let mut text = String::new();
         prometheus_client::encoding::text::encode(&mut text, &self.registry).expect("writing to a String cannot fail");
         text
@@ -199,6 +231,10 @@ impl RecordSink for Metrics {
                 let function = FunctionLabel { function: invocation.function };
                 self.invocation_duration.get_or_create(&function).observe(seconds(invocation.duration_us));
                 self.billed.get_or_create(&function).inc_by(invocation.billed_ms as f64 / 1e3);
+                self.memory_used.get_or_create(&function).observe((u64::from(invocation.max_memory_used_mb) << 20) as f64);
+                if invocation.out_of_memory {
+                    self.out_of_memory.get_or_create(&function).inc();
+                }
                 if invocation.cold_start {
                     self.cold_starts.get_or_create(&function).inc();
                     self.init_duration.get_or_create(&function).observe(seconds(invocation.init_us));

@@ -17,7 +17,8 @@ use crate::cpu::CpuMeter;
 use crate::engine::{FusionEngine, MAX_TASK_MEMORY};
 use crate::environments::IDLE_TIMEOUT;
 use crate::error::{CallError, ErrorKind};
-use crate::instances::{Instantiator, Keeper, Ready, arm_deadline, store_limits};
+use crate::instances::{Instantiator, Keeper, Ready, arm_deadline};
+use crate::memory::{MemoryBudget, OutOfMemory};
 use crate::kv::KvSession;
 pub use crate::instances::TaskCode;
 use crate::platform::Platform;
@@ -153,10 +154,13 @@ impl Runtime {
     }
 
     /// Runs one task in a fresh store: take a ready instance (or instantiate one), call
-    /// `handle`, hand the store to the keeper to drop. The guest's time goes to its meter, and the
-    /// execution ends only once its CPU budget is out of debt, or at its invocation's deadline.
-    pub async fn execute(&self, code: &Arc<TaskCode>, execution: Execution, payload: &[u8]) -> Result<Vec<u8>, CallError> {
-        let Execution { frame, dispatch, memory_bytes, meter, deadline, kv } = execution;
+    /// `handle`, hand the store to the keeper to drop. The guest's time goes to its meter, its
+    /// memory to its invocation's environment, and the execution ends only once its CPU budget is
+    /// out of debt, or at its invocation's deadline. Also returns the bytes of memory the store
+    /// held (0 when it timed out).
+    pub async fn execute(&self, code: &Arc<TaskCode>, execution: Execution, payload: &[u8]) -> (Result<Vec<u8>, CallError>, usize) {
+        let Execution { frame, dispatch, memory_bytes, memory, meter, deadline, kv } = execution;
+        let held = std::sync::atomic::AtomicUsize::new(0);
         let memory_bytes = memory_bytes.min(self.config.memory_bytes).min(MAX_TASK_MEMORY);
         let _running = self.engine.ticker().enter();
         let warm = self.keeper.take(code);
@@ -168,24 +172,30 @@ impl Runtime {
             let state = store.data_mut();
             state.frame = frame;
             state.dispatch = dispatch;
-            state.limits = store_limits(memory_bytes);
             state.meter = meter.clone();
             state.kv = kv;
+            let attached = state.limits.attach(memory, memory_bytes);
             arm_deadline(&mut store, deadline.at);
-            let result = instance.call_handle(&mut store, payload).await;
-            let result = result.map_err(|e| trap_error(&code.task, e, stderr.last_words(), deadline.timeout));
+            let result = match attached {
+                Ok(()) => instance.call_handle(&mut store, payload).await.map_err(|e| trap_error(&code.task, e, stderr.last_words(), deadline.timeout)),
+                Err(out) => Err(out_of_memory(&code.task, &out)),
+            };
+            let limits = &mut store.data_mut().limits;
+            held.store(limits.held(), std::sync::atomic::Ordering::Relaxed);
+            limits.release();
             self.keeper.dispose(code, store);
             meter.pause();
             meter.budget().settle().await;
             result
         };
         // The timeout also covers time a guest spends blocked in the host (sleeps, calls).
-        match tokio::time::timeout_at(deadline.at.into(), run).await {
+        let result = match tokio::time::timeout_at(deadline.at.into(), run).await {
             Err(_) => Err(deadline_error(&code.task, deadline.timeout)),
             Ok(Err(err)) => Err(err),
             Ok(Ok(Err(message))) => Err(CallError::new(ErrorKind::Application, message)),
             Ok(Ok(Ok(output))) => Ok(output),
-        }
+        };
+        (result, held.into_inner())
     }
 }
 
@@ -197,6 +207,9 @@ pub struct Execution {
     pub dispatch: Arc<dyn Dispatch>,
     /// Its linear memory limit (also capped by the runtime's).
     pub memory_bytes: usize,
+    /// The memory of its invocation's environment, which it shares with the invocation's other
+    /// tasks.
+    pub memory: Arc<MemoryBudget>,
     /// Where its guest time is charged.
     pub meter: Arc<CpuMeter>,
     /// When its invocation's time is up.
@@ -218,6 +231,10 @@ fn deadline_error(task: &str, timeout: Duration) -> CallError {
     CallError::new(ErrorKind::Timeout, format!("task '{task}' ran past its function's timeout of {timeout:?}"))
 }
 
+fn out_of_memory(task: &str, out: &OutOfMemory) -> CallError {
+    CallError::new(ErrorKind::OutOfMemory, format!("task '{task}' ran out of memory: {out}"))
+}
+
 fn trap_error(task: &str, err: wasmtime::Error, stderr: Option<String>, timeout: Duration) -> CallError {
     if let Some(Trap::Interrupt) = err.downcast_ref::<Trap>() {
         return deadline_error(task, timeout);
@@ -225,6 +242,9 @@ fn trap_error(task: &str, err: wasmtime::Error, stderr: Option<String>, timeout:
     // The pooling allocator is full: the host is overloaded, the guest did nothing wrong.
     if let Some(full) = err.downcast_ref::<wasmtime::PoolConcurrencyLimitError>() {
         return CallError::new(ErrorKind::Throttled, format!("task '{task}' could not start: {full}; retry later"));
+    }
+    if let Some(out) = err.downcast_ref::<OutOfMemory>() {
+        return out_of_memory(task, out);
     }
     let reason = match err.downcast_ref::<Trap>() {
         Some(trap) => trap.to_string(),

@@ -6,7 +6,6 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Instant;
 
-use wasmtime::StoreLimits;
 use wasmtime::component::ResourceTable;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
@@ -15,6 +14,7 @@ use crate::call::CallMode;
 use crate::cpu::CpuMeter;
 use crate::error::{CallError, ErrorKind};
 use crate::kv::{KvAnswer, KvError, KvErrorKind, KvOp, KvSession};
+use crate::memory::StoreMemory;
 
 /// A boxed future, as calls between tasks return them.
 pub type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
@@ -45,7 +45,8 @@ pub struct Frame {
 pub struct TaskState {
     pub(crate) wasi: WasiCtx,
     pub(crate) table: ResourceTable,
-    pub(crate) limits: StoreLimits,
+    /// The store's memory, charged to its invocation's environment.
+    pub(crate) limits: StoreMemory,
     pub(crate) frame: Frame,
     pub(crate) dispatch: Arc<dyn Dispatch>,
     /// Guest time of the current execution, charged to its invocation's CPU budget.

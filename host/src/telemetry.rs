@@ -61,6 +61,9 @@ pub struct Span {
     pub kv_us: u64,
     /// Memory size of the function in MB, which also set its CPU share.
     pub memory_mb: u32,
+    /// Linear memory and tables the task's store held, KiB: its peak (stores never shrink).
+    #[serde(default)]
+    pub memory_used_kb: u64,
     /// True when the task ran in an invocation that was a cold start.
     pub cold_start: bool,
     /// The kind of failure; `None` when the task returned a result.
@@ -93,6 +96,19 @@ pub struct InvocationRecord {
     pub memory_mb: u32,
     /// True when the invocation started a new execution environment.
     pub cold_start: bool,
+    /// The most memory the environment used during the invocation, MB rounded up (Lambda's "Max
+    /// Memory Used"): the host's share and every store it held at once (see `memory`). For an
+    /// invocation that ran out of memory, what it would have used.
+    #[serde(default)]
+    pub max_memory_used_mb: u32,
+    /// The environment would have exceeded the memory size: the invocation failed and the
+    /// environment was retired.
+    #[serde(default)]
+    pub out_of_memory: bool,
+    /// The host process's peak resident memory so far, MB, beside the environment's: one process
+    /// serves many environments of its function at once.
+    #[serde(default)]
+    pub process_max_rss_mb: u32,
 }
 
 /// Where records go.

@@ -36,6 +36,7 @@ pub fn status_of(kind: ErrorKind) -> StatusCode {
         ErrorKind::Rejected => StatusCode::BAD_REQUEST,
         ErrorKind::Application => StatusCode::UNPROCESSABLE_ENTITY,
         ErrorKind::Throttled => StatusCode::TOO_MANY_REQUESTS,
+        ErrorKind::OutOfMemory => StatusCode::INSUFFICIENT_STORAGE,
     }
 }
 
@@ -47,6 +48,7 @@ pub fn error_from_response(status: u16, body: &[u8]) -> CallError {
             404 => ErrorKind::NotFound,
             504 => ErrorKind::Timeout,
             429 => ErrorKind::Throttled,
+            507 => ErrorKind::OutOfMemory,
             _ => ErrorKind::Unavailable,
         };
         CallError::new(kind, format!("peer answered {status}: {}", String::from_utf8_lossy(body)))

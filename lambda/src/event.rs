@@ -146,6 +146,7 @@ pub fn error_type(kind: ErrorKind) -> String {
         ErrorKind::Rejected => "Rejected",
         ErrorKind::Application => "Application",
         ErrorKind::Throttled => "Throttled",
+        ErrorKind::OutOfMemory => "OutOfMemory",
     };
     format!("Fusion.{name}")
 }
@@ -167,6 +168,7 @@ pub fn decode_function_error(body: &[u8]) -> CallError {
     match (ours, error.error_type.as_str()) {
         (Some(kind), _) => CallError::new(kind, error.error_message),
         (None, "Sandbox.Timedout") => CallError::new(ErrorKind::Timeout, error.error_message),
+        (None, "Runtime.OutOfMemory") => CallError::new(ErrorKind::OutOfMemory, error.error_message),
         // Lambda's own (a crashed runtime) or a failed init: the type says what happened.
         (None, other) => CallError::new(ErrorKind::Unavailable, format!("{other}: {}", error.error_message)),
     }

@@ -5,13 +5,14 @@
 //! the invocation's CPU share with the rest of the fused async work. Every remote call is an
 //! invocation of its own, billed from its start until its last local work ends.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
+use fusion_host::memory::HOST_SHARE;
 use fusion_host::platform::Platform;
 use fusion_host::{CallMode, FusionSetup};
 
 use crate::pricing::Pricing;
-use crate::profile::Profile;
+use crate::profile::{EnvironmentMemory, Profile};
 use crate::resources::paced_ms;
 
 /// What crossing a function boundary costs the caller, ms.
@@ -88,6 +89,36 @@ impl<'a> Model<'a> {
     /// Measured over predicted on the profiled setup (latency, cost).
     pub fn correction(&self) -> (f64, f64) {
         self.correction
+    }
+
+    /// The memory size function `function` of `setup` needs, MB: the host's share plus the
+    /// most its group holds at once ([`Model::live_mb`]), or more if the profiled setup measured
+    /// more for an environment of the same function that ran no task this group does not (an
+    /// invocation that ran out of memory says what it wanted).
+    pub fn memory_needed_mb(&self, setup: &FusionSetup, function: &str) -> u32 {
+        let predicted = (HOST_SHARE >> 20) as f64 + self.live_mb(setup, function, function, 0);
+        let config = setup.function(function);
+        let group: BTreeSet<&str> = std::iter::once(function).chain(config.inline.iter().map(String::as_str)).collect();
+        let ran_here = |e: &&EnvironmentMemory| e.group.iter().filter(|t| self.profile.tasks.contains_key(*t)).all(|t| group.contains(t.as_str()));
+        let measured = self.profile.environments.get(function).filter(ran_here).map_or(0, |e| e.peak_mb);
+        (predicted.ceil() as u32).max(measured)
+    }
+
+    /// The most memory a run of `task` inside `function` holds at once, MB: its own store, plus
+    /// what its fused callees hold while it waits on them — one sequential sync call at a time,
+    /// concurrent (`invoke-all`) calls all together, fused async work as if it all overlapped.
+    fn live_mb(&self, setup: &FusionSetup, task: &str, function: &str, depth: usize) -> f64 {
+        let Some(profile) = self.profile.tasks.get(task).filter(|_| depth < MAX_DEPTH) else { return 0.0 };
+        let (mut sequential, mut together) = (0.0f64, 0.0);
+        for call in self.profile.calls_of(task).filter(|c| setup.is_local(function, &c.callee)) {
+            let callee = self.live_mb(setup, &call.callee, function, depth + 1);
+            if call.mode == CallMode::Async || call.concurrent {
+                together += callee * f64::from(call.most_per_run.max(1));
+            } else {
+                sequential = sequential.max(callee);
+            }
+        }
+        profile.memory_mb + sequential + together
     }
 
     /// What `setup` would do per request: median latency, cost and invocations.

@@ -52,6 +52,9 @@ mod tests {
             duration_us: 1_000_000,
             billed_ms: 1000,
             memory_mb: 1024,
+            max_memory_used_mb: 0,
+            out_of_memory: false,
+            process_max_rss_mb: 0,
             cold_start: false,
         };
         let cost = Pricing::LAMBDA_X86.invocation(&inv);

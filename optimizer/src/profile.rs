@@ -21,6 +21,20 @@ pub struct TaskProfile {
     pub cpu_ms: f64,
     /// Time per run the task waits on its own (not on calls, not on its CPU share), ms.
     pub wait_ms: f64,
+    /// The most memory one run's store held (linear memory and tables), MB.
+    pub memory_mb: f64,
+}
+
+/// What the environments of one function of the profiled setup used.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EnvironmentMemory {
+    /// The tasks the function ran in-process (its group).
+    pub group: BTreeSet<String>,
+    /// The most an environment used in one invocation, the host's share included, MB; for an
+    /// invocation that ran out of memory, what it wanted.
+    pub peak_mb: u32,
+    /// Whether an invocation ran out of memory.
+    pub out_of_memory: bool,
 }
 
 /// One call edge: a task calling another in one mode, as the profiled setup made it.
@@ -34,6 +48,8 @@ pub struct EdgeProfile {
     pub mode: CallMode,
     /// Calls per run of the caller.
     pub calls_per_run: f64,
+    /// The most calls one run of the caller made: what a fan-out holds at once.
+    pub most_per_run: u32,
     /// The caller makes this sync call concurrently with its other concurrent ones (invoke-all).
     pub concurrent: bool,
     /// For an async call: the caller's sync calls that return before it is made. Fused async
@@ -71,11 +87,14 @@ pub struct Profile {
     pub edges: Vec<EdgeProfile>,
     /// What the profiled setup measured: the model is calibrated and checked against it.
     pub measured: Measured,
+    /// Per function of the profiled setup that was invoked, the memory its environments used.
+    pub environments: BTreeMap<String, EnvironmentMemory>,
 }
 
 /// What the profile counts of one call edge: calls, sync calls that overlapped a sibling call,
-/// and for async calls, how often each sync sibling had returned before it started.
-type EdgeTally<'a> = (usize, usize, BTreeMap<&'a str, usize>);
+/// for async calls how often each sync sibling had returned before it started, and the calls per
+/// calling span.
+type EdgeTally<'a> = (usize, usize, BTreeMap<&'a str, usize>, BTreeMap<&'a str, u32>);
 
 impl Profile {
     /// Profiles `setup` from telemetry `records` of app `app`, whose tasks are `tasks` and whose
@@ -101,6 +120,20 @@ impl Profile {
         ensure!(!complete.is_empty(), "no complete request of setup version {} in the telemetry (cut off while running?)", setup.version);
 
         let mut runs: BTreeMap<&str, (usize, Vec<f64>, f64)> = BTreeMap::new();
+        // Memory counts every run, of complete requests or not: one that ran out of memory is
+        // what matters most.
+        let mut task_memory_kb: BTreeMap<&str, u64> = BTreeMap::new();
+        for span in spans.values().flatten() {
+            let peak = task_memory_kb.entry(&span.task).or_default();
+            *peak = (*peak).max(span.memory_used_kb);
+        }
+        let mut environments: BTreeMap<String, EnvironmentMemory> = BTreeMap::new();
+        for inv in invocations.values().flatten() {
+            let group = std::iter::once(inv.function.clone()).chain(setup.function(&inv.function).inline).collect();
+            let memory = environments.entry(inv.function.clone()).or_insert(EnvironmentMemory { group, peak_mb: 0, out_of_memory: false });
+            memory.peak_mb = memory.peak_mb.max(inv.max_memory_used_mb);
+            memory.out_of_memory |= inv.out_of_memory;
+        }
         let mut edges: BTreeMap<(&str, &str, CallMode), EdgeTally<'_>> = BTreeMap::new();
         let mut latencies = Vec::new();
         for trace in &complete {
@@ -117,6 +150,7 @@ impl Profile {
                     Some(parent) => {
                         let edge = edges.entry((&parent.task, &span.task, span.mode)).or_default();
                         edge.0 += 1;
+                        *edge.3.entry(&parent.span_id).or_default() += 1;
                         if span.mode == CallMode::Sync && overlaps_a_sibling(span, trace) {
                             edge.1 += 1;
                         }
@@ -136,16 +170,18 @@ impl Profile {
             .iter_mut()
             .map(|(task, (n, cpu, wait))| {
                 let n = *n as f64;
-                (task.to_string(), TaskProfile { runs_per_request: n / requests as f64, cpu_ms: median(cpu), wait_ms: *wait / n })
+                let memory_mb = task_memory_kb.get(task).copied().unwrap_or_default() as f64 / 1024.0;
+                (task.to_string(), TaskProfile { runs_per_request: n / requests as f64, cpu_ms: median(cpu), wait_ms: *wait / n, memory_mb })
             })
             .collect();
         let edges = edges
             .into_iter()
-            .map(|((caller, callee, mode), (count, overlapping, before))| EdgeProfile {
+            .map(|((caller, callee, mode), (count, overlapping, before, per_run))| EdgeProfile {
                 caller: caller.to_string(),
                 callee: callee.to_string(),
                 mode,
                 calls_per_run: count as f64 / runs[caller].0 as f64,
+                most_per_run: per_run.into_values().max().unwrap_or(0),
                 concurrent: overlapping * 2 > count,
                 after: before.into_iter().filter(|(_, n)| n * 2 > count).map(|(t, _)| t.to_string()).collect(),
             })
@@ -162,7 +198,7 @@ impl Profile {
             invocations: invs.len() as f64 / requests as f64,
             cost_by_function,
         };
-        Ok(Profile { app: app.to_string(), entry: entry.to_string(), setup: setup.clone(), requests, tasks, edges, measured })
+        Ok(Profile { app: app.to_string(), entry: entry.to_string(), setup: setup.clone(), requests, tasks, edges, measured, environments })
     }
 
     /// The calls `task` makes.

@@ -148,14 +148,27 @@ pub fn setup_of(app: &str, grouping: &Grouping) -> FusionSetup {
     FusionSetup { app: app.to_string(), version: 0, parent: None, created_by: String::new(), components: BTreeMap::new(), functions, policy: Default::default() }
 }
 
-/// Memory per block by coordinate descent from 128 MB, two passes over the blocks.
+/// The memory size each block needs at least ([`Model::memory_needed_mb`] of every function of
+/// its group), capped at the largest size Lambda has.
+fn memory_needed(model: &Model<'_>, blocks: &[BTreeSet<String>]) -> Vec<u32> {
+    let setup = setup_of(&model.profile.app, &blocks.iter().map(|b| (b.clone(), MEMORY_SIZES_MB[0])).collect::<Grouping>());
+    let largest = MEMORY_SIZES_MB[MEMORY_SIZES_MB.len() - 1];
+    blocks.iter().map(|block| block.iter().map(|task| model.memory_needed_mb(&setup, task)).max().unwrap_or(0).clamp(MEMORY_SIZES_MB[0], largest)).collect()
+}
+
+/// Memory per block by coordinate descent from the smallest size that holds it, two passes over
+/// the blocks; no size smaller than a block needs is tried.
 fn best_memory(model: &Model<'_>, blocks: &[BTreeSet<String>], score: &dyn Fn(&Prediction) -> f64) -> Point {
     let app = &model.profile.app;
-    let mut grouping: Grouping = blocks.iter().map(|b| (b.clone(), MEMORY_SIZES_MB[0])).collect();
+    let needed = memory_needed(model, blocks);
+    // Per block: the smallest size that holds it (Lambda takes any whole MB), then the listed
+    // sizes above it.
+    let fitting: Vec<Vec<u32>> = needed.iter().map(|&need| std::iter::once(need).chain(MEMORY_SIZES_MB.into_iter().filter(|&m| m > need)).collect()).collect();
+    let mut grouping: Grouping = blocks.iter().zip(&fitting).map(|(b, sizes)| (b.clone(), sizes[0])).collect();
     for _ in 0..2 {
         for i in 0..grouping.len() {
             let mut best = (f64::INFINITY, grouping[i].1);
-            for memory_mb in MEMORY_SIZES_MB {
+            for &memory_mb in &fitting[i] {
                 grouping[i].1 = memory_mb;
                 let s = score(&model.predict(&setup_of(app, &grouping)));
                 if s < best.0 {
@@ -173,13 +186,15 @@ fn best_memory(model: &Model<'_>, blocks: &[BTreeSet<String>], score: &dyn Fn(&P
 /// each group's choice, try every 32 MB step and keep what scores better.
 fn refine_memory(model: &Model<'_>, mut point: Point, score: &dyn Fn(&Prediction) -> f64) -> Point {
     let app = &model.profile.app;
-    for i in 0..point.grouping.len() {
+    let blocks: Vec<BTreeSet<String>> = point.grouping.iter().map(|(block, _)| block.clone()).collect();
+    let needed = memory_needed(model, &blocks);
+    for (i, &need) in needed.iter().enumerate() {
         let chosen = point.grouping[i].1;
         let at = MEMORY_SIZES_MB.iter().position(|&m| m == chosen).unwrap_or(0);
         let low = MEMORY_SIZES_MB[at.saturating_sub(1)];
         let high = MEMORY_SIZES_MB[(at + 1).min(MEMORY_SIZES_MB.len() - 1)];
         let mut best = (score(&point.prediction), chosen);
-        for memory_mb in (low..=high).step_by(32) {
+        for memory_mb in (low..=high).step_by(32).chain(std::iter::once(need)).filter(|&m| m >= need && (low..=high).contains(&m)) {
             point.grouping[i].1 = memory_mb;
             let s = score(&model.predict(&setup_of(app, &point.grouping)));
             if s < best.0 {

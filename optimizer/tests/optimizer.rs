@@ -23,7 +23,7 @@ fn profile(app: &str, tasks: &[(&str, f64, f64)], edges: &[(&str, &str, CallMode
         entry: tasks[0].0.into(),
         setup: FusionSetup::preset(Preset::AllRemote, app, &names, tasks[0].0),
         requests: 1,
-        tasks: tasks.iter().map(|(t, cpu, wait)| (t.to_string(), TaskProfile { runs_per_request: 1.0, cpu_ms: *cpu, wait_ms: *wait })).collect(),
+        tasks: tasks.iter().map(|(t, cpu, wait)| (t.to_string(), TaskProfile { runs_per_request: 1.0, cpu_ms: *cpu, wait_ms: *wait, memory_mb: 1.0 })).collect(),
         edges: edges
             .iter()
             .map(|(a, b, mode)| EdgeProfile {
@@ -31,12 +31,44 @@ fn profile(app: &str, tasks: &[(&str, f64, f64)], edges: &[(&str, &str, CallMode
                 callee: b.to_string(),
                 mode: *mode,
                 calls_per_run: 1.0,
+                most_per_run: 1,
                 concurrent: false,
                 after: BTreeSet::new(),
             })
             .collect(),
         measured: Measured { p50_latency_ms: 0.0, mean_cost: 0.0, invocations: 0.0, cost_by_function: BTreeMap::new() },
+        environments: BTreeMap::new(),
     }
+}
+
+#[test]
+fn no_setup_is_proposed_whose_groups_need_more_memory_than_their_size() {
+    // A fans out to four concurrent runs of B, which holds 40 MB each.
+    let mut p = profile("m", &[("A", 0.1, 0.0), ("B", 0.1, 50.0)], &[("A", "B", Sync)]);
+    p.tasks.get_mut("B").unwrap().memory_mb = 40.0;
+    p.edges[0].calls_per_run = 4.0;
+    p.edges[0].most_per_run = 4;
+    p.edges[0].concurrent = true;
+    let model = Model::new(&p, LAMBDA, Pricing::LAMBDA_X86);
+    let host_mb = (fusion_host::memory::HOST_SHARE >> 20) as u32;
+    let fused = fusion_optimizer::search::setup_of("m", &vec![(BTreeSet::from(["A".to_string(), "B".to_string()]), 128)]);
+    assert_eq!(model.memory_needed_mb(&fused, "A"), host_mb + 1 + 4 * 40, "A and four Bs at once");
+    assert_eq!(model.memory_needed_mb(&fused, "B"), host_mb + 40);
+    let remote = fusion_optimizer::search::setup_of("m", &vec![(BTreeSet::from(["A".to_string()]), 128), (BTreeSet::from(["B".to_string()]), 128)]);
+    assert_eq!(model.memory_needed_mb(&remote, "A"), host_mb + 1, "remote calls hold nothing here");
+    for objective in [Objective::Cost, Objective::Latency] {
+        let plan = search(&model, Goal { objective, latency_slo_ms: None });
+        for point in plan.per_grouping.iter().chain(&plan.pareto).chain(std::iter::once(&plan.pick)) {
+            for (block, memory_mb) in &point.grouping {
+                let needed = block.iter().map(|t| model.memory_needed_mb(&point.setup, t)).max().unwrap();
+                assert!(*memory_mb >= needed, "{block:?} at {memory_mb} MB needs {needed} MB");
+            }
+        }
+    }
+    // Fusing them for cost: the smallest size that holds the group, not the next listed one.
+    let cheapest = search(&model, Goal { objective: Objective::Cost, latency_slo_ms: None }).pick;
+    assert_eq!(cheapest.grouping.len(), 1, "fusing saves four invocations: {:?}", cheapest.grouping);
+    assert_eq!(cheapest.grouping[0].1, host_mb + 161);
 }
 
 fn groups(setup: &FusionSetup, profile: &Profile) -> BTreeSet<BTreeSet<String>> {
@@ -145,6 +177,7 @@ fn span(trace: &str, id: &str, parent: Option<&str>, task: &str, version: u64) -
         kv_ops: 0,
         kv_us: 0,
         memory_mb: 128,
+        memory_used_kb: 0,
         cold_start: false,
         error: None,
     })

@@ -29,6 +29,7 @@ pub(crate) fn span(span: Span) -> OtlpSpan {
         int("faas.max_memory", u64::from(span.memory_mb) << 20),
         int("fusion.cpu_time_us", span.cpu_us),
         int("fusion.calls_time_us", span.calls_us),
+        int("fusion.memory_used_kb", span.memory_used_kb),
     ];
     if let Some(caller) = &span.caller {
         attributes.push(text("fusion.caller", caller));
@@ -66,6 +67,8 @@ pub(crate) fn complete(span: &mut OtlpSpan, invocation: &InvocationRecord) {
         int("fusion.invocation.duration_us", invocation.duration_us),
         int("fusion.billed_duration_ms", invocation.billed_ms),
         int("fusion.init_duration_us", invocation.init_us),
+        int("fusion.max_memory_used_mb", u64::from(invocation.max_memory_used_mb)),
+        flag("fusion.out_of_memory", invocation.out_of_memory),
     ]);
 }
 
@@ -110,6 +113,7 @@ mod tests {
             kv_ops: 0,
             kv_us: 0,
             memory_mb: 128,
+            memory_used_kb: 0,
             cold_start: true,
             error: Some(ErrorKind::Timeout),
         }

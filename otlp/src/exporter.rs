@@ -196,6 +196,7 @@ mod tests {
             kv_ops: 0,
             kv_us: 0,
             memory_mb: 128,
+            memory_used_kb: 0,
             cold_start: false,
             error: None,
         })

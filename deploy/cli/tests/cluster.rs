@@ -240,6 +240,7 @@ fn hostile_lines(setup_version: u64) -> Vec<u8> {
         kv_ops: 0,
         kv_us: 0,
         memory_mb: 128,
+        memory_used_kb: 0,
         cold_start: false,
         error: None,
     });

@@ -10,6 +10,7 @@ use std::io::{BufRead, Read};
 use std::time::SystemTime;
 
 use fusion_host::policy::TIMEOUT_S_RANGE;
+use fusion_host::engine::MAX_TASK_MEMORY;
 use fusion_host::setup::MEMORY_MB_RANGE;
 use fusion_host::telemetry::{InvocationRecord, Record, Span, billed_ms, unix_micros};
 
@@ -64,7 +65,7 @@ impl fmt::Display for Reason {
             Reason::NotARecord => f.write_str("not a telemetry record"),
             Reason::Duration => f.write_str("with an impossible duration"),
             Reason::StartTime => f.write_str("with a start before 2020 or in the future"),
-            Reason::Memory => write!(f, "with a memory size outside {}..={} MB", MEMORY_MB_RANGE.start(), MEMORY_MB_RANGE.end()),
+            Reason::Memory => write!(f, "with a memory size outside {}..={} MB or more memory used than possible", MEMORY_MB_RANGE.start(), MEMORY_MB_RANGE.end()),
             Reason::Name => f.write_str("with an empty or overlong name"),
             Reason::UnknownTask => f.write_str("naming a task the app does not have"),
         }
@@ -154,7 +155,13 @@ fn check(record: Record, tasks: Option<&BTreeSet<String>>, now_us: u64) -> Resul
     if !(EARLIEST_START_US..=now_us + FUTURE_SLACK_US).contains(&start_us) {
         return Err(Reason::StartTime);
     }
-    if !MEMORY_MB_RANGE.contains(&memory_mb) {
+    // Memory used: a store holds at most a task's largest linear memory; an environment at most
+    // its memory size, unless it ran out (then it says what it wanted, which one store bounds).
+    let used_fits = match &record {
+        Record::Span(s) => s.memory_used_kb <= (MAX_TASK_MEMORY as u64) >> 10,
+        Record::Invocation(i) => i.max_memory_used_mb <= memory_mb || (i.out_of_memory && i.max_memory_used_mb <= memory_mb + (MAX_TASK_MEMORY >> 20) as u32),
+    };
+    if !MEMORY_MB_RANGE.contains(&memory_mb) || !used_fits {
         return Err(Reason::Memory);
     }
     // Functions are named after their task, so a function's name is a task's too.
@@ -198,6 +205,7 @@ mod tests {
             kv_ops: 0,
             kv_us: 0,
             memory_mb: 128,
+            memory_used_kb: 0,
             cold_start: false,
             error: None,
         }
@@ -215,6 +223,9 @@ mod tests {
             duration_us: 5_000,
             billed_ms: 5,
             memory_mb: 128,
+            max_memory_used_mb: 0,
+            out_of_memory: false,
+            process_max_rss_mb: 0,
             cold_start: false,
         }
     }
@@ -279,6 +290,8 @@ mod tests {
             (Record::Span(Span { start_us: 1, ..span("t") }), Reason::StartTime),
             (Record::Span(Span { start_us: u64::MAX / 2, ..span("t") }), Reason::StartTime),
             (Record::Invocation(InvocationRecord { memory_mb: 0, ..invocation() }), Reason::Memory),
+            (Record::Invocation(InvocationRecord { max_memory_used_mb: 129, ..invocation() }), Reason::Memory),
+            (Record::Span(Span { memory_used_kb: u64::MAX, ..span("t") }), Reason::Memory),
             (Record::Span(Span { trace_id: String::new(), ..span("t") }), Reason::Name),
             (Record::Span(Span { task: "Z".into(), ..span("t") }), Reason::UnknownTask),
             (Record::Span(Span { caller: Some("Z".into()), ..span("t") }), Reason::UnknownTask),
