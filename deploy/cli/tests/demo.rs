@@ -25,6 +25,9 @@ fn the_demo_optimizes_iot_and_writes_its_report() {
     assert!(p50s[1] < p50s[0] / 2.0, "with Lambda's hop costs, the model's first pick is much faster than all-remote: {stdout}");
     assert!(stdout.contains("best: v"), "{stdout}");
     let html = std::fs::read_to_string(&report).unwrap();
-    assert!(html.contains("<h2>iot</h2>") && html.matches("<svg").count() == 4, "a table, two charts, the front and the call graph");
-    assert!(html.contains("(best)"));
+    for chart in ["pareto", "ecdf", "cost", "graph-start", "graph-best"] {
+        assert!(html.contains(&format!("id=\"iot-{chart}\"")), "the report has its {chart} chart");
+    }
+    assert!(html.contains("<b>best</b>"), "the best iteration is marked");
+    assert!(stdout.contains("loop recorded: "), "the loop is kept for `fusion report`: {stdout}");
 }

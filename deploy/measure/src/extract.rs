@@ -9,6 +9,7 @@ use fusion_host::CallMode;
 use fusion_host::telemetry::{InvocationRecord, Record, Span};
 
 use fusion_optimizer::pricing::Pricing;
+use serde::{Deserialize, Serialize};
 
 use crate::telemetry_lines::{self, Skipped};
 
@@ -40,7 +41,7 @@ pub fn parse_lines(lines: &[u8], tasks: Option<&BTreeSet<String>>) -> (Vec<Recor
 }
 
 /// One edge of the call graph: `caller` called `callee` this way, `count` times.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Edge {
     /// `client` for requests from outside.
     pub caller: String,

@@ -4,10 +4,13 @@
 //!   front, or Fusionize++'s next step; optionally applied and hot-swapped;
 //! - [`tuning_loop`]: the closed loop — measure, optimize, hot-swap, measure again until
 //!   nothing improves;
-//! - [`validate`]: measure what the model predicted, to compare its pick with the measured best.
+//! - [`validate`]: measure what the model predicted, to compare its pick with the measured best;
+//! - [`record`]: loops kept as JSON, for reports.
 
+mod optimizer_json;
 mod profiling;
 pub mod propose;
+pub mod record;
 mod request;
 mod score;
 mod step;

@@ -1,11 +1,14 @@
 //! Profiles from what a cluster measured: the telemetry of the app's last cluster and the setup
 //! document of the profiled version from the store.
 
+use std::collections::BTreeSet;
+
 use anyhow::{Context, Result};
 use fusion_cluster::ClusterState;
 use fusion_host::telemetry::Record;
 use fusion_measure::extract;
 use fusion_measure::load::{self, LoadSpec};
+use fusion_measure::observed::{Observed, observe};
 use fusion_optimizer::pricing::Pricing;
 use fusion_optimizer::profile::Profile;
 use fusion_project::Project;
@@ -14,25 +17,39 @@ use fusion_store::Store;
 /// The profile of setup `version` (default: the newest) in the app's last cluster's telemetry,
 /// and that cluster's state.
 pub async fn profile(project: &Project, store: &Store, version: Option<u64>, pricing: Pricing) -> Result<(Profile, ClusterState)> {
-    let app = project.name();
     let cluster = ClusterState::last(&project.cluster_dir())?;
-    let manifest = fusion_cluster::app_manifest(project);
-    // Lines that are not believable records are skipped: one must not abort or sway the profile.
-    let (records, _) = extract::read_dir(&cluster.telemetry, Some(&manifest.task_names()))?;
+    let records = records(project, &cluster)?;
     let newest = records.iter().filter_map(|r| if let Record::Span(s) = r { Some(s.setup_version) } else { None }).max();
     let version = version
         .or(newest)
         .with_context(|| format!("no telemetry in {}: run `fusion load` first", cluster.telemetry.display()))?;
-    let setup = store.setup(app, version).await?;
-    Ok((Profile::from_records(&records, app, &manifest.entry, &manifest.task_names(), &setup, pricing)?, cluster))
+    Ok((profile_of(project, store, &records, version, pricing).await?, cluster))
 }
 
-/// Runs `load` on the cluster and profiles setup `version` from its telemetry; every request
-/// must succeed.
-pub(crate) async fn measure(project: &Project, store: &Store, cluster: &ClusterState, load: &LoadSpec, version: u64, pricing: Pricing) -> Result<Profile> {
+/// Runs `load` on the cluster and profiles setup `version` from its telemetry, with what the
+/// load's requests showed; every request must succeed.
+pub(crate) async fn measure(project: &Project, store: &Store, cluster: &ClusterState, load: &LoadSpec, version: u64, pricing: Pricing) -> Result<(Profile, Observed)> {
     let outcomes = load::run(cluster, load, |_| {}).await?;
     let failed = outcomes.iter().filter(|o| o.error.is_some()).count();
     anyhow::ensure!(failed == 0, "{failed} of {} requests failed while measuring version {version}", outcomes.len());
     load::wait_idle(cluster).await?;
-    Ok(profile(project, store, Some(version), pricing).await?.0)
+    let records = records(project, cluster)?;
+    let traces: BTreeSet<String> = outcomes.into_iter().map(|o| o.trace_id).collect();
+    let observed = observe(&records, pricing, version, &traces).with_context(|| format!("no request of version {version} was recorded whole"))?;
+    Ok((profile_of(project, store, &records, version, pricing).await?, observed))
+}
+
+/// The believable records of `cluster`'s telemetry: lines that are not must not abort or sway a
+/// profile, so they are skipped.
+fn records(project: &Project, cluster: &ClusterState) -> Result<Vec<Record>> {
+    let manifest = fusion_cluster::app_manifest(project);
+    Ok(extract::read_dir(&cluster.telemetry, Some(&manifest.task_names()))?.0)
+}
+
+/// The profile of setup `version` in `records`, its setup document from the store.
+async fn profile_of(project: &Project, store: &Store, records: &[Record], version: u64, pricing: Pricing) -> Result<Profile> {
+    let app = project.name();
+    let manifest = fusion_cluster::app_manifest(project);
+    let setup = store.setup(app, version).await?;
+    Profile::from_records(records, app, &manifest.entry, &manifest.task_names(), &setup, pricing)
 }

@@ -6,9 +6,11 @@ use fusion_host::platform::Platform;
 use fusion_optimizer::model::Overheads;
 use fusion_optimizer::pricing::Pricing;
 use fusion_optimizer::search::Goal;
+use serde::{Deserialize, Serialize};
 
 /// How the next setup is found.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Strategy {
     /// Predict every setup with the model and pick the best for the goal.
     Model,
@@ -19,6 +21,11 @@ pub enum Strategy {
 impl Strategy {
     /// Every strategy with its name on the command line.
     pub const NAMED: [(&'static str, Strategy); 2] = [("model", Strategy::Model), ("heuristic", Strategy::Heuristic)];
+
+    /// The strategy's name on the command line.
+    pub fn name(self) -> &'static str {
+        fusion_host::named::name_of(&Strategy::NAMED, &self)
+    }
 }
 
 impl std::str::FromStr for Strategy {

@@ -1,22 +1,36 @@
 //! One measured setup, with what the model predicted for it.
 
+use fusion_measure::observed::Observed;
 use fusion_optimizer::model::Prediction;
 use fusion_optimizer::profile::Measured;
+use fusion_optimizer::search::{Grouping, describe};
+use serde::{Deserialize, Serialize};
+
+use crate::optimizer_json::{MeasuredDef, optional_prediction};
 
 /// One measured iteration of the loop, or one measured point of a validation.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Step {
     /// The setup version measured.
     pub version: u64,
-    /// Its groups, for people.
-    pub groups: String,
+    /// Its groups, each with its memory size.
+    pub grouping: Grouping,
     /// What the model predicted for this setup before it was measured.
+    #[serde(with = "optional_prediction")]
     pub predicted: Option<Prediction>,
-    /// What it measured.
+    /// What it measured, as the optimizer ranks setups by.
+    #[serde(with = "MeasuredDef")]
     pub measured: Measured,
+    /// What its requests showed beyond that, for people: the latencies, the bill, the call graph.
+    pub observed: Observed,
 }
 
 impl Step {
+    /// Its groups, for people.
+    pub fn groups(&self) -> String {
+        describe(&self.grouping)
+    }
+
     /// The header of [`Step::row`]'s table, its first column named `index`.
     pub fn header(index: &str) -> String {
         format!("{index:<5} {:<8} {:>10} {:>12} {:>14} {:>14}  setup", "version", "p50 ms", "cost", "predicted p50", "predicted cost")
@@ -30,7 +44,7 @@ impl Step {
             self.version,
             self.measured.p50_latency_ms,
             format!("{:.3e}", self.measured.mean_cost),
-            self.groups
+            self.groups()
         )
     }
 }

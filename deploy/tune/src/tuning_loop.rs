@@ -4,37 +4,67 @@
 //! improving, or the iterations run out. The best measured setup is current at the end.
 
 use anyhow::{Context, Result};
-use fusion_cluster::ClusterState;
 use fusion_cluster::publish;
+use fusion_cluster::{ClusterState, resolve_setup};
 use fusion_measure::load::LoadSpec;
 use fusion_optimizer::heuristic::{self, grouping_of};
-use fusion_optimizer::model::Model;
-use fusion_optimizer::profile::EdgeProfile;
-use fusion_optimizer::search::{self, Grouping, Point, describe};
+use fusion_optimizer::model::{Model, Prediction};
+use fusion_optimizer::search::{self, Goal, Grouping, Point};
 use fusion_project::{Reporter, Project};
 use fusion_store::Store;
+use serde::{Deserialize, Serialize};
 
+use crate::optimizer_json::{GoalDef, PredictionDef};
 use crate::profiling::measure;
 use crate::propose::tasks;
 use crate::request::{Request, Strategy};
 use crate::score::score;
 use crate::step::Step;
 
-/// What the loop did: every measured iteration, the model's last predicted Pareto front, and the
-/// app's call graph as profiled.
+/// The setup a project ships as Fusionize++'s published grouping (`setups/fusionize-optimum.json`),
+/// the answer a loop is compared with.
+pub const PUBLISHED: &str = "fusionize-optimum";
+
+/// What the loop did: every measured iteration, and what the model predicted last. It is what a
+/// recorded loop holds (`fusion report` renders it).
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct LoopReport {
-    /// Every measured iteration, in order.
-    pub steps: Vec<Step>,
-    /// The model's last predicted Pareto front.
-    pub front: Vec<Point>,
-    /// The app's call edges as last profiled.
-    pub edges: Vec<EdgeProfile>,
-    /// The entry task, for the call graph.
+    /// The app tuned.
+    pub app: String,
+    /// How the loop found each next setup.
+    pub strategy: Strategy,
+    /// What it aimed for.
+    #[serde(with = "GoalDef")]
+    pub goal: Goal,
+    /// The entry task: the root of the call graph.
     pub entry: String,
+    /// Every measured iteration, in the order the loop tried them.
+    pub steps: Vec<Step>,
     /// Which step was the best for the goal (current at the end).
     pub best: usize,
-    /// The best step's groups.
-    pub best_grouping: Grouping,
+    /// The model's last predicted Pareto front (empty for the heuristic).
+    pub front: Vec<Candidate>,
+    /// The model's last pick (none for the heuristic).
+    pub pick: Option<Candidate>,
+    /// Fusionize++'s published grouping, when the project ships one ([`PUBLISHED`]), predicted by
+    /// the model that predicted the front (from the last profile, for the heuristic).
+    pub published: Option<Candidate>,
+}
+
+/// A setup the model predicted, by its groups (the setup itself follows from them).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Candidate {
+    /// The tasks fused together, group by group, each group with its memory size (MB).
+    pub grouping: Grouping,
+    /// What the model predicts for it.
+    #[serde(with = "PredictionDef")]
+    pub prediction: Prediction,
+}
+
+impl From<&Point> for Candidate {
+    fn from(point: &Point) -> Candidate {
+        Candidate { grouping: point.grouping.clone(), prediction: point.prediction }
+    }
 }
 
 /// Runs the loop; `reporter` hears a table row per measured iteration.
@@ -42,54 +72,61 @@ pub async fn run(project: &Project, store: &Store, request: &Request, load: &Loa
     let app = project.name();
     let cluster = ClusterState::running(&project.cluster_dir()).with_context(|| format!("the loop needs the running cluster of {app}: start it with `fusion up`"))?;
     let overheads = request.overheads(&cluster);
+    let published = project.setups_dir().join(format!("{PUBLISHED}.json")).is_file().then(|| resolve_setup(project, PUBLISHED)).transpose();
+    let published = published.with_context(|| format!("the project's {PUBLISHED} setup, which the loop's report marks as Fusionize++'s"))?;
     let mut version = store.current_version(app).await?.context("no setup applied")?;
     let mut heuristic = heuristic::Procedure::default();
     let mut steps: Vec<Step> = Vec::new();
-    let (mut groupings, mut front, mut edges, mut entry) = (Vec::new(), Vec::new(), Vec::new(), String::new());
-    let mut predicted = None;
+    let (mut front, mut pick, mut predicted, mut entry) = (Vec::new(), None, None, String::new());
+    // The profile the model predicted from last (the last one measured, for the heuristic).
+    let mut basis = None;
     reporter.note(&Step::header("iter"));
     for iteration in 0..max_iterations {
-        let profile = measure(project, store, &cluster, load, version, request.pricing).await?;
-        let tasks = tasks(&profile);
-        let step = Step { version, groups: describe(&grouping_of(&profile.setup, &tasks)), predicted, measured: profile.measured.clone() };
-        groupings.push(grouping_of(&profile.setup, &tasks));
-        (edges, entry) = (profile.edges.clone(), profile.entry.clone());
+        let (profile, observed) = measure(project, store, &cluster, load, version, request.pricing).await?;
+        let step = Step { version, grouping: grouping_of(&profile.setup, &tasks(&profile)), predicted, measured: profile.measured.clone(), observed };
+        entry.clone_from(&profile.entry);
         reporter.note(&step.row(iteration));
         let improved = steps.iter().all(|s| score(&request.goal, &step.measured) < score(&request.goal, &s.measured));
         steps.push(step);
         let next = match request.strategy {
             Strategy::Model if iteration > 0 && !improved => break,
             Strategy::Model => {
-                let model = Model::new(&profile, overheads, request.pricing);
-                let plan = search::search(&model, request.goal);
-                front = plan.pareto;
-                let pick = plan.pick;
-                if pick.grouping == grouping_of(&profile.setup, &tasks) {
+                let plan = search::search(&Model::new(&profile, overheads, request.pricing), request.goal);
+                basis = Some(profile);
+                front = plan.pareto.iter().map(Candidate::from).collect();
+                pick = Some(Candidate::from(&plan.pick));
+                if plan.pick.grouping == steps[iteration].grouping {
                     break;
                 }
-                predicted = Some(pick.prediction);
-                let mut setup = pick.setup;
+                predicted = Some(plan.pick.prediction);
+                let mut setup = plan.pick.setup;
                 setup.created_by = format!("fusion optimize --loop, iteration {}", iteration + 1);
                 setup
             }
-            Strategy::Heuristic => match heuristic.next(&profile) {
-                Some(setup) => setup,
-                None => break,
-            },
+            Strategy::Heuristic => {
+                let next = heuristic.next(&profile);
+                basis = Some(profile);
+                match next {
+                    Some(setup) => setup,
+                    None => break,
+                }
+            }
         };
         let applied = publish::apply_setup(project, store, next).await?;
         version = applied.setup.version;
     }
     // Fusionize++ answers with the best median it measured; the loop keeps the best for the goal.
-    let best_index = match request.strategy {
+    let best = match request.strategy {
         Strategy::Model => (0..steps.len()).min_by(|&a, &b| score(&request.goal, &steps[a].measured).total_cmp(&score(&request.goal, &steps[b].measured))),
         Strategy::Heuristic => (0..steps.len()).min_by(|&a, &b| steps[a].measured.p50_latency_ms.total_cmp(&steps[b].measured.p50_latency_ms)),
     }
     .context("nothing was measured")?;
-    let best = &steps[best_index];
-    if best.version != version {
-        publish::point_to(project, store, best.version).await?;
+    if steps[best].version != version {
+        publish::point_to(project, store, steps[best].version).await?;
     }
-    let best_grouping = groupings.swap_remove(best_index);
-    Ok(LoopReport { steps, front, edges, entry, best: best_index, best_grouping })
+    let published = published.zip(basis.as_ref()).map(|(setup, profile)| Candidate {
+        grouping: grouping_of(&setup, &tasks(profile)),
+        prediction: Model::new(profile, overheads, request.pricing).predict(&setup),
+    });
+    Ok(LoopReport { app: app.to_string(), strategy: request.strategy, goal: request.goal, entry, steps, best, front, pick, published })
 }

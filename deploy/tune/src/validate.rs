@@ -8,7 +8,7 @@ use fusion_cluster::ClusterState;
 use fusion_cluster::publish;
 use fusion_measure::load::LoadSpec;
 use fusion_optimizer::model::Model;
-use fusion_optimizer::search::{self, describe};
+use fusion_optimizer::search;
 use fusion_project::{Reporter, Project};
 use fusion_store::Store;
 
@@ -43,8 +43,8 @@ pub async fn validate(project: &Project, store: &Store, request: &Request, load:
         let mut setup = point.setup.clone();
         setup.created_by = "fusion optimize --validate".into();
         let version = publish::apply_setup(project, store, setup).await?.setup.version;
-        let profile = measure(project, store, &cluster, load, version, request.pricing).await?;
-        let step = Step { version, groups: describe(&point.grouping), predicted: Some(point.prediction), measured: profile.measured };
+        let (profile, observed) = measure(project, store, &cluster, load, version, request.pricing).await?;
+        let step = Step { version, grouping: point.grouping.clone(), predicted: Some(point.prediction), measured: profile.measured, observed };
         reporter.note(&step.row(measured.len()));
         measured.push((point == &plan.pick, step));
     }

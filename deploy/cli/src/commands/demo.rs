@@ -1,7 +1,7 @@
 //! `fusion demo`: the main job on the embedded default. Per app, a cluster starts all-remote on
 //! the embedded store; the optimizer loop measures, optimizes and hot-swaps until nothing
-//! improves; the HTML report shows every iteration, the predicted Pareto front and the call graph
-//! coloured by the groups it ended with.
+//! improves. Each loop is recorded in its project's `.fusion/loops/`, and the HTML report (what
+//! `fusion report` renders) shows them all.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -11,8 +11,7 @@ use fusion_cluster::{LocalCluster, store};
 use fusion_host::{FusionSetup, Preset};
 use fusion_optimizer::search::Goal;
 use fusion_project::Project;
-use fusion_report::html;
-use fusion_tune::{Request, Strategy, tuning_loop};
+use fusion_tune::{Request, Strategy, record, tuning_loop};
 
 use crate::options::{BuildArg, PricingArg, SteadyLoadArgs};
 use crate::output::Terminal;
@@ -74,12 +73,10 @@ pub async fn run(args: Args) -> Result<()> {
         cluster.stop();
         let report = report?;
         super::optimize::print_best(&report);
-        reports.push((app.to_string(), report));
+        super::optimize::print_recorded(&record::save(project, &report)?);
+        reports.push(report);
     }
-    if let Some(dir) = report_path.parent() {
-        std::fs::create_dir_all(dir)?;
-    }
-    std::fs::write(&report_path, html::render(&reports))?;
+    super::report::write(&report_path, &reports)?;
     println!("\nreport: {}", report_path.display());
     Ok(())
 }

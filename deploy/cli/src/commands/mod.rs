@@ -10,6 +10,7 @@ pub mod load;
 pub mod new;
 pub mod optimize;
 pub mod push;
+pub mod report;
 pub mod run;
 pub mod setup;
 pub mod up;

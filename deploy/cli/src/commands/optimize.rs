@@ -1,6 +1,7 @@
 //! `fusion optimize`: one step, the loop, or validation, on what the app's cluster measured.
 
 use std::fmt::Write;
+use std::path::Path;
 use std::time::Duration;
 
 use anyhow::Result;
@@ -12,7 +13,7 @@ use fusion_project::Project;
 use fusion_tune::propose::{self, Next, Proposal};
 use fusion_tune::tuning_loop::{self, LoopReport};
 use fusion_tune::validate::{self, Validation};
-use fusion_tune::{Request, Strategy};
+use fusion_tune::{Request, Strategy, record};
 
 use crate::options::{PricingArg, SteadyLoadArgs};
 use crate::output::Terminal;
@@ -88,6 +89,7 @@ pub async fn run(project: &Project, args: Args) -> Result<()> {
     if args.run_loop {
         let report = tuning_loop::run(project, &open.store, &request, &load, args.max_iterations, &Terminal::Results).await?;
         print_best(&report);
+        print_recorded(&record::save(project, &report)?);
     } else if args.validate {
         print_validation(&validate::validate(project, &open.store, &request, &load, args.every, &Terminal::Results).await?, request.goal);
     } else {
@@ -99,7 +101,12 @@ pub async fn run(project: &Project, args: Args) -> Result<()> {
 /// The loop's answer.
 pub fn print_best(report: &LoopReport) {
     let best = &report.steps[report.best];
-    println!("best: v{} {} · p50 {:.1} ms · ${:.3e} per request", best.version, best.groups, best.measured.p50_latency_ms, best.measured.mean_cost);
+    println!("best: v{} {} · p50 {:.1} ms · ${:.3e} per request", best.version, best.groups(), best.measured.p50_latency_ms, best.measured.mean_cost);
+}
+
+/// Where the loop was recorded, and how to see it.
+pub fn print_recorded(file: &Path) {
+    println!("loop recorded: {} (render it with `fusion report {}`)", file.display(), file.display());
 }
 
 fn print_proposal(proposal: &Proposal, goal: Goal) {
@@ -143,7 +150,7 @@ fn print_validation(validation: &Validation, goal: Goal) {
     println!("mean absolute prediction error: {latency:.1} % latency, {cost:.1} % cost");
     if let Some((best, is_pick)) = &validation.best {
         let verdict = if *is_pick { "the model's pick" } else { "not the model's pick" };
-        println!("measured best for {}: v{} ({verdict}) {}", goal.objective, best.version, best.groups);
+        println!("measured best for {}: v{} ({verdict}) {}", goal.objective, best.version, best.groups());
     }
 }
 
