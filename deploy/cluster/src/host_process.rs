@@ -149,6 +149,11 @@ impl HostProcess {
         Ok(HostProcess { function: spec.function.to_string(), url: String::new(), child, _peers_file: peers_file })
     }
 
+    /// The host's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// Waits until the spawned host listens (it prints its URL), or fails with what it said.
     pub fn ready(mut self) -> Result<HostProcess> {
         let mut line = String::new();
