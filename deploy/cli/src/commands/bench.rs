@@ -5,7 +5,7 @@ use std::time::Duration;
 use anyhow::Result;
 use fusion_bench::languages::LanguageCosts;
 use fusion_bench::refusion::{self, RefusionSpec};
-use fusion_bench::{cold_start, languages, throughput};
+use fusion_bench::{cold_start, languages, memory, throughput};
 use fusion_host::platform::Platform;
 use fusion_project::Project;
 
@@ -47,6 +47,14 @@ pub enum Command {
         #[arg(long, default_value_t = 300)]
         calls: usize,
     },
+    /// What an execution environment holds: the test kit's echo task in Rust, Python and
+    /// JavaScript under 1, 4 and 16 concurrent calls — the host process's resident memory beside
+    /// the environment's peak as Fusion counts it against the memory size.
+    Memory {
+        /// Rounds of concurrent calls per language and concurrency.
+        #[arg(long, default_value_t = 20)]
+        rounds: usize,
+    },
     /// Hot swaps under a steady load: the setup changes every few seconds; reports how long each
     /// swap took to reach every host, failed requests, and requests that mixed setup versions.
     Refusion {
@@ -83,6 +91,25 @@ pub async fn run(project: &Project, command: Command) -> Result<()> {
             }
         }
         Command::Languages { runs, calls } => print_languages(&languages::measure(project, runs.max(1), calls.max(1)).await?, runs, calls),
+        Command::Memory { rounds } => {
+            let rows = memory::measure(project, rounds).await?;
+            println!("the test kit's echo task, one host process per row (function at 128 MB), {rounds} rounds of concurrent calls; MB");
+            println!("| language | concurrent calls | process RSS idle | process RSS peak | RSS growth per environment | environment peak (Fusion) | one store |");
+            println!("|---|---|---|---|---|---|---|");
+            for row in &rows {
+                println!(
+                    "| {} | {} | {:.1} | {:.1} | {:.1} | {} | {:.1} |",
+                    row.language.name(),
+                    row.concurrent,
+                    row.idle_rss_mb,
+                    row.peak_rss_mb,
+                    row.rss_per_environment_mb(),
+                    row.environment_peak_mb,
+                    row.store_mb
+                );
+            }
+            println!("environment peak = the host's share ({} MB) + the stores an invocation holds at once", fusion_host::memory::HOST_SHARE >> 20);
+        }
         Command::Refusion { setups, every, rate } => {
             let app = project.name();
             let dir = tempfile::tempdir()?;
