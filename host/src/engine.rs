@@ -25,11 +25,14 @@ pub const IDLE_AFTER: Duration = Duration::from_secs(1);
 /// Upper bound of one task's linear memory; [`crate::RuntimeConfig::memory_bytes`] may only lower it.
 pub const MAX_TASK_MEMORY: usize = 1 << 30;
 
-/// Linear memory kept mapped between uses of a pool slot: a Rust task's 1 MiB stack, its data and
-/// first stretch of heap (1 MiB was measured to leave the first call page-faulting), and the heap
-/// a Python or JavaScript interpreter touches in one call (`fusion bench languages`: a fused call
-/// of either took half the time with 64 MiB as with 2 MiB). Only memory a task used is kept.
-const KEEP_RESIDENT: usize = 64 << 20;
+/// The default of [`crate::RuntimeConfig::keep_resident`]: linear memory kept mapped between uses
+/// of a pool slot. 2 MiB holds a Rust task's 1 MiB stack, its data and first stretch of heap (1 MiB
+/// was measured to leave the first call page-faulting). An interpreter touches more per call:
+/// keeping 16 MiB or more made fused Python and JavaScript calls about twice as fast, but every
+/// slot a process has used then keeps that memory, and under 16 concurrent calls a Python host
+/// held 4× the resident memory (`fusion bench memory` and `languages`, docs/measurements.md).
+/// Memory is what a function is sized and billed by, so the default is lean.
+pub const KEEP_RESIDENT: usize = 2 << 20;
 
 /// Concurrent task instances a process can hold with the pooling allocator.
 const POOL_INSTANCES: u32 = 1000;
@@ -73,14 +76,15 @@ impl Drop for Running {
 
 impl FusionEngine {
     /// Builds the engine, with the pooling allocator if the OS grants its reservation (else
-    /// on-demand allocation), and starts its epoch ticker.
-    pub fn new() -> Result<FusionEngine> {
-        let pooled = Engine::new(&config(true));
+    /// on-demand allocation), keeping `keep_resident` bytes of each pool slot's linear memory
+    /// mapped between uses, and starts its epoch ticker.
+    pub fn new(keep_resident: usize) -> Result<FusionEngine> {
+        let pooled = Engine::new(&config(true, keep_resident));
         let (engine, pooling) = match pooled {
             Ok(engine) => (engine, true),
             Err(err) => {
                 tracing::warn!("pooling allocator unavailable ({err:#}); allocating instances on demand");
-                (Engine::new(&config(false))?, false)
+                (Engine::new(&config(false, keep_resident))?, false)
             }
         };
         let ticker = start_epoch_ticker(&engine);
@@ -92,7 +96,7 @@ impl FusionEngine {
     }
 }
 
-fn config(pooling: bool) -> Config {
+fn config(pooling: bool, keep_resident: usize) -> Config {
     let mut config = Config::new();
     config.wasm_component_model(true);
     config.epoch_interruption(true);
@@ -107,7 +111,7 @@ fn config(pooling: bool) -> Config {
             // A fresh instance's first call would otherwise page-fault on every page it touches
             // (stack, data, heap). Resetting the first MiBs with memset when a store is dropped
             // (on the keeper's thread) keeps them mapped, so the call runs without faults.
-            .linear_memory_keep_resident(KEEP_RESIDENT)
+            .linear_memory_keep_resident(keep_resident)
             .table_keep_resident(64 << 10)
             // Fewer, larger madvise batches: fewer TLB shootdowns interrupting running guests.
             .decommit_batch_size(16);

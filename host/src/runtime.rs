@@ -14,7 +14,7 @@ use crate::app::AppManifest;
 use crate::bindings::{Task, TaskPre};
 use crate::components::{ArtifactCache, LoadedComponent};
 use crate::cpu::CpuMeter;
-use crate::engine::{FusionEngine, MAX_TASK_MEMORY};
+use crate::engine::{FusionEngine, KEEP_RESIDENT, MAX_TASK_MEMORY};
 use crate::environments::IDLE_TIMEOUT;
 use crate::error::{CallError, ErrorKind};
 use crate::instances::{Instantiator, Keeper, Ready, arm_deadline};
@@ -43,6 +43,9 @@ pub struct RuntimeConfig {
     pub pace_cpu: bool,
     /// How long an idle execution environment stays warm.
     pub idle_timeout: Duration,
+    /// Bytes of each pool slot's linear memory kept mapped between uses: faster first calls for
+    /// guests that touch that much, at that much resident memory per slot used.
+    pub keep_resident: usize,
 }
 
 impl Default for RuntimeConfig {
@@ -55,6 +58,7 @@ impl Default for RuntimeConfig {
             platform: Platform::RAW,
             pace_cpu: true,
             idle_timeout: IDLE_TIMEOUT,
+            keep_resident: KEEP_RESIDENT,
         }
     }
 }
@@ -74,7 +78,7 @@ pub struct Runtime {
 impl Runtime {
     /// `artifact_dir` keeps precompiled components between runs.
     pub fn new(artifact_dir: &Path, config: RuntimeConfig) -> Result<Arc<Runtime>> {
-        let engine = FusionEngine::new()?;
+        let engine = FusionEngine::new(config.keep_resident)?;
         let mut linker = Linker::new(&engine.engine);
         // Rust's std imports wasi:cli/io/clocks/random/filesystem even when unused; the WasiCtx
         // below grants nothing (no preopened dirs, no env, no sockets), so linking them is safe.

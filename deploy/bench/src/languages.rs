@@ -35,7 +35,8 @@ pub struct LanguageCosts {
 }
 
 /// Measures every language; `runs` cold starts of each kind and `calls` fused calls each.
-pub async fn measure(project: &Project, runs: usize, calls: usize) -> Result<Vec<LanguageCosts>> {
+/// `keep_resident` is the runtime's [`RuntimeConfig::keep_resident`] for the fused calls.
+pub async fn measure(project: &Project, runs: usize, calls: usize, keep_resident: usize) -> Result<Vec<LanguageCosts>> {
     let app = project.name();
     let manifest = fusion_cluster::app_manifest(project);
     let mut costs = Vec::new();
@@ -44,7 +45,7 @@ pub async fn measure(project: &Project, runs: usize, calls: usize) -> Result<Vec
         let component_bytes = std::fs::metadata(&path).with_context(|| format!("{} (run `fusion build`)", path.display()))?.len();
         let compile = compile_time(task, &path).await?;
         let cold_starts = cold_start::measure(project, "all-remote", task, runs, INPUT.as_bytes()).await?;
-        let fused_call = fused_call(project, &manifest, task, calls).await?;
+        let fused_call = fused_call(project, &manifest, task, calls, keep_resident).await?;
         costs.push(LanguageCosts { language, component_bytes, compile, cold_starts, fused_call });
     }
     Ok(costs)
@@ -64,10 +65,11 @@ async fn compile_time(task: &str, path: &std::path::Path) -> Result<Duration> {
 }
 
 /// The relay task calls `task` in-process `calls` times; the median of the callee's spans.
-async fn fused_call(project: &Project, manifest: &AppManifest, task: &str, calls: usize) -> Result<Duration> {
+async fn fused_call(project: &Project, manifest: &AppManifest, task: &str, calls: usize, keep_resident: usize) -> Result<Duration> {
     let setup = FusionSetup::preset(Preset::AllLocal, &manifest.app, &manifest.task_names(), &manifest.entry);
     let payload = format!(r#"{{"task":"{task}","input":{INPUT}}}"#);
-    let report = in_process::run(project, setup, calls, payload.as_bytes()).await?;
+    let config = RuntimeConfig { keep_resident, ..RuntimeConfig::default() };
+    let report = in_process::run(project, setup, config, calls, payload.as_bytes()).await?;
     anyhow::ensure!(report.errors.is_empty(), "calls of '{task}' failed: {:?}", report.errors.first());
     let spans: Vec<Duration> = report
         .records

@@ -35,6 +35,10 @@ pub struct MemoryRow {
     pub idle_rss_mb: f64,
     /// The process's peak resident memory, MB.
     pub peak_rss_mb: f64,
+    /// Of the resident memory after the load, what is mapped from precompiled artifacts, MB: the
+    /// compiled code (one copy per process) and the pool slots' linear memories initialised
+    /// copy-on-write from the components' memory images.
+    pub code_rss_mb: f64,
     /// The most an environment used in one invocation as Fusion counts it, MB (host share
     /// included).
     pub environment_peak_mb: u32,
@@ -51,20 +55,21 @@ impl MemoryRow {
 
 /// Measures every language at every concurrency, `rounds` rounds of concurrent calls each, with
 /// a fresh host process for each.
-pub async fn measure(project: &Project, rounds: usize) -> Result<Vec<MemoryRow>> {
+/// `keep_resident_mb` is passed to every host (`--keep-resident-mb`).
+pub async fn measure(project: &Project, rounds: usize, keep_resident_mb: u64) -> Result<Vec<MemoryRow>> {
     let mut rows = Vec::new();
     for (language, task) in ECHOES {
         for concurrent in CONCURRENCY {
-            rows.push(measure_one(project, language, task, concurrent, rounds).await.with_context(|| format!("{} at {concurrent} concurrent calls", language.name()))?);
+            rows.push(measure_one(project, language, task, concurrent, rounds, keep_resident_mb).await.with_context(|| format!("{} at {concurrent} concurrent calls", language.name()))?);
         }
     }
     Ok(rows)
 }
 
-async fn measure_one(project: &Project, language: Language, task: &str, concurrent: usize, rounds: usize) -> Result<MemoryRow> {
+async fn measure_one(project: &Project, language: Language, task: &str, concurrent: usize, rounds: usize, keep_resident_mb: u64) -> Result<MemoryRow> {
     let dir = tempfile::tempdir()?;
     let telemetry = dir.path().join("telemetry.jsonl");
-    let spec = HostSpec { telemetry: Some(&telemetry), ..HostSpec::new(project.name(), task, SECRET) };
+    let spec = HostSpec { telemetry: Some(&telemetry), keep_resident_mb: Some(keep_resident_mb), ..HostSpec::new(project.name(), task, SECRET) };
     let host = tokio::task::block_in_place(|| HostProcess::start(project, spec))?;
     let transport = HttpTransport::new([(task.to_string(), host.url.clone())].into(), Some(Signer::new(SECRET)), Duration::from_secs(60))?;
     let call = || Call { task: task.to_string(), payload: INPUT.to_vec(), mode: CallMode::Sync, trace: TraceContext::new_request() };
@@ -77,12 +82,13 @@ async fn measure_one(project: &Project, language: Language, task: &str, concurre
         }
     }
     let peak_rss_mb = status_mb(host.pid(), "VmHWM")?;
+    let code_rss_mb = artifact_rss_mb(host.pid())?;
     drop(host);
     let text = std::fs::read_to_string(&telemetry).with_context(|| format!("reading {}", telemetry.display()))?;
     let records: Vec<Record> = text.lines().filter_map(|line| serde_json::from_str(line).ok()).collect();
     let environment_peak_mb = records.iter().filter_map(|r| if let Record::Invocation(i) = r { Some(i.max_memory_used_mb) } else { None }).max().unwrap_or(0);
     let store_kb = records.iter().filter_map(|r| if let Record::Span(s) = r { Some(s.memory_used_kb) } else { None }).max().unwrap_or(0);
-    Ok(MemoryRow { language, concurrent, idle_rss_mb, peak_rss_mb, environment_peak_mb, store_mb: store_kb as f64 / 1024.0 })
+    Ok(MemoryRow { language, concurrent, idle_rss_mb, peak_rss_mb, code_rss_mb, environment_peak_mb, store_mb: store_kb as f64 / 1024.0 })
 }
 
 /// Runs the calls at once and waits for all of them.
@@ -94,6 +100,22 @@ async fn all_at_once<T: Send + 'static>(calls: Vec<fusion_host::runtime::BoxFutu
     let mut results: Vec<(usize, T)> = set.join_all().await;
     results.sort_by_key(|(i, _)| *i);
     results.into_iter().map(|(_, r)| r).collect()
+}
+
+/// The resident memory of the process's mappings of precompiled artifacts (`*.cwasm`), MB.
+fn artifact_rss_mb(pid: u32) -> Result<f64> {
+    let smaps = std::fs::read_to_string(format!("/proc/{pid}/smaps")).context("reading the host's /proc smaps (Linux only)")?;
+    let (mut in_artifact, mut kb) = (false, 0.0);
+    for line in smaps.lines() {
+        if let Some(rss) = line.strip_prefix("Rss:") {
+            if in_artifact {
+                kb += rss.trim().trim_end_matches("kB").trim().parse::<f64>().unwrap_or(0.0);
+            }
+        } else if line.split_whitespace().next().is_some_and(|range| range.contains('-') && range.chars().all(|c| c.is_ascii_hexdigit() || c == '-')) {
+            in_artifact = line.trim_end().ends_with(".cwasm");
+        }
+    }
+    Ok(kb / 1024.0)
 }
 
 /// A `/proc/PID/status` figure given in kB (`VmRSS`, `VmHWM`), in MB.

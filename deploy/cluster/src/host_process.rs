@@ -79,12 +79,14 @@ pub struct HostSpec<'a> {
     pub platform: Platform,
     /// Where the host also serves the app's public front door (the entry function only).
     pub public_listen: Option<&'a str>,
+    /// MiB of each pool slot's memory the host keeps mapped between uses (its default if None).
+    pub keep_resident_mb: Option<u64>,
 }
 
 impl<'a> HostSpec<'a> {
     /// A host of `function` with no peers, on any free port, on the raw platform.
     pub fn new(app: &'a str, function: &'a str, secret: &'a str) -> HostSpec<'a> {
-        HostSpec { app, function, setup: None, store: None, artifacts: None, peers: BTreeMap::new(), secret, telemetry: None, listen: "127.0.0.1:0", platform: Platform::RAW, public_listen: None }
+        HostSpec { app, function, setup: None, store: None, artifacts: None, peers: BTreeMap::new(), secret, telemetry: None, listen: "127.0.0.1:0", platform: Platform::RAW, public_listen: None, keep_resident_mb: None }
     }
 }
 
@@ -144,6 +146,9 @@ impl HostProcess {
         }
         if let Some(path) = spec.telemetry {
             cmd.arg("--telemetry").arg(path);
+        }
+        if let Some(mb) = spec.keep_resident_mb {
+            cmd.arg("--keep-resident-mb").arg(mb.to_string());
         }
         let child = cmd.spawn().context("starting fusion-host")?;
         Ok(HostProcess { function: spec.function.to_string(), url: String::new(), child, _peers_file: peers_file })

@@ -26,9 +26,9 @@ pub struct RunReport {
 
 /// Loads the app and its setup, then sends `requests` requests one after the other, each one
 /// drained (async work finished) before the next.
-pub async fn run(project: &Project, setup: FusionSetup, requests: usize, payload: &[u8]) -> Result<RunReport> {
+pub async fn run(project: &Project, setup: FusionSetup, config: RuntimeConfig, requests: usize, payload: &[u8]) -> Result<RunReport> {
     let manifest = fusion_cluster::app_manifest(project);
-    let runtime = Runtime::new(&project.artifacts_dir(), RuntimeConfig::default())?;
+    let runtime = Runtime::new(&project.artifacts_dir(), config)?;
     let sink = Arc::new(MemorySink::default());
     let kv = SqliteKv::open(&project.kv_file(), &manifest.app)?;
     let cluster = InProcessCluster::start(&runtime, &manifest, &project.components_dir(), setup, sink.clone(), Some(kv))?;

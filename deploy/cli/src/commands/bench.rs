@@ -46,6 +46,9 @@ pub enum Command {
         /// Fused calls per language.
         #[arg(long, default_value_t = 300)]
         calls: usize,
+        /// MiB of each pool slot's memory kept mapped between uses (the host's flag).
+        #[arg(long, default_value_t = (fusion_host::engine::KEEP_RESIDENT >> 20) as u64)]
+        keep_resident_mb: u64,
     },
     /// What an execution environment holds: the test kit's echo task in Rust, Python and
     /// JavaScript under 1, 4 and 16 concurrent calls — the host process's resident memory beside
@@ -54,6 +57,9 @@ pub enum Command {
         /// Rounds of concurrent calls per language and concurrency.
         #[arg(long, default_value_t = 20)]
         rounds: usize,
+        /// MiB of each pool slot's memory kept mapped between uses (the host's flag).
+        #[arg(long, default_value_t = (fusion_host::engine::KEEP_RESIDENT >> 20) as u64)]
+        keep_resident_mb: u64,
     },
     /// Hot swaps under a steady load: the setup changes every few seconds; reports how long each
     /// swap took to reach every host, failed requests, and requests that mixed setup versions.
@@ -90,19 +96,22 @@ pub async fn run(project: &Project, command: Command) -> Result<()> {
                 println!("  {way:<34} {:>7.1} ms  ({:.2}× compiling)", ms(m), m.as_secs_f64() / compile.as_secs_f64());
             }
         }
-        Command::Languages { runs, calls } => print_languages(&languages::measure(project, runs.max(1), calls.max(1)).await?, runs, calls),
-        Command::Memory { rounds } => {
-            let rows = memory::measure(project, rounds).await?;
-            println!("the test kit's echo task, one host process per row (function at 128 MB), {rounds} rounds of concurrent calls; MB");
-            println!("| language | concurrent calls | process RSS idle | process RSS peak | RSS growth per environment | environment peak (Fusion) | one store |");
-            println!("|---|---|---|---|---|---|---|");
+        Command::Languages { runs, calls, keep_resident_mb } => {
+            print_languages(&languages::measure(project, runs.max(1), calls.max(1), (keep_resident_mb as usize) << 20).await?, runs, calls)
+        }
+        Command::Memory { rounds, keep_resident_mb } => {
+            let rows = memory::measure(project, rounds, keep_resident_mb).await?;
+            println!("the test kit's echo task, one host process per row (function at 128 MB, --keep-resident-mb {keep_resident_mb}), {rounds} rounds of concurrent calls; MB");
+            println!("| language | concurrent calls | process RSS idle | process RSS peak | of it, mapped from artifacts | RSS growth per environment | environment peak (Fusion) | one store |");
+            println!("|---|---|---|---|---|---|---|---|");
             for row in &rows {
                 println!(
-                    "| {} | {} | {:.1} | {:.1} | {:.1} | {} | {:.1} |",
+                    "| {} | {} | {:.1} | {:.1} | {:.1} | {:.1} | {} | {:.1} |",
                     row.language.name(),
                     row.concurrent,
                     row.idle_rss_mb,
                     row.peak_rss_mb,
+                    row.code_rss_mb,
                     row.rss_per_environment_mb(),
                     row.environment_peak_mb,
                     row.store_mb

@@ -33,7 +33,7 @@ pub async fn run(project: &Project, args: Args) -> Result<()> {
     let manifest = fusion_cluster::app_manifest(project);
     let setup = resolve_setup(project, &args.setup)?;
     println!("app {app}: {} tasks, setup {} ({})", manifest.tasks.len(), setup.created_by, setup.describe());
-    let report = in_process::run(project, setup, args.requests, &payload).await?;
+    let report = in_process::run(project, setup, fusion_host::RuntimeConfig::default(), args.requests, &payload).await?;
     print_report(&report);
     Ok(())
 }
