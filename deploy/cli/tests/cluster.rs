@@ -192,6 +192,14 @@ fn fusion_up_serves_fusion_load_and_stops_every_host_on_ctrl_c() {
     for edge in ["A → B", "A → C", "B → D", "D → E", "C → F", "C → G"] {
         assert!(text.contains(edge), "missing {edge} in\n{text}");
     }
+    // What each function's environments used: F(A), F(C), F(F), F(G) under the optimum.
+    let memory: Vec<&str> = text.lines().skip_while(|l| !l.contains("MEMORY BY FUNCTION")).skip(1).collect();
+    assert_eq!(memory.len(), 4, "{text}");
+    for row in memory {
+        let cells: Vec<&str> = row.split_whitespace().collect();
+        let (size, max): (u32, u32) = (cells[1].parse().unwrap(), cells[3].parse().unwrap());
+        assert!(max > 0 && max <= size, "peak within the memory size: {row}");
+    }
     // Hostile lines beside the hosts' telemetry are skipped and counted, and change no number.
     let hostile = state.telemetry.join("hostile.jsonl");
     std::fs::write(&hostile, hostile_lines(state.setup_version)).unwrap();

@@ -85,6 +85,26 @@ pub struct VersionReport {
     pub edges: Vec<Edge>,
     /// Every complete request.
     pub requests: Vec<RequestReport>,
+    /// Per function invoked, the memory its environments used.
+    pub memory: Vec<FunctionMemory>,
+}
+
+/// The memory one function's environments used over a version's requests (Lambda's "Max Memory
+/// Used" per invocation, summarised).
+#[derive(Debug, Clone, PartialEq)]
+pub struct FunctionMemory {
+    /// The function.
+    pub function: String,
+    /// Its memory size, MB.
+    pub memory_mb: u32,
+    /// Its invocations.
+    pub invocations: usize,
+    /// The most one invocation's environment used, MB.
+    pub max_mb: u32,
+    /// The 95th percentile of that over its invocations, MB.
+    pub p95_mb: u32,
+    /// Invocations that ran out of memory.
+    pub out_of_memory: usize,
 }
 
 impl VersionReport {
@@ -116,10 +136,10 @@ pub fn extract(records: &[Record], pricing: Pricing, traces: Option<&BTreeSet<St
             _ => {}
         }
     }
-    let mut versions: BTreeMap<u64, (EdgeSums, Vec<RequestReport>)> = BTreeMap::new();
+    let mut versions: BTreeMap<u64, (EdgeSums, Vec<RequestReport>, MemorySamples)> = BTreeMap::new();
     for (trace, spans) in &spans {
         let Some(root) = spans.iter().find(|s| s.parent_span.is_none()) else { continue };
-        let (edges, requests) = versions.entry(root.setup_version).or_default();
+        let (edges, requests, memory) = versions.entry(root.setup_version).or_default();
         for span in spans {
             let caller = span.caller.clone().unwrap_or_else(|| "client".into());
             let edge = edges.entry((caller, span.task.clone(), span.mode, span.remote)).or_default();
@@ -129,6 +149,11 @@ pub fn extract(records: &[Record], pricing: Pricing, traces: Option<&BTreeSet<St
         }
         let first_start = spans.iter().map(|s| s.start_us).min().unwrap_or(root.start_us);
         let invs = invocations.get(trace).map(Vec::as_slice).unwrap_or_default();
+        for inv in invs {
+            let samples = memory.entry(inv.function.clone()).or_insert_with(|| (inv.memory_mb, Vec::new(), 0));
+            samples.1.push(inv.max_memory_used_mb);
+            samples.2 += usize::from(inv.out_of_memory);
+        }
         requests.push(RequestReport {
             trace_id: trace.to_string(),
             latency_us: root.start_us + root.duration_us - first_start,
@@ -140,7 +165,7 @@ pub fn extract(records: &[Record], pricing: Pricing, traces: Option<&BTreeSet<St
     }
     versions
         .into_iter()
-        .map(|(setup_version, (edges, requests))| VersionReport {
+        .map(|(setup_version, (edges, requests, memory))| VersionReport {
             setup_version,
             edges: edges
                 .into_iter()
@@ -155,6 +180,31 @@ pub fn extract(records: &[Record], pricing: Pricing, traces: Option<&BTreeSet<St
                 })
                 .collect(),
             requests,
+            memory: memory.into_iter().map(|(function, samples)| summarise_memory(function, samples)).collect(),
         })
         .collect()
+}
+
+/// Per function: its memory size, every invocation's peak (MB), and how many ran out.
+type MemorySamples = BTreeMap<String, (u32, Vec<u32>, usize)>;
+
+fn summarise_memory(function: String, (memory_mb, mut peaks, out_of_memory): (u32, Vec<u32>, usize)) -> FunctionMemory {
+    peaks.sort_unstable();
+    // Nearest rank: the smallest peak at or above 95 % of the invocations.
+    let p95 = peaks.get((peaks.len() * 95).div_ceil(100).saturating_sub(1)).copied().unwrap_or(0);
+    FunctionMemory { function, memory_mb, invocations: peaks.len(), max_mb: peaks.last().copied().unwrap_or(0), p95_mb: p95, out_of_memory }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn memory_is_summarised_per_function_with_its_max_and_nearest_rank_p95() {
+        let peaks: Vec<u32> = (1..=40).collect();
+        let m = summarise_memory("CS".into(), (128, peaks, 2));
+        assert_eq!((m.invocations, m.max_mb, m.p95_mb, m.out_of_memory, m.memory_mb), (40, 40, 38, 2, 128));
+        let one = summarise_memory("I".into(), (256, vec![70], 0));
+        assert_eq!((one.max_mb, one.p95_mb), (70, 70));
+    }
 }

@@ -114,5 +114,9 @@ pub fn version(v: &VersionReport) -> String {
         v.mean(|r| r.cold_starts as f64),
         v.requests.iter().filter(|r| r.failed).count()
     );
+    let _ = writeln!(out, "  {:<20} {:>10} {:>12} {:>12} {:>12} {:>14}", "MEMORY BY FUNCTION", "SIZE MB", "INVOCATIONS", "MAX USED MB", "P95 USED MB", "OUT OF MEMORY");
+    for m in &v.memory {
+        let _ = writeln!(out, "  {:<20} {:>10} {:>12} {:>12} {:>12} {:>14}", m.function, m.memory_mb, m.invocations, m.max_mb, m.p95_mb, m.out_of_memory);
+    }
     out
 }
