@@ -90,11 +90,12 @@ fn attribute(key: &str, value: Value) -> KeyValue {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use fusion_host::{CallMode, ErrorKind};
 
-    fn record(parent: Option<&str>, outside: Option<&str>, remote: bool) -> Span {
+    /// A span of CS called by I (when `parent` is set), for this crate's tests.
+    pub(crate) fn record(parent: Option<&str>, outside: Option<&str>, remote: bool) -> Span {
         Span {
             trace_id: "4bf92f3577b34da6a3ce929d0e0e4736".into(),
             span_id: "00f067aa0ba902b7".into(),

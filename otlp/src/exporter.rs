@@ -173,33 +173,12 @@ async fn send_on_schedule(shared: Arc<Shared>) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use fusion_host::CallMode;
     use fusion_host::telemetry::Span;
     use std::time::Duration;
 
     fn fused_span(n: u64) -> Record {
-        Record::Span(Span {
-            trace_id: "4bf92f3577b34da6a3ce929d0e0e4736".into(),
-            span_id: format!("{n:016x}"),
-            parent_span: Some("00f067aa0ba902b7".into()),
-            outside_parent: None,
-            function: "I".into(),
-            setup_version: 1,
-            task: "CW".into(),
-            caller: Some("I".into()),
-            mode: CallMode::Sync,
-            remote: false,
-            start_us: 1_700_000_000_000_000,
-            duration_us: 10,
-            cpu_us: 5,
-            calls_us: 0,
-            kv_ops: 0,
-            kv_us: 0,
-            memory_mb: 128,
-            memory_used_kb: 0,
-            cold_start: false,
-            error: None,
-        })
+        let span = crate::convert::tests::record(Some("00f067aa0ba902b7"), None, false);
+        Record::Span(Span { span_id: format!("{n:016x}"), ..span })
     }
 
     #[tokio::test]
