@@ -33,7 +33,7 @@ impl Overheads {
 }
 
 /// What the model predicts for one setup, per request.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Prediction {
     /// Median latency of a request, until the entry task returns, ms.
     pub latency_ms: f64,

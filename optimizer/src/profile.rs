@@ -58,7 +58,7 @@ pub struct EdgeProfile {
 }
 
 /// What the profiled setup measured, per request.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Measured {
     /// Median latency of a request (its root span's duration), ms.
     pub p50_latency_ms: f64,

@@ -13,8 +13,9 @@ use crate::resources::MEMORY_SIZES_MB;
 /// Apps with at most this many tasks are searched exhaustively.
 const EXHAUSTIVE_UP_TO: usize = 12;
 
-/// What the search minimises.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// What the search minimises; its JSON name is its name on the command line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Objective {
     /// Dollars per request.
     Cost,
@@ -49,7 +50,7 @@ impl std::str::FromStr for Objective {
 }
 
 /// What the search aims for: an objective, optionally under a latency bound.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Goal {
     /// What to minimise among the setups that meet the latency bound.
     pub objective: Objective,

@@ -1,9 +1,11 @@
 //! Hosts in Lambda mode, unmodified `fusion-host` binaries started the way Lambda starts a custom
 //! runtime, against the local Lambda stand-in (`fusion_lambda::emulator`): invocations through
 //! the Runtime API, calls between functions through the Invoke API, sync and async, setups and
-//! components from the store, telemetry as CloudWatch lines and as batches in the store.
+//! components from the store, telemetry as CloudWatch lines and as batches in the store, and
+//! spans to an OpenTelemetry collector flushed before each environment freezes.
 
 
+use std::collections::BTreeMap;
 use std::io::BufRead;
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
@@ -22,6 +24,9 @@ use fusion_host::{Call, CallMode, ErrorKind, TraceContext};
 use fusion_lambda::aws_api::AwsClient;
 use fusion_lambda::emulator::LambdaEmulator;
 use fusion_lambda::invoke::{InvokeConfig, LambdaTransport};
+use opentelemetry_proto::tonic::collector::trace::v1::{ExportTraceServiceRequest, ExportTraceServiceResponse};
+use opentelemetry_proto::tonic::trace::v1::Span as OtlpSpan;
+use prost::Message;
 use CallMode::{Async, Sync};
 
 const PREFIX: &str = "fusion-test-";
@@ -109,6 +114,27 @@ fn call(task: &str, payload: &str, mode: CallMode) -> Call {
     Call { task: task.into(), payload: payload.as_bytes().to_vec(), mode, trace: TraceContext::new_request() }
 }
 
+/// An OTLP/HTTP receiver on loopback that keeps every span sent to it, decoded with the
+/// protocol's own messages; returns its base URL.
+async fn otlp_receiver() -> (String, Arc<Mutex<Vec<OtlpSpan>>>) {
+    let spans = Arc::new(Mutex::new(Vec::new()));
+    let kept = spans.clone();
+    let receive = move |body: axum::body::Bytes| {
+        let kept = kept.clone();
+        async move {
+            let request = ExportTraceServiceRequest::decode(body).expect("an OTLP export request");
+            let received = request.resource_spans.into_iter().flat_map(|r| r.scope_spans).flat_map(|s| s.spans);
+            kept.lock().unwrap().extend(received);
+            ExportTraceServiceResponse::default().encode_to_vec()
+        }
+    };
+    let app = axum::Router::new().route("/v1/traces", axum::routing::post(receive));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    (url, spans)
+}
+
 fn records_of(hosts: &[LambdaHost]) -> Vec<Record> {
     hosts.iter().flat_map(|h| h.stdout.lock().unwrap().clone()).filter_map(|line| serde_json::from_str(&line).ok()).collect()
 }
@@ -118,8 +144,11 @@ async fn iot_runs_on_hosts_in_lambda_mode_calling_each_other_through_the_invoke_
     let dir = tempfile::tempdir().unwrap();
     // Fusionize++'s grouping: fused calls inside functions, sync and async calls between them.
     let (store, emulator, functions) = deployed("iot", "fusionize-optimum", dir.path()).await;
-    let batch_now = [("FUSION_TELEMETRY_BATCH_MS", "0")];
-    let hosts: Vec<LambdaHost> = functions.iter().map(|f| start_host(&store, &emulator, "iot", f, &batch_now)).collect();
+    // Spans also go to a collector; the schedule is far off, so only the flush at the end of each
+    // invocation can have sent them.
+    let (collector, exported) = otlp_receiver().await;
+    let env = [("FUSION_TELEMETRY_BATCH_MS", "0"), ("OTEL_EXPORTER_OTLP_ENDPOINT", collector.as_str()), ("OTEL_BSP_SCHEDULE_DELAY", "600000")];
+    let hosts: Vec<LambdaHost> = functions.iter().map(|f| start_host(&store, &emulator, "iot", f, &env)).collect();
     let client = transport(&emulator);
     let mut traces = Vec::new();
     for _ in 0..2 {
@@ -166,6 +195,35 @@ async fn iot_runs_on_hosts_in_lambda_mode_calling_each_other_through_the_invoke_
     assert_eq!(version.requests.len(), traces.len());
     for request in &version.requests {
         assert_eq!(request.invocations, 6, "I, CS, CA, CT and AS twice: one invocation per function entered");
+    }
+    // At the collector: one trace per request, every span under its caller's, across functions.
+    // Each invocation flushes once it has ended, a moment after its spans were printed.
+    let mut waited = 0;
+    while exported.lock().unwrap().len() < spans(&records).len() && waited < 200 {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        waited += 1;
+    }
+    let exported = exported.lock().unwrap().clone();
+    assert_eq!(exported.len(), spans(&records).len(), "every span was exported");
+    for trace in &traces {
+        let of_trace: Vec<&OtlpSpan> = exported.iter().filter(|s| hex::encode(&s.trace_id) == *trace).collect();
+        let by_id: BTreeMap<&[u8], &OtlpSpan> = of_trace.iter().map(|s| (s.span_id.as_slice(), *s)).collect();
+        let mut graph: BTreeMap<(String, String), usize> = BTreeMap::new();
+        for span in &of_trace {
+            let caller = match by_id.get(span.parent_span_id.as_slice()) {
+                Some(parent) => parent.name.clone(),
+                None => {
+                    assert_eq!((span.name.as_str(), span.parent_span_id.len()), ("I", 8), "only the request's first span hangs off the client's");
+                    "client".into()
+                }
+            };
+            *graph.entry((caller, span.name.clone())).or_default() += 1;
+        }
+        let mut expected: BTreeMap<(String, String), usize> = BTreeMap::new();
+        for ((caller, callee, _), n) in iot_call_graph() {
+            *expected.entry((caller, callee)).or_default() += n;
+        }
+        assert_eq!(graph, expected, "the trace of {trace} is IoT's call tree");
     }
     drop(hosts);
 }

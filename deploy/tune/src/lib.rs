@@ -7,7 +7,6 @@
 //! - [`validate`]: measure what the model predicted, to compare its pick with the measured best;
 //! - [`record`]: loops kept as JSON, for reports.
 
-mod optimizer_json;
 mod profiling;
 pub mod propose;
 pub mod record;

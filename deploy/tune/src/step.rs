@@ -6,7 +6,6 @@ use fusion_optimizer::profile::Measured;
 use fusion_optimizer::search::{Grouping, describe};
 use serde::{Deserialize, Serialize};
 
-use crate::optimizer_json::{MeasuredDef, optional_prediction};
 
 /// One measured iteration of the loop, or one measured point of a validation.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -16,10 +15,8 @@ pub struct Step {
     /// Its groups, each with its memory size.
     pub grouping: Grouping,
     /// What the model predicted for this setup before it was measured.
-    #[serde(with = "optional_prediction")]
     pub predicted: Option<Prediction>,
     /// What it measured, as the optimizer ranks setups by.
-    #[serde(with = "MeasuredDef")]
     pub measured: Measured,
     /// What its requests showed beyond that, for people: the latencies, the bill, the call graph.
     pub observed: Observed,

@@ -14,7 +14,6 @@ use fusion_project::{Reporter, Project};
 use fusion_store::Store;
 use serde::{Deserialize, Serialize};
 
-use crate::optimizer_json::{GoalDef, PredictionDef};
 use crate::profiling::measure;
 use crate::propose::tasks;
 use crate::request::{Request, Strategy};
@@ -34,7 +33,6 @@ pub struct LoopReport {
     /// How the loop found each next setup.
     pub strategy: Strategy,
     /// What it aimed for.
-    #[serde(with = "GoalDef")]
     pub goal: Goal,
     /// The entry task: the root of the call graph.
     pub entry: String,
@@ -57,7 +55,6 @@ pub struct Candidate {
     /// The tasks fused together, group by group, each group with its memory size (MB).
     pub grouping: Grouping,
     /// What the model predicts for it.
-    #[serde(with = "PredictionDef")]
     pub prediction: Prediction,
 }
 
