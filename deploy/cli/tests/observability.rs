@@ -5,13 +5,13 @@
 mod support;
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use fusion_host::CallMode;
 use fusion_test_artifacts::{SMALL_WORK, iot_call_graph, project_dir};
 use serde_json::Value;
-use support::{fusion, ok, otlp, spawn_up};
+use support::{Killed, fusion, ok, otlp, spawn_up};
 
 const CLIENT_TRACE: &str = "4bf92f3577b34da6a3ce929d0e0e4736";
 const CLIENT_SPAN: &str = "00f067aa0ba902b7";
@@ -87,16 +87,9 @@ async fn an_iot_request_from_a_traced_client_is_one_trace_with_the_right_tree_at
 
 /// A Prometheus server, stopped when dropped.
 struct Prometheus {
-    child: Child,
+    _server: Killed,
     url: String,
     _data: tempfile::TempDir,
-}
-
-impl Drop for Prometheus {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 impl Prometheus {
@@ -105,15 +98,15 @@ impl Prometheus {
         assert!(found.is_ok_and(|s| s.success()), "this test needs a Prometheus server: install Debian's `prometheus` package (.ci/run does)");
         let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
         let data = tempfile::tempdir().unwrap();
-        let child = Command::new("prometheus")
+        let server = Killed(Command::new("prometheus")
             .arg(format!("--config.file={}", config.display()))
             .arg(format!("--web.listen-address=127.0.0.1:{port}"))
             .arg(format!("--storage.tsdb.path={}", data.path().display()))
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
-            .expect("prometheus starts");
-        Prometheus { child, url: format!("http://127.0.0.1:{port}"), _data: data }
+            .expect("prometheus starts"));
+        Prometheus { _server: server, url: format!("http://127.0.0.1:{port}"), _data: data }
     }
 
     /// The values of an instant query's vector result (empty until there is data).

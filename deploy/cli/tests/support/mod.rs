@@ -47,22 +47,26 @@ pub fn python_venv(name: &str, requirement: &str) -> std::path::PathBuf {
     venv
 }
 
-/// A `fusion up` process, killed (with its hosts) when the test ends, even by a failed assertion.
-pub struct Up(pub Child);
+/// A child process (a server the test started), killed and reaped when the test ends, even by a
+/// failed assertion.
+pub struct Killed(pub Child);
 
-impl Drop for Up {
+impl Drop for Killed {
     fn drop(&mut self) {
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
 }
 
+/// A `fusion up` process; its hosts die with it.
+pub type Up = Killed;
+
 /// Starts `command` (a `fusion up …`) and returns it once its cluster is up, with the lines it
 /// printed until then (the table of functions and the front door).
 pub fn spawn_up(command: &mut Command) -> (Up, Vec<String>) {
     let mut child = command.stdout(Stdio::piped()).stderr(Stdio::null()).spawn().expect("fusion up starts");
     let stdout = child.stdout.take().expect("piped stdout");
-    let up = Up(child);
+    let up = Killed(child);
     let mut reader = std::io::BufReader::new(stdout).lines();
     let lines = reader.by_ref().map_while(Result::ok).take_while(|l| !l.starts_with("telemetry:")).collect();
     // Keep reading what it prints later: a closed pipe would make its next line fail, and it with it.

@@ -3,7 +3,7 @@
 
 use std::net::TcpListener;
 use std::path::PathBuf;
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
 use aws_credential_types::Credentials;
@@ -22,18 +22,11 @@ fn moto_server() -> PathBuf {
 
 /// A running moto server, stopped when dropped.
 pub struct Moto {
-    child: Child,
+    _server: super::Killed,
     /// Holds the stand-in host binary `deploy` packages.
     scratch: tempfile::TempDir,
     /// Its endpoint, `http://127.0.0.1:PORT`.
     pub url: String,
-}
-
-impl Drop for Moto {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 impl Moto {
@@ -41,7 +34,7 @@ impl Moto {
     pub fn start() -> Moto {
         let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
         let child = Command::new(moto_server()).args(["-H", "127.0.0.1", "-p", &port.to_string()]).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
-        let moto = Moto { child, scratch: tempfile::tempdir().unwrap(), url: format!("http://127.0.0.1:{port}") };
+        let moto = Moto { _server: super::Killed(child), scratch: tempfile::tempdir().unwrap(), url: format!("http://127.0.0.1:{port}") };
         for _ in 0..200 {
             if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
                 return moto;

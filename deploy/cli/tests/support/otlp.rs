@@ -2,24 +2,17 @@
 //! the official protocol definitions from PyPI, for the tests of trace export.
 
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 const PROTO: &str = "opentelemetry-proto==1.45.2";
 
 /// A running receiver, stopped when dropped.
 pub struct Receiver {
-    child: Child,
+    _server: super::Killed,
     dir: tempfile::TempDir,
     /// Its base URL, for `OTEL_EXPORTER_OTLP_ENDPOINT`.
     pub url: String,
-}
-
-impl Drop for Receiver {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 impl Receiver {
@@ -29,7 +22,7 @@ impl Receiver {
         let dir = tempfile::tempdir().unwrap();
         let (port_file, spans) = (dir.path().join("port"), dir.path().join("spans.jsonl"));
         let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/support/otlp_receiver.py");
-        let child = Command::new(python).arg(script).arg(&port_file).arg(&spans).stdout(Stdio::null()).spawn().expect("the receiver starts");
+        let server = super::Killed(Command::new(python).arg(script).arg(&port_file).arg(&spans).stdout(Stdio::null()).spawn().expect("the receiver starts"));
         let started = Instant::now();
         let port = loop {
             if let Some(port) = std::fs::read_to_string(&port_file).ok().filter(|p| !p.is_empty()) {
@@ -38,7 +31,7 @@ impl Receiver {
             assert!(started.elapsed() < Duration::from_secs(30), "the OTLP receiver did not start");
             std::thread::sleep(Duration::from_millis(50));
         };
-        Receiver { child, dir, url: format!("http://127.0.0.1:{port}") }
+        Receiver { _server: server, dir, url: format!("http://127.0.0.1:{port}") }
     }
 
     /// Every span received so far, as the receiver decoded it.
