@@ -94,8 +94,7 @@ struct Prometheus {
 
 impl Prometheus {
     fn start(config: &std::path::Path) -> Prometheus {
-        let found = Command::new("prometheus").arg("--version").stdout(Stdio::null()).stderr(Stdio::null()).status();
-        assert!(found.is_ok_and(|s| s.success()), "this test needs a Prometheus server: install Debian's `prometheus` package (.ci/run does)");
+        support::debian_program("prometheus", "prometheus");
         let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
         let data = tempfile::tempdir().unwrap();
         let server = Killed(Command::new("prometheus")

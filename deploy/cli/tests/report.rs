@@ -3,6 +3,8 @@
 //! DOM holds every chart and, per loop, every labelled point, latency line, cost bar and graph
 //! node its data calls for.
 
+mod support;
+
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -26,7 +28,7 @@ fn chromium(page: &Path, profile: &Path) -> (String, Vec<String>) {
         .arg(format!("--user-data-dir={}", profile.display()))
         .arg(format!("file://{}", page.display()))
         .output()
-        .unwrap_or_else(|e| panic!("cannot run chromium ({e}): this test needs Debian's chromium, `apt-get install chromium`"));
+        .unwrap_or_else(|e| panic!("cannot run chromium: {e}"));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "chromium failed: {stderr}");
     let console = stderr.lines().filter(|l| l.contains(":CONSOLE")).map(String::from).collect();
@@ -45,6 +47,7 @@ fn tasks(step: &Step) -> BTreeSet<&str> {
 
 #[test]
 fn the_report_loads_in_chromium_with_every_chart_and_no_console_message() {
+    support::debian_program("chromium", "chromium");
     let dir = tempfile::tempdir().unwrap();
     // The check can fail: a page with a broken SVG attribute and a script error is caught.
     let broken = dir.path().join("broken.html");

@@ -47,6 +47,34 @@ pub fn python_venv(name: &str, requirement: &str) -> std::path::PathBuf {
     venv
 }
 
+/// Makes sure `program` (from Debian's `package`) can run: found on PATH, or installed with
+/// apt-get when the tests run as root without it (a fresh CI machine), as the guest toolchains and
+/// moto are installed on first use. Otherwise the test fails saying what to install.
+pub fn debian_program(program: &str, package: &str) {
+    static APT: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _one_install_at_a_time = APT.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let runs = || Command::new(program).arg("--version").stdout(Stdio::null()).stderr(Stdio::null()).status().is_ok_and(|s| s.success());
+    if runs() {
+        return;
+    }
+    // SAFETY: geteuid has no preconditions.
+    let root = unsafe { libc::geteuid() } == 0;
+    assert!(root, "this test needs `{program}`: install Debian's `{package}` package (`.ci/run` does; run as root, the tests install it themselves)");
+    let install = || {
+        Command::new("apt-get")
+            .args(["install", "-y", "-qq", "--no-install-recommends", package])
+            .env("DEBIAN_FRONTEND", "noninteractive")
+            .stdout(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    };
+    if !install() {
+        let _ = Command::new("apt-get").args(["update", "-qq"]).status();
+        assert!(install(), "apt-get install {package} failed");
+    }
+    assert!(runs(), "`{program}` does not run after installing Debian's `{package}`");
+}
+
 /// A child process (a server the test started), killed and reaped when the test ends, even by a
 /// failed assertion.
 pub struct Killed(pub Child);
