@@ -47,7 +47,8 @@ enum Command {
     /// per iteration and writes an HTML report.
     Demo(commands::demo::Args),
     /// Render recorded optimizer loops (`.fusion/loops/*.json`, from `optimize --loop` and `demo`)
-    /// into one self-contained HTML page: `fusion report FILE.json… [-o report.html]`.
+    /// into one self-contained HTML page: `fusion report [FILE.json…] [-o report.html]` (no file:
+    /// the project's newest loop).
     Report(commands::report::Args),
     /// Upload the built components of an app to the store (unchanged ones are skipped).
     Push(commands::push::Args),
@@ -99,7 +100,7 @@ async fn dispatch(command: Command, manifest: Option<PathBuf>) -> Result<ExitCod
         Command::Load(args) => commands::load::run(&open()?, args).await,
         Command::Optimize(args) => commands::optimize::run(&open()?, args).await,
         Command::Demo(args) => commands::demo::run(args).await,
-        Command::Report(args) => commands::report::run(args).await,
+        Command::Report(args) => commands::report::run(args, open).await,
         Command::Push(args) => commands::push::run(&open()?, args).await,
         Command::Setup(command) => commands::setup::run(&open()?, command).await,
         Command::Bench(command) => commands::bench::run(&open()?, command).await,

@@ -100,3 +100,24 @@ fn the_report_loads_in_chromium_with_every_chart_and_no_console_message() {
         }
     }
 }
+
+#[test]
+fn without_a_file_the_report_is_of_the_projects_newest_loop() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("fusion.toml"), "name = \"iot\"\nentry = \"I\"\n\n[tasks.I]\nrust = \"i\"\n").unwrap();
+    let empty = Command::new(env!("CARGO_BIN_EXE_fusion")).args(["report"]).current_dir(dir.path()).output().unwrap();
+    assert!(!empty.status.success());
+    assert!(String::from_utf8_lossy(&empty.stderr).contains("no recorded loops"), "{}", String::from_utf8_lossy(&empty.stderr));
+    let loops = dir.path().join(".fusion/loops");
+    std::fs::create_dir_all(&loops).unwrap();
+    let [model, heuristic] = <[PathBuf; 2]>::try_from(fixtures()).unwrap();
+    std::fs::copy(&model, loops.join("iot-1.json")).unwrap();
+    std::fs::copy(&heuristic, loops.join("iot-2.json")).unwrap();
+    // The heuristic's loop is the newest: the model's was written a minute before.
+    let older = std::time::SystemTime::now() - std::time::Duration::from_secs(60);
+    std::fs::File::options().write(true).open(loops.join("iot-1.json")).unwrap().set_modified(older).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_fusion")).args(["report"]).current_dir(dir.path()).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let page = std::fs::read_to_string(loops.join("iot-2.html")).expect("the page beside the newest loop");
+    assert!(page.contains(": the heuristic loop</h2>") && !page.contains(": the model loop</h2>"), "only the newest loop");
+}
