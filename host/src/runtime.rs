@@ -164,14 +164,16 @@ impl Runtime {
     /// held (0 when it timed out).
     pub async fn execute(&self, code: &Arc<TaskCode>, execution: Execution, payload: &[u8]) -> (Result<Vec<u8>, CallError>, usize) {
         let Execution { frame, dispatch, memory_bytes, memory, meter, deadline, kv } = execution;
-        let held = std::sync::atomic::AtomicUsize::new(0);
         let memory_bytes = memory_bytes.min(self.config.memory_bytes).min(MAX_TASK_MEMORY);
         let _running = self.engine.ticker().enter();
         let warm = self.keeper.take(code);
         let run = async {
             let Ready { mut store, instance, stderr } = match warm {
                 Some(ready) => ready,
-                None => self.instantiator.instantiate(code).await.map_err(|e| trap_error(&code.task, e, None, deadline.timeout))?,
+                None => match self.instantiator.instantiate(code).await {
+                    Ok(ready) => ready,
+                    Err(e) => return (Err(trap_error(&code.task, e, None, deadline.timeout)), 0),
+                },
             };
             let state = store.data_mut();
             state.frame = frame;
@@ -184,22 +186,24 @@ impl Runtime {
                 Ok(()) => instance.call_handle(&mut store, payload).await.map_err(|e| trap_error(&code.task, e, stderr.last_words(), deadline.timeout)),
                 Err(out) => Err(out_of_memory(&code.task, &out)),
             };
-            let limits = &mut store.data_mut().limits;
-            held.store(limits.held(), std::sync::atomic::Ordering::Relaxed);
-            limits.release();
+            let held = store.data().limits.held();
+            store.data_mut().limits.release();
             self.keeper.dispose(code, store);
             meter.pause();
             meter.budget().settle().await;
-            result
+            (result, held)
         };
         // The timeout also covers time a guest spends blocked in the host (sleeps, calls).
-        let result = match tokio::time::timeout_at(deadline.at.into(), run).await {
-            Err(_) => Err(deadline_error(&code.task, deadline.timeout)),
-            Ok(Err(err)) => Err(err),
-            Ok(Ok(Err(message))) => Err(CallError::new(ErrorKind::Application, message)),
-            Ok(Ok(Ok(output))) => Ok(output),
+        let (result, held) = match tokio::time::timeout_at(deadline.at.into(), run).await {
+            Err(_) => (Err(deadline_error(&code.task, deadline.timeout)), 0),
+            Ok(done) => done,
         };
-        (result, held.into_inner())
+        let result = match result {
+            Err(err) => Err(err),
+            Ok(Err(message)) => Err(CallError::new(ErrorKind::Application, message)),
+            Ok(Ok(output)) => Ok(output),
+        };
+        (result, held)
     }
 }
 

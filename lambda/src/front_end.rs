@@ -184,7 +184,10 @@ async fn init() -> Result<Function> {
     let routers = StoreSource::new(store.clone(), &settings.app, &settings.function, runtime.clone(), transport, seal).follow().await?;
     let sink = Arc::new(LambdaSink::new(settings.telemetry_batch_age));
     let otlp = OtlpConfig::from_env(&settings.app).map_err(anyhow::Error::msg)?.map(|config| OtlpSink::start(config, Some(&settings.function), ExportCounters::default()));
-    let sinks: Vec<Arc<dyn RecordSink>> = [sink.clone() as Arc<dyn RecordSink>].into_iter().chain(otlp.clone().map(|o| o as Arc<dyn RecordSink>)).collect();
+    let mut sinks: Vec<Arc<dyn RecordSink>> = vec![sink.clone()];
+    if let Some(otlp) = &otlp {
+        sinks.push(otlp.clone());
+    }
     let host = FunctionHost::new(runtime, routers, Arc::new(Tee(sinks)), TaskTracker::new(), kv);
     let environment = TraceContext::new_request().trace_id;
     Ok(Function { host, store, sink, otlp, settings, environment, last_refresh: Mutex::new(Instant::now()) })

@@ -76,8 +76,11 @@ async fn measure_one(project: &Project, language: Language, task: &str, concurre
     transport.send(task, call()).await.map_err(|e| anyhow::anyhow!("the first call failed: {e}"))?;
     let idle_rss_mb = status_mb(host.pid(), "VmRSS")?;
     for _ in 0..rounds.max(1) {
-        let calls: Vec<_> = (0..concurrent).map(|_| transport.send(task, call())).collect();
-        for result in all_at_once(calls).await {
+        let mut calls = tokio::task::JoinSet::new();
+        for _ in 0..concurrent {
+            calls.spawn(transport.send(task, call()));
+        }
+        for result in calls.join_all().await {
             result.map_err(|e| anyhow::anyhow!("a call failed: {e}"))?;
         }
     }
@@ -89,17 +92,6 @@ async fn measure_one(project: &Project, language: Language, task: &str, concurre
     let environment_peak_mb = records.iter().filter_map(|r| if let Record::Invocation(i) = r { Some(i.max_memory_used_mb) } else { None }).max().unwrap_or(0);
     let store_kb = records.iter().filter_map(|r| if let Record::Span(s) = r { Some(s.memory_used_kb) } else { None }).max().unwrap_or(0);
     Ok(MemoryRow { language, concurrent, idle_rss_mb, peak_rss_mb, code_rss_mb, environment_peak_mb, store_mb: store_kb as f64 / 1024.0 })
-}
-
-/// Runs the calls at once and waits for all of them.
-async fn all_at_once<T: Send + 'static>(calls: Vec<fusion_host::runtime::BoxFuture<T>>) -> Vec<T> {
-    let mut set = tokio::task::JoinSet::new();
-    for (i, call) in calls.into_iter().enumerate() {
-        set.spawn(async move { (i, call.await) });
-    }
-    let mut results: Vec<(usize, T)> = set.join_all().await;
-    results.sort_by_key(|(i, _)| *i);
-    results.into_iter().map(|(_, r)| r).collect()
 }
 
 /// The resident memory of the process's mappings of precompiled artifacts (`*.cwasm`), MB.
