@@ -8,55 +8,11 @@ use std::collections::{BTreeMap, BTreeSet};
 use fusion_host::{FusionSetup, setup::FunctionConfig};
 
 use crate::model::{Model, Prediction};
+use crate::objective::{Goal, Objective};
 use crate::resources::MEMORY_SIZES_MB;
 
 /// Apps with at most this many tasks are searched exhaustively.
 const EXHAUSTIVE_UP_TO: usize = 12;
-
-/// What the search minimises; its JSON name is its name on the command line.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Objective {
-    /// Dollars per request.
-    Cost,
-    /// Median latency.
-    Latency,
-    /// Latency and cost relative to the profiled setup, weighted equally.
-    Balanced,
-}
-
-impl Objective {
-    /// Every objective with its name on the command line.
-    pub const NAMED: [(&'static str, Objective); 3] = [("cost", Objective::Cost), ("latency", Objective::Latency), ("balanced", Objective::Balanced)];
-
-    /// The objective's name on the command line.
-    pub fn name(self) -> &'static str {
-        fusion_host::named::name_of(&Objective::NAMED, &self)
-    }
-}
-
-impl std::fmt::Display for Objective {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.name())
-    }
-}
-
-impl std::str::FromStr for Objective {
-    type Err = String;
-
-    fn from_str(name: &str) -> Result<Objective, String> {
-        fusion_host::named::parse(&Objective::NAMED, "objective", name)
-    }
-}
-
-/// What the search aims for: an objective, optionally under a latency bound.
-#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct Goal {
-    /// What to minimise among the setups that meet the latency bound.
-    pub objective: Objective,
-    /// Predicted median latency must not exceed this; the objective ranks what meets it.
-    pub latency_slo_ms: Option<f64>,
-}
 
 /// A grouping of the tasks with a memory size per group.
 pub type Grouping = Vec<(BTreeSet<String>, u32)>;
@@ -116,15 +72,7 @@ pub fn search(model: &Model<'_>, goal: Goal) -> Plan {
 }
 
 fn score(goal: Goal, p: &Prediction, reference: &Prediction) -> f64 {
-    let base = match goal.objective {
-        Objective::Cost => p.cost / reference.cost,
-        Objective::Latency => p.latency_ms / reference.latency_ms,
-        Objective::Balanced => p.cost / reference.cost + p.latency_ms / reference.latency_ms,
-    };
-    match goal.latency_slo_ms {
-        Some(slo) if p.latency_ms > slo => 1e6 * (1.0 + (p.latency_ms - slo) / slo),
-        _ => base,
-    }
+    goal.rank(p.latency_ms, p.cost, (reference.latency_ms, reference.cost))
 }
 
 /// `{A,B} 1024 MB · {C} 128 MB`: the groups with more than one task or more than 128 MB.

@@ -9,7 +9,8 @@ use fusion_optimizer::heuristic::{grouping_of, inline_next};
 use fusion_optimizer::model::{Model, Overheads};
 use fusion_optimizer::pricing::Pricing;
 use fusion_optimizer::profile::{EdgeProfile, Measured, Profile, TaskProfile};
-use fusion_optimizer::search::{Goal, Objective, connected_partitions, search};
+use fusion_optimizer::objective::{Goal, Objective};
+use fusion_optimizer::search::{connected_partitions, search};
 use CallMode::{Async, Sync};
 
 const LAMBDA: Overheads = Overheads { sync_hop_ms: 40.0, async_enqueue_ms: 90.0 };
@@ -140,7 +141,9 @@ fn the_search_fuses_a_sync_chain_and_buys_cpu_for_latency() {
     assert_eq!(cheapest.grouping.len(), 1, "one function: {:?}", cheapest.grouping);
     let fastest = search(&model, Goal { objective: Objective::Latency, latency_slo_ms: None }).pick;
     assert_eq!(fastest.grouping.len(), 1);
-    assert!(fastest.grouping[0].1 >= 1769, "{:?}", fastest.grouping);
+    // Full speed from 1,735 MB (the burst covers the rest of a vCPU): the tie on latency goes to
+    // the cheapest such size the search tries.
+    assert_eq!(fastest.grouping[0].1, 1760, "{:?}", fastest.grouping);
     assert!((fastest.prediction.latency_ms - 1005.0).abs() < 1e-9, "{:?}", fastest.prediction);
     // A 2 s SLO at the lowest cost: the smallest size that meets it.
     let within = search(&model, Goal { objective: Objective::Cost, latency_slo_ms: Some(2000.0) });

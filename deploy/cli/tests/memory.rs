@@ -10,7 +10,8 @@ use fusion_host::{ErrorKind, FusionSetup, Preset, RuntimeConfig, TraceContext};
 use fusion_optimizer::model::{Model, Overheads};
 use fusion_optimizer::pricing::Pricing;
 use fusion_optimizer::profile::Profile;
-use fusion_optimizer::search::{Goal, Objective, search};
+use fusion_optimizer::objective::{Goal, Objective};
+use fusion_optimizer::search::search;
 use fusion_test_artifacts::{App, manifest, spans, start};
 use serde_json::json;
 

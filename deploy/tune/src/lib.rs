@@ -5,8 +5,10 @@
 //! - [`tuning_loop`]: the closed loop — measure, optimize, hot-swap, measure again until
 //!   nothing improves;
 //! - [`validate`]: measure what the model predicted, to compare its pick with the measured best;
-//! - [`record`]: loops kept as JSON, for reports.
+//! - [`record`]: loops kept as JSON, for reports;
+//! - [`autopilot`]: the optimizer beside live traffic, window by window, with rollback.
 
+pub mod autopilot;
 mod profiling;
 pub mod propose;
 pub mod record;

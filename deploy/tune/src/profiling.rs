@@ -14,14 +14,17 @@ use fusion_optimizer::profile::Profile;
 use fusion_project::Project;
 use fusion_store::Store;
 
-/// The profile of setup `version` (default: the newest) in the app's last cluster's telemetry,
-/// and that cluster's state.
+/// The profile of setup `version` in the app's last cluster's telemetry (default: the current
+/// setup when it served requests, else the newest that did; a validation leaves the setups it
+/// measured in the telemetry but the best current), and that cluster's state.
 pub async fn profile(project: &Project, store: &Store, version: Option<u64>, pricing: Pricing) -> Result<(Profile, ClusterState)> {
     let cluster = ClusterState::last(&project.cluster_dir())?;
     let records = records(project, &cluster)?;
-    let newest = records.iter().filter_map(|r| if let Record::Span(s) = r { Some(s.setup_version) } else { None }).max();
+    let served: BTreeSet<u64> = records.iter().filter_map(|r| if let Record::Span(s) = r { Some(s.setup_version) } else { None }).collect();
+    let current = store.current_version(project.name()).await?.filter(|v| served.contains(v));
     let version = version
-        .or(newest)
+        .or(current)
+        .or(served.last().copied())
         .with_context(|| format!("no telemetry in {}: run `fusion load` first", cluster.telemetry.display()))?;
     Ok((profile_of(project, store, &records, version, pricing).await?, cluster))
 }

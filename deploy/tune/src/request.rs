@@ -5,7 +5,7 @@ use fusion_cluster::ClusterState;
 use fusion_host::platform::Platform;
 use fusion_optimizer::model::Overheads;
 use fusion_optimizer::pricing::Pricing;
-use fusion_optimizer::search::Goal;
+use fusion_optimizer::objective::Goal;
 use serde::{Deserialize, Serialize};
 
 /// How the next setup is found.
@@ -43,7 +43,8 @@ pub struct Request {
     pub strategy: Strategy,
     /// What the model's pick optimizes.
     pub goal: Goal,
-    /// The setup version to profile; None: the newest in the telemetry.
+    /// The setup version to profile; None: the current one if it served requests, else the newest
+    /// in the telemetry.
     pub version: Option<u64>,
     /// Platform whose overheads the model assumes; None: the cluster's.
     pub platform: Option<Platform>,

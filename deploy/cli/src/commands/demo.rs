@@ -9,7 +9,7 @@ use std::time::Duration;
 use anyhow::Result;
 use fusion_cluster::{LocalCluster, store};
 use fusion_host::{FusionSetup, Preset};
-use fusion_optimizer::search::Goal;
+use fusion_optimizer::objective::Goal;
 use fusion_project::Project;
 use fusion_tune::{Request, Strategy, record, tuning_loop};
 
@@ -27,7 +27,7 @@ pub struct Args {
     platform: fusion_host::platform::Platform,
     /// What the pick optimizes: balanced, cost or latency.
     #[arg(long, default_value = "balanced")]
-    objective: fusion_optimizer::search::Objective,
+    objective: fusion_optimizer::objective::Objective,
     #[command(flatten)]
     load: SteadyLoadArgs,
     /// The loop's iterations at most, per app.

@@ -8,14 +8,15 @@ use anyhow::Result;
 use fusion_cluster::store;
 use fusion_host::platform::Platform;
 use fusion_optimizer::heuristic::grouping_of;
-use fusion_optimizer::search::{Goal, Objective, Point, describe};
+use fusion_optimizer::objective::{Goal, Objective};
+use fusion_optimizer::search::{Point, describe};
 use fusion_project::Project;
 use fusion_tune::propose::{self, Next, Proposal};
 use fusion_tune::tuning_loop::{self, LoopReport};
 use fusion_tune::validate::{self, Validation};
-use fusion_tune::{Request, Strategy, record};
+use fusion_tune::{Request, Strategy, autopilot, record};
 
-use crate::options::{PricingArg, SteadyLoadArgs};
+use crate::options::{PricingArg, SteadyLoadArgs, parse_duration};
 use crate::output::Terminal;
 
 /// `fusion optimize`'s options.
@@ -27,7 +28,8 @@ pub struct Args {
     strategy: Strategy,
     #[command(flatten)]
     goal: GoalArgs,
-    /// The setup version to profile (default: the newest in the telemetry).
+    /// The setup version to profile (default: the current setup, if it served requests; else the
+    /// newest in the telemetry).
     #[arg(long)]
     version: Option<u64>,
     /// The platform whose hop costs the model assumes (default: the cluster's): raw or lambda.
@@ -54,6 +56,34 @@ pub struct Args {
     /// The loop's iterations at most.
     #[arg(long, default_value_t = 20)]
     max_iterations: usize,
+    /// Run the autopilot: optimize the running cluster window by window from the traffic it
+    /// gets, with rollback, until Ctrl-C (which leaves the current setup serving).
+    #[arg(long, conflicts_with_all = ["run_loop", "validate", "apply", "version"])]
+    watch: bool,
+    #[command(flatten)]
+    autopilot: AutopilotArgs,
+}
+
+/// The autopilot's knobs (`--watch`).
+#[derive(clap::Args)]
+pub struct AutopilotArgs {
+    /// A window closes once it has this many requests…
+    #[arg(long, default_value_t = 200, value_parser = clap::value_parser!(u32).range(10..), requires = "watch")]
+    window_requests: u32,
+    /// …and has lasted this long: 60s, 2m.
+    #[arg(long, default_value = "60s", value_parser = parse_duration, requires = "watch")]
+    window: Duration,
+    /// The predicted gain for the objective a new setup must promise, %.
+    #[arg(long, default_value_t = 10.0, requires = "watch")]
+    min_gain: f64,
+    /// The rank test's significance level: a new setup whose window is worse than the one before
+    /// at this level is rolled back.
+    #[arg(long, default_value_t = 0.01, requires = "watch")]
+    alpha: f64,
+    /// After an apply, how long before the new setup's window opens (its new environments'
+    /// first starts are not a measure of it).
+    #[arg(long, default_value = "5s", value_parser = parse_duration, requires = "watch")]
+    settle: Duration,
 }
 
 /// `--objective` and `--latency-slo`.
@@ -85,6 +115,9 @@ pub async fn run(project: &Project, args: Args) -> Result<()> {
         pricing: args.pricing.pricing,
         apply: args.apply,
     };
+    if args.watch {
+        return watch(project, &open.store, &request, &args.autopilot).await;
+    }
     let load = args.load.spec(Duration::from_secs(10))?;
     if args.run_loop {
         let report = tuning_loop::run(project, &open.store, &request, &load, args.max_iterations, &Terminal::Results).await?;
@@ -95,6 +128,25 @@ pub async fn run(project: &Project, args: Args) -> Result<()> {
     } else {
         print_proposal(&propose::propose(project, &open.store, &request).await?, request.goal);
     }
+    Ok(())
+}
+
+/// Runs the autopilot until Ctrl-C.
+async fn watch(project: &Project, store: &fusion_store::Store, request: &Request, knobs: &AutopilotArgs) -> Result<()> {
+    anyhow::ensure!((0.0..100.0).contains(&knobs.min_gain), "--min-gain is a percentage from 0 to 100");
+    anyhow::ensure!(knobs.alpha > 0.0 && knobs.alpha < 0.5, "--alpha is a significance level between 0 and 0.5");
+    let settings = autopilot::Settings {
+        window: autopilot::WindowSpec { requests: knobs.window_requests as usize, duration: knobs.window },
+        thresholds: autopilot::Thresholds { goal: request.goal, min_gain: knobs.min_gain / 100.0, alpha: knobs.alpha },
+        settle: knobs.settle,
+        grace: Duration::from_secs(2),
+        platform: request.platform,
+        pricing: request.pricing,
+    };
+    let stop = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    autopilot::run(project, store, &settings, stop, &Terminal::Results).await?;
     Ok(())
 }
 
@@ -130,6 +182,9 @@ fn print_proposal(proposal: &Proposal, goal: Goal) {
             print!("{}", front_table(front, *evaluated));
             let p = pick.prediction;
             println!("pick ({}): {} → p50 {:.1} ms, ${:.3e} per request", goal.objective, describe(&pick.grouping), p.latency_ms, p.cost);
+            if !goal.meets_slo(p.latency_ms) {
+                println!("no setup is predicted to meet the latency SLO of {} ms: the pick is the fastest", goal.latency_slo_ms.unwrap_or_default());
+            }
         }
         Next::Inline(setup) => println!("next ({}): {}", setup.created_by, describe(&grouping_of(setup, &tasks))),
         Next::Sweep(setups) => {
