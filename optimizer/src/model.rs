@@ -3,7 +3,8 @@
 //! waits; a sync call adds the callee's time, plus a hop when it crosses a function boundary; an
 //! async call adds only the enqueue when remote, and when fused it runs after its caller, sharing
 //! the invocation's CPU share with the rest of the fused async work. Every remote call is an
-//! invocation of its own, billed from its start until its last local work ends.
+//! invocation of its own, billed from its start until its last local work ends, rounded up as the
+//! price table bills.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -132,8 +133,7 @@ impl<'a> Model<'a> {
     fn invocation(&self, setup: &FusionSetup, task: &str, depth: usize) -> (f64, f64, Run) {
         let run = self.run(setup, task, task, depth);
         let memory_mb = setup.function(task).memory_mb;
-        let billed_ms = run.end.max(run.duration).ceil();
-        let cost = billed_ms / 1000.0 * memory_mb as f64 / 1024.0 * self.pricing.per_gb_second + self.pricing.per_request;
+        let cost = self.pricing.cost(run.end.max(run.duration), memory_mb);
         (cost + run.cost, 1.0 + run.invocations, run)
     }
 

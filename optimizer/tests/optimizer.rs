@@ -256,3 +256,48 @@ fn apps_beyond_exhaustive_search_are_hill_climbed_to_a_better_setup() {
     assert_eq!(plan.pick.grouping.len(), 1, "{:?}", plan.pick.grouping);
     assert!((plan.pick.prediction.latency_ms - (0.5 + 15.0 * 10.5 + 10.0)).abs() < 1e-6, "{:?}", plan.pick.prediction);
 }
+
+#[test]
+fn request_fees_that_dominate_move_the_cost_pick_to_fewer_invocations() {
+    // A holds 1,000 MB and fires C, which waits 500 ms. At Lambda's prices C is cheaper in a
+    // function of its own at 128 MB than waiting in A's gigabyte; when a request costs 100× as
+    // much and a GB-second 100× less, the invocation C costs is what matters.
+    let mut p = profile("fire", &[("A", 0.0, 0.0), ("C", 0.0, 500.0)], &[("A", "C", Async)]);
+    p.tasks.get_mut("A").unwrap().memory_mb = 1000.0;
+    let fees = Pricing { per_gb_second: Pricing::LAMBDA_X86.per_gb_second / 100.0, per_request: Pricing::LAMBDA_X86.per_request * 100.0, ..Pricing::LAMBDA_X86 };
+    let cheapest = |pricing: Pricing| search(&Model::new(&p, LAMBDA, pricing), Goal { objective: Objective::Cost, latency_slo_ms: None }).pick;
+    let (lambda, fee_heavy) = (cheapest(Pricing::LAMBDA_X86), cheapest(fees));
+    assert_eq!((lambda.grouping.len(), lambda.prediction.invocations), (2, 2.0), "{:?}", lambda.grouping);
+    assert_eq!((fee_heavy.grouping.len(), fee_heavy.prediction.invocations), (1, 1.0), "{:?}", fee_heavy.grouping);
+}
+
+#[test]
+fn billing_per_100_ms_changes_what_fusing_short_tasks_saves() {
+    // A calls B calls C, sync, each waiting 2 ms, 128 MB. Per 100 ms every one of these
+    // invocations is billed one whole period, so fusing the three into one saves two periods and
+    // two request fees, more than per 1 ms, where it saves what the callers waited.
+    let p = profile("short", &[("A", 0.0, 2.0), ("B", 0.0, 2.0), ("C", 0.0, 2.0)], &[("A", "B", Sync), ("B", "C", Sync)]);
+    let all_local = FusionSetup::preset(Preset::AllLocal, "short", &p.tasks.keys().cloned().collect(), "A");
+    let per_100_ms = Pricing { granularity_ms: 100, ..Pricing::LAMBDA_X86 };
+    // What fusing saves: dollars, and the fraction of all-remote's cost.
+    let saving = |overheads: Overheads, pricing: Pricing| {
+        let model = Model::new(&p, overheads, pricing);
+        let (remote, fused) = (model.predict(&p.setup).cost, model.predict(&all_local).cost);
+        (remote - fused, (remote - fused) / remote)
+    };
+    let (x86, free) = (Pricing::LAMBDA_X86, Overheads { sync_hop_ms: 0.0, async_enqueue_ms: 0.0 });
+    let period = 0.1 * 0.125 * x86.per_gb_second + x86.per_request;
+    for overheads in [LAMBDA, free] {
+        let (per_1, per_100) = (saving(overheads, x86), saving(overheads, per_100_ms));
+        assert!((per_100.0 - 2.0 * period).abs() < 1e-15, "two invocations of one period each: {per_100:?}");
+        assert!(per_100.0 > per_1.0, "{per_100:?} vs {per_1:?}");
+    }
+    // Per 1 ms with Lambda's 40 ms hop, all-remote bills A 86 ms (its wait, two hops, B's 44 ms)
+    // and fused 6 ms: 126 ms saved. As a share, per 100 ms saves 2/3 whatever the hop, since the
+    // fused invocation is billed a whole period too: more than per 1 ms with free hops, less with
+    // Lambda's, whose double-billed waits fusing removes.
+    let lambda_per_1 = saving(LAMBDA, x86);
+    assert!((lambda_per_1.0 - (0.126 * 0.125 * x86.per_gb_second + 2.0 * x86.per_request)).abs() < 1e-15, "{lambda_per_1:?}");
+    assert!((saving(LAMBDA, per_100_ms).1 - 2.0 / 3.0).abs() < 1e-9);
+    assert!(saving(free, per_100_ms).1 > saving(free, x86).1 && saving(LAMBDA, per_100_ms).1 < lambda_per_1.1);
+}

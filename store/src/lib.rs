@@ -162,10 +162,21 @@ impl Store {
     /// Every telemetry batch of the app, all functions, concatenated (JSON lines).
     pub async fn telemetry(&self, app: &str) -> Result<Vec<u8>> {
         let mut lines = Vec::new();
-        for key in self.list(&format!("telemetry/{app}/")).await? {
-            lines.extend(self.get(&self.key(&key)).await?.unwrap_or_default());
+        for key in self.telemetry_batches(app).await? {
+            lines.extend(self.telemetry_batch(&key).await?);
         }
         Ok(lines)
+    }
+
+    /// The names of the app's telemetry batches, all functions: batches are never rewritten, so
+    /// a reader following them fetches each new name once.
+    pub async fn telemetry_batches(&self, app: &str) -> Result<Vec<String>> {
+        self.list(&format!("telemetry/{app}/")).await
+    }
+
+    /// One telemetry batch by its name from [`Store::telemetry_batches`] (empty if it is gone).
+    pub async fn telemetry_batch(&self, name: &str) -> Result<Vec<u8>> {
+        Ok(self.get(&self.key(name)).await?.unwrap_or_default())
     }
 
     /// Deletes everything under this store's prefix, then the bucket if nothing else is in it.

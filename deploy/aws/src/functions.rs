@@ -16,11 +16,17 @@ pub struct Functions<'a> {
 /// What a function should be.
 pub struct Desired<'a> {
     pub name: String,
-    pub role_arn: &'a str,
     pub architecture: &'a str,
     /// The package, and base64 of its SHA-256 (what Lambda reports as `CodeSha256`).
     pub zip: &'a [u8],
     pub zip_sha256: &'a str,
+    pub configuration: Configuration,
+}
+
+/// What a function's configuration should be: what a new setup or policy can change without a
+/// code upload.
+pub struct Configuration {
+    pub role_arn: String,
     pub memory_mb: u32,
     pub timeout_s: u32,
     /// Reserved concurrency; None leaves the function on the account's unreserved pool.
@@ -61,14 +67,8 @@ impl Functions<'_> {
     ///
     /// [`get`]: Functions::get
     pub async fn ensure(&self, want: &Desired<'_>, have: Option<Value>) -> Result<Change> {
-        let configuration = json!({
-            "Role": want.role_arn,
-            "MemorySize": want.memory_mb,
-            "Timeout": want.timeout_s,
-            "Environment": { "Variables": want.environment },
-        });
         let Some(have) = have else {
-            let mut create = configuration;
+            let mut create = configuration_body(&want.configuration);
             let extra = json!({
                 "FunctionName": want.name,
                 "Runtime": "provided.al2023",
@@ -78,29 +78,39 @@ impl Functions<'_> {
             });
             create.as_object_mut().expect("an object").extend(extra.as_object().expect("an object").clone());
             self.create(&want.name, create).await?;
-            self.set_concurrency(&want.name, want.concurrency).await?;
+            self.set_concurrency(&want.name, want.configuration.concurrency).await?;
             return Ok(Change::Created);
         };
-        let same_concurrency = have["Concurrency"]["ReservedConcurrentExecutions"].as_u64() == want.concurrency.map(u64::from);
-        let have = &have["Configuration"];
-        let same_code = have["CodeSha256"] == want.zip_sha256 && have["Architectures"] == json!([want.architecture]);
+        let configuration = &have["Configuration"];
+        let same_code = configuration["CodeSha256"] == want.zip_sha256 && configuration["Architectures"] == json!([want.architecture]);
         if !same_code {
             let code = json!({ "ZipFile": base64_of(want.zip), "Architectures": [want.architecture] });
             self.send("PUT", &self.url(&want.name, "/code"), code, 200).await?;
             self.wait_until_updated(&want.name).await?;
         }
-        let same_configuration = have["Role"] == want.role_arn
+        let configured = !self.configure(&want.name, &want.configuration, &have).await?;
+        Ok(if same_code && configured { Change::Unchanged } else { Change::Updated { code: !same_code, configuration: !configured } })
+    }
+
+    /// Changes what differs between the configuration `want` and the function as [`get`] found
+    /// it (`have`); true if anything did. New invocations run in environments of the new
+    /// configuration (Lambda starts them; running ones finish as they were).
+    ///
+    /// [`get`]: Functions::get
+    pub async fn configure(&self, name: &str, want: &Configuration, have: &Value) -> Result<bool> {
+        let same_concurrency = have["Concurrency"]["ReservedConcurrentExecutions"].as_u64() == want.concurrency.map(u64::from);
+        let have = &have["Configuration"];
+        let same_configuration = have["Role"] == want.role_arn.as_str()
             && have["MemorySize"] == want.memory_mb
             && have["Timeout"] == want.timeout_s
             && have["Environment"]["Variables"] == json!(want.environment);
         if !same_configuration {
-            self.send("PUT", &self.url(&want.name, "/configuration"), configuration, 200).await?;
+            self.send("PUT", &self.url(name, "/configuration"), configuration_body(want), 200).await?;
         }
         if !same_concurrency {
-            self.set_concurrency(&want.name, want.concurrency).await?;
+            self.set_concurrency(name, want.concurrency).await?;
         }
-        let configured = same_configuration && same_concurrency;
-        Ok(if same_code && configured { Change::Unchanged } else { Change::Updated { code: !same_code, configuration: !configured } })
+        Ok(!(same_configuration && same_concurrency))
     }
 
     /// Reserves `limit` concurrent executions for the function (Lambda throttles beyond it), or
@@ -172,6 +182,16 @@ impl Functions<'_> {
         }
         Ok(())
     }
+}
+
+/// The configuration as UpdateFunctionConfiguration (and CreateFunction) take it.
+fn configuration_body(want: &Configuration) -> Value {
+    json!({
+        "Role": want.role_arn,
+        "MemorySize": want.memory_mb,
+        "Timeout": want.timeout_s,
+        "Environment": { "Variables": want.environment },
+    })
 }
 
 fn base64_of(bytes: &[u8]) -> String {

@@ -4,6 +4,7 @@
 //! the same package with its memory size from the setup. Running it again changes only what
 //! differs (a new setup's memory sizes need no code upload); `--destroy` removes what it made.
 
+pub mod autopilot;
 mod function_url;
 mod functions;
 mod iam;
@@ -26,7 +27,7 @@ use fusion_store::{Store, StoreConfig};
 pub use function_url::UrlAuth;
 pub use functions::Change;
 use function_url::FunctionUrls;
-use functions::{Desired, Functions};
+use functions::{Configuration, Desired, Functions};
 use iam::Iam;
 use package::Arch;
 use table::Tables;
@@ -148,20 +149,16 @@ pub async fn deploy(project: &Project, target: &Target, setup: Option<&str>, rep
     for task in manifest.task_names() {
         existing.insert(task.clone(), lambda.get(&target.function_name(&task)).await?);
     }
-    let artifact_key = existing_artifact_key(&existing).map_or_else(|| random::random_hex(32), Ok)?;
+    let artifact_key = existing_artifact_key(existing.values().flatten()).map_or_else(|| random::random_hex(32), Ok)?;
     let mut changes = BTreeMap::new();
     for (task, have) in existing {
         let name = target.function_name(&task);
         let want = Desired {
             name: name.clone(),
-            role_arn: &role.arn,
             architecture: target.arch.lambda_name(),
             zip: &package.zip,
             zip_sha256: &package.sha256,
-            memory_mb: setup.function(&task).memory_mb,
-            timeout_s: setup.policy.timeout(&task, DEFAULT_TIMEOUT).as_secs() as u32,
-            concurrency: setup.policy.functions.get(&task).and_then(|limits| limits.concurrency),
-            environment: environment(target, &task, &artifact_key),
+            configuration: configuration(target, &setup, &task, &role.arn, &artifact_key),
         };
         changes.insert(name, lambda.ensure(&want, have).await.with_context(|| format!("deploying the function of '{task}'"))?);
     }
@@ -173,6 +170,52 @@ pub async fn deploy(project: &Project, target: &Target, setup: Option<&str>, rep
         None => None,
     };
     Ok(Deployed { setup, role_created: role.created, table_created, functions: changes, url })
+}
+
+/// What making a setup current on the deployed app changed.
+pub struct SetupApplied {
+    /// The setup as stored, with its version.
+    pub setup: FusionSetup,
+    /// The Lambda functions whose configuration changed (their memory sizes).
+    pub reconfigured: Vec<String>,
+}
+
+/// Makes `setup` the deployed app's current setup: the store's pointer (hosts take the new
+/// grouping up at their next invocation) and every function's memory size through the Lambda
+/// API, as `fusion deploy aws` sets them — no code upload. The app must have been deployed.
+pub async fn apply_setup(target: &Target, setup: FusionSetup) -> Result<SetupApplied> {
+    let store = target.store().await?;
+    let tasks: Vec<String> = store.component_index(&target.app).await?.with_context(|| format!("'{}' is not deployed: run `fusion deploy aws` first", target.app))?.into_keys().collect();
+    let client = target.client().await?;
+    let lambda = Functions { client: &client, endpoint: target.lambda() };
+    let mut deployed = BTreeMap::new();
+    for task in &tasks {
+        let name = target.function_name(task);
+        let have = lambda.get(&name).await?.with_context(|| format!("the function {name} is missing: run `fusion deploy aws` first"))?;
+        deployed.insert(task.clone(), have);
+    }
+    let setup = publish::pin_and_apply(&store, setup).await?;
+    let artifact_key = existing_artifact_key(deployed.values()).context("the deployed functions carry no artifact key: run `fusion deploy aws` again")?;
+    let mut reconfigured = Vec::new();
+    for (task, have) in &deployed {
+        let name = target.function_name(task);
+        let role = have["Configuration"]["Role"].as_str().unwrap_or_default().to_string();
+        if lambda.configure(&name, &configuration(target, &setup, task, &role, &artifact_key), have).await? {
+            reconfigured.push(name);
+        }
+    }
+    Ok(SetupApplied { setup, reconfigured })
+}
+
+/// The configuration of `task`'s function under `setup`.
+fn configuration(target: &Target, setup: &FusionSetup, task: &str, role_arn: &str, artifact_key: &str) -> Configuration {
+    Configuration {
+        role_arn: role_arn.to_string(),
+        memory_mb: setup.function(task).memory_mb,
+        timeout_s: setup.policy.timeout(task, DEFAULT_TIMEOUT).as_secs() as u32,
+        concurrency: setup.policy.functions.get(task).and_then(|limits| limits.concurrency),
+        environment: environment(target, task, artifact_key),
+    }
 }
 
 /// What `--destroy` removed.
@@ -205,8 +248,8 @@ pub async fn destroy(project: &Project, target: &Target) -> Result<Destroyed> {
 
 /// The key sealing the app's artifacts, as its deployed functions have it: kept across deploys,
 /// so artifacts published by old environments stay usable.
-fn existing_artifact_key(functions: &BTreeMap<String, Option<serde_json::Value>>) -> Option<String> {
-    functions.values().flatten().find_map(|function| function["Configuration"]["Environment"]["Variables"][vars::ARTIFACT_KEY].as_str().map(str::to_string))
+fn existing_artifact_key<'a>(functions: impl IntoIterator<Item = &'a serde_json::Value>) -> Option<String> {
+    functions.into_iter().find_map(|function| function["Configuration"]["Environment"]["Variables"][vars::ARTIFACT_KEY].as_str().map(str::to_string))
 }
 
 /// The environment of `task`'s function (see `fusion_lambda::front_end`).

@@ -19,8 +19,9 @@ pub struct BuildArg {
 /// `--pricing`.
 #[derive(Args, Debug, Clone, Copy)]
 pub struct PricingArg {
-    /// Price model: lambda-x86 or lambda-arm64.
-    #[arg(long, default_value = "lambda-x86", value_parser = parse_pricing)]
+    /// Price model: lambda-x86, lambda-arm64, or a price file (TOML: per_gb_second, per_request,
+    /// granularity_ms, optional tiers and monthly_gb_seconds; see docs/cli.md).
+    #[arg(long, default_value = "lambda-x86", value_name = "lambda-x86|lambda-arm64|FILE", value_parser = parse_pricing)]
     pub pricing: Pricing,
 }
 
@@ -116,6 +117,13 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
     Ok(Duration::from_secs_f64(secs))
 }
 
-fn parse_pricing(name: &str) -> Result<Pricing, String> {
-    Pricing::named(name).ok_or_else(|| format!("unknown price model '{name}' (lambda-x86, lambda-arm64)"))
+/// A built-in price table by name, else a price file; a name wins over a file of the same name.
+fn parse_pricing(text: &str) -> Result<Pricing, String> {
+    text.parse().or_else(|unknown| {
+        let path = std::path::Path::new(text);
+        if !path.exists() {
+            return Err(format!("{unknown}, and no price file of that name"));
+        }
+        read_bounded(path).and_then(|toml| Pricing::from_toml(&toml)).map_err(|e| format!("price file {text}: {e:#}"))
+    })
 }

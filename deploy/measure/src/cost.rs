@@ -13,7 +13,8 @@ use serde::{Deserialize, Serialize};
 /// One function's cost per request, by part, dollars.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
 pub struct CostParts {
-    /// Billed time working: its tasks, their fused callees, and the rounding up to whole ms.
+    /// Billed time working: its tasks, their fused callees, and the rounding up to the price
+    /// table's granularity.
     pub compute: f64,
     /// Billed time starting new execution environments (cold starts).
     pub init: f64,
@@ -68,7 +69,7 @@ pub fn by_function(records: &[Record], pricing: Pricing, traces: &BTreeSet<Strin
     let requests = traces.len().max(1) as f64;
     for inv in invocations {
         let per_us = inv.memory_mb as f64 / 1024.0 * pricing.per_gb_second / 1e6;
-        let billed = inv.billed_ms as f64 * 1e3 * per_us;
+        let billed = pricing.billed_ms(inv.duration_us as f64 / 1e3) * 1e3 * per_us;
         let init = (inv.init_us as f64 * per_us).min(billed);
         let waiting = (remote_wait_us(inv, &spans) as f64 * per_us).min(billed - init);
         let function = parts.entry(inv.function.clone()).or_default();

@@ -5,6 +5,9 @@ use std::path::Path;
 use std::time::Duration;
 
 use anyhow::Result;
+use fusion_aws::Target;
+use fusion_aws::autopilot::LambdaApp;
+use fusion_aws::package::Arch;
 use fusion_cluster::store;
 use fusion_host::platform::Platform;
 use fusion_optimizer::heuristic::grouping_of;
@@ -84,6 +87,16 @@ pub struct AutopilotArgs {
     /// first starts are not a measure of it).
     #[arg(long, default_value = "5s", value_parser = parse_duration, requires = "watch")]
     settle: Duration,
+    /// Watch the app deployed with `fusion deploy aws --bucket BUCKET` instead of the local
+    /// cluster: its telemetry batches in the store, memory sizes applied through the Lambda API.
+    #[arg(long, value_name = "BUCKET", requires = "watch")]
+    aws: Option<String>,
+    /// With --aws: the AWS region.
+    #[arg(long, default_value = "us-east-1", requires = "aws")]
+    region: String,
+    /// With --aws: one endpoint for S3 and Lambda instead of AWS's (an emulator).
+    #[arg(long, requires = "aws")]
+    endpoint: Option<String>,
 }
 
 /// `--objective` and `--latency-slo`.
@@ -106,7 +119,6 @@ impl GoalArgs {
 
 /// Dispatches to the step, the loop or the validation.
 pub async fn run(project: &Project, args: Args) -> Result<()> {
-    let open = store::open(project).await?;
     let request = Request {
         strategy: args.strategy,
         goal: args.goal.goal(),
@@ -116,8 +128,9 @@ pub async fn run(project: &Project, args: Args) -> Result<()> {
         apply: args.apply,
     };
     if args.watch {
-        return watch(project, &open.store, &request, &args.autopilot).await;
+        return watch(project, &request, &args.autopilot).await;
     }
+    let open = store::open(project).await?;
     let load = args.load.spec(Duration::from_secs(10))?;
     if args.run_loop {
         let report = tuning_loop::run(project, &open.store, &request, &load, args.max_iterations, &Terminal::Results).await?;
@@ -131,14 +144,15 @@ pub async fn run(project: &Project, args: Args) -> Result<()> {
     Ok(())
 }
 
-/// Runs the autopilot until Ctrl-C.
-async fn watch(project: &Project, store: &fusion_store::Store, request: &Request, knobs: &AutopilotArgs) -> Result<()> {
+/// Runs the autopilot until Ctrl-C, on the local cluster or the app on AWS.
+async fn watch(project: &Project, request: &Request, knobs: &AutopilotArgs) -> Result<()> {
     anyhow::ensure!((0.0..100.0).contains(&knobs.min_gain), "--min-gain is a percentage from 0 to 100");
     anyhow::ensure!(knobs.alpha > 0.0 && knobs.alpha < 0.5, "--alpha is a significance level between 0 and 0.5");
-    let settings = autopilot::Settings {
+    let mut settings = autopilot::Settings {
         window: autopilot::WindowSpec { requests: knobs.window_requests as usize, duration: knobs.window },
         thresholds: autopilot::Thresholds { goal: request.goal, min_gain: knobs.min_gain / 100.0, alpha: knobs.alpha },
         settle: knobs.settle,
+        // Local hosts write each record at once.
         grace: Duration::from_secs(2),
         platform: request.platform,
         pricing: request.pricing,
@@ -146,7 +160,20 @@ async fn watch(project: &Project, store: &fusion_store::Store, request: &Request
     let stop = async {
         let _ = tokio::signal::ctrl_c().await;
     };
-    autopilot::run(project, store, &settings, stop, &Terminal::Results).await?;
+    match &knobs.aws {
+        None => {
+            let open = store::open(project).await?;
+            let cluster = autopilot::LocalCluster::running(project, &open.store)?;
+            autopilot::run(project, &open.store, &cluster, &settings, stop, &Terminal::Results).await?;
+        }
+        Some(bucket) => {
+            let target = Target { app: project.name().to_string(), bucket: bucket.clone(), region: knobs.region.clone(), arch: Arch::X86_64, host_binary: None, endpoint: knobs.endpoint.clone(), url: None };
+            let app = LambdaApp::connect(&target).await?;
+            // Functions on Lambda write their telemetry in batches, at most 10 s old.
+            settings.grace = Duration::from_secs(15);
+            autopilot::run(project, app.store(), &app, &settings, stop, &Terminal::Results).await?;
+        }
+    }
     Ok(())
 }
 

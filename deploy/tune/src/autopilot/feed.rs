@@ -1,6 +1,7 @@
-//! The autopilot's telemetry, as it arrives: the records hosts appended since the last poll. A
+//! The autopilot's telemetry, as it arrives: the records hosts wrote since the last poll. A
 //! local cluster's hosts append JSON lines to files in its telemetry folder; each file is read on
-//! from where the last poll stopped, up to its last whole line (a host may be mid-write).
+//! from where the last poll stopped, up to its last whole line (a host may be mid-write). On
+//! Lambda, hosts write batches to the store, never rewritten: each new batch is fetched once.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{Read, Seek, SeekFrom};
@@ -9,55 +10,83 @@ use std::path::PathBuf;
 use anyhow::{Context, Result};
 use fusion_host::telemetry::Record;
 use fusion_measure::extract;
+use fusion_store::Store;
 
-/// New records from a local cluster's telemetry folder.
+/// New records of an app with the given tasks; lines that do not pass the telemetry checks are
+/// skipped (a window only needs the believable ones).
 pub struct Feed {
-    dir: PathBuf,
     tasks: BTreeSet<String>,
-    /// Per file, how many bytes were consumed (up to a whole line).
-    read: BTreeMap<PathBuf, u64>,
+    source: Source,
+}
+
+enum Source {
+    /// A local cluster's telemetry folder, and per file how many bytes were consumed.
+    Folder { dir: PathBuf, read: BTreeMap<PathBuf, u64> },
+    /// The store's batches of an app, and the batches already fetched.
+    Store { store: Store, app: String, fetched: BTreeSet<String> },
 }
 
 impl Feed {
-    /// Follows the telemetry in `dir` of an app with `tasks`, from now on: what is there already
+    /// Follows the telemetry folder `dir` of a local cluster from now on: what is there already
     /// was measured before the autopilot started.
-    pub fn from_now(dir: PathBuf, tasks: BTreeSet<String>) -> Result<Feed> {
-        let mut feed = Feed { dir, tasks, read: BTreeMap::new() };
-        for path in feed.files()? {
+    pub fn folder(dir: PathBuf, tasks: BTreeSet<String>) -> Result<Feed> {
+        let mut read = BTreeMap::new();
+        for path in files(&dir)? {
             let length = std::fs::metadata(&path)?.len();
-            feed.read.insert(path, length);
+            read.insert(path, length);
         }
-        Ok(feed)
+        Ok(Feed { tasks, source: Source::Folder { dir, read } })
     }
 
-    /// The records appended since the last poll; lines that do not pass the telemetry checks are
-    /// skipped (counted nowhere: a window only needs the believable ones).
-    pub fn poll(&mut self) -> Result<Vec<Record>> {
-        let mut records = Vec::new();
-        for path in self.files()? {
-            let offset = self.read.get(&path).copied().unwrap_or(0);
-            let mut file = std::fs::File::open(&path).with_context(|| format!("cannot read {}", path.display()))?;
-            file.seek(SeekFrom::Start(offset))?;
-            let mut fresh = Vec::new();
-            file.read_to_end(&mut fresh)?;
-            let Some(end) = fresh.iter().rposition(|&b| b == b'\n') else { continue };
-            records.extend(extract::parse_lines(&fresh[..=end], Some(&self.tasks)).0);
-            self.read.insert(path, offset + end as u64 + 1);
-        }
-        Ok(records)
+    /// Follows the telemetry batches of `app` in `store` from now on.
+    pub async fn store(store: Store, app: &str, tasks: BTreeSet<String>) -> Result<Feed> {
+        let fetched = store.telemetry_batches(app).await?.into_iter().collect();
+        Ok(Feed { tasks, source: Source::Store { store, app: app.to_string(), fetched } })
     }
 
-    fn files(&self) -> Result<Vec<PathBuf>> {
-        let entries = std::fs::read_dir(&self.dir).with_context(|| format!("no telemetry folder {}", self.dir.display()))?;
-        let mut files = Vec::new();
-        for entry in entries {
-            let path = entry?.path();
-            if path.extension().is_some_and(|e| e == "jsonl") {
-                files.push(path);
+    /// The records written since the last poll.
+    pub async fn poll(&mut self) -> Result<Vec<Record>> {
+        let mut lines = Vec::new();
+        match &mut self.source {
+            Source::Folder { dir, read } => {
+                for path in files(dir)? {
+                    let offset = read.get(&path).copied().unwrap_or(0);
+                    let mut file = std::fs::File::open(&path).with_context(|| format!("cannot read {}", path.display()))?;
+                    file.seek(SeekFrom::Start(offset))?;
+                    let mut fresh = Vec::new();
+                    file.read_to_end(&mut fresh)?;
+                    let Some(end) = fresh.iter().rposition(|&b| b == b'\n') else { continue };
+                    lines.extend_from_slice(&fresh[..=end]);
+                    read.insert(path, offset + end as u64 + 1);
+                }
+            }
+            Source::Store { store, app, fetched } => {
+                for name in store.telemetry_batches(app).await? {
+                    if !fetched.contains(&name) {
+                        let mut batch = store.telemetry_batch(&name).await?;
+                        if !batch.ends_with(b"\n") {
+                            batch.push(b'\n');
+                        }
+                        lines.append(&mut batch);
+                        fetched.insert(name);
+                    }
+                }
             }
         }
-        Ok(files)
+        Ok(extract::parse_lines(&lines, Some(&self.tasks)).0)
     }
+}
+
+fn files(dir: &PathBuf) -> Result<Vec<PathBuf>> {
+    let entries = std::fs::read_dir(dir).with_context(|| format!("no telemetry folder {}", dir.display()))?;
+    let mut files = Vec::new();
+    for entry in entries {
+        let path = entry?.path();
+        if path.extension().is_some_and(|e| e == "jsonl") {
+            files.push(path);
+        }
+    }
+    Ok(files)
 }
 
 #[cfg(test)]
@@ -91,21 +120,21 @@ mod tests {
         serde_json::to_string(&Record::Span(span)).unwrap()
     }
 
-    #[test]
-    fn each_poll_returns_the_whole_lines_appended_since_the_last() {
+    #[tokio::test]
+    async fn each_poll_returns_the_whole_lines_appended_since_the_last() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("A.jsonl");
         std::fs::write(&path, format!("{}\n", line("s1"))).unwrap();
-        let mut feed = Feed::from_now(dir.path().to_path_buf(), BTreeSet::from(["A".to_string()])).unwrap();
-        assert!(feed.poll().unwrap().is_empty(), "what was there before is not new");
+        let mut feed = Feed::folder(dir.path().to_path_buf(), BTreeSet::from(["A".to_string()])).unwrap();
+        assert!(feed.poll().await.unwrap().is_empty(), "what was there before is not new");
         let mut file = std::fs::OpenOptions::new().append(true).open(&path).unwrap();
         let third = line("s3");
         write!(file, "{}\n{}", line("s2"), &third[..40]).unwrap();
-        let records = feed.poll().unwrap();
+        let records = feed.poll().await.unwrap();
         assert_eq!(records.len(), 1, "the half-written line waits: {records:?}");
         writeln!(file, "{}", &third[40..]).unwrap();
         std::fs::write(dir.path().join("B.jsonl"), format!("{}\n", line("s4"))).unwrap();
-        assert_eq!(feed.poll().unwrap().len(), 2, "the finished line and a new host's file");
-        assert!(feed.poll().unwrap().is_empty());
+        assert_eq!(feed.poll().await.unwrap().len(), 2, "the finished line and a new host's file");
+        assert!(feed.poll().await.unwrap().is_empty());
     }
 }

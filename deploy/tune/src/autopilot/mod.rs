@@ -1,5 +1,6 @@
 //! The autopilot (`fusion optimize --watch`): the optimizer beside the traffic an app really
-//! gets. It cuts the telemetry of a running cluster into windows (each closes once it has both
+//! gets, on a local cluster or on AWS Lambda (a [`Deployment`]). It cuts the app's telemetry
+//! into windows (each closes once it has both
 //! its requests and its duration), profiles each window, and applies the model's pick only when
 //! the predicted gain for the objective beats a threshold. The window after an apply is the new
 //! setup's trial: a one-sided Mann–Whitney test over the two windows' per-request values rolls
@@ -14,18 +15,20 @@
 //! - [`pilot`]: the decision after each window;
 //! - [`journal`]: one JSON line per window.
 
-mod feed;
+pub mod feed;
 pub mod journal;
 pub mod pilot;
 pub mod rank_test;
 mod window;
 pub mod workload;
 
+use std::collections::BTreeSet;
 use std::future::Future;
 use std::time::{Duration, Instant, SystemTime};
 
 use anyhow::{Context, Result};
 use fusion_cluster::{ClusterState, publish};
+use fusion_host::FusionSetup;
 use fusion_host::platform::Platform;
 use fusion_host::telemetry::unix_micros;
 use fusion_optimizer::heuristic::grouping_of;
@@ -35,10 +38,10 @@ use fusion_optimizer::search::describe;
 use fusion_project::{Project, Reporter};
 use fusion_store::Store;
 
+pub use feed::Feed;
 pub use pilot::Thresholds;
 pub use window::WindowSpec;
 
-use feed::Feed;
 use journal::{Entry, Journal};
 use pilot::{Action, Pilot};
 use window::Traffic;
@@ -73,17 +76,57 @@ pub struct Stopped {
     pub version: u64,
 }
 
-/// Runs the autopilot on the project's running cluster until `stop` completes (Ctrl-C); each
-/// window's decision is told to `reporter` and appended to the journal at
+/// Where the autopilot's decisions take effect: the app's running local cluster, or the app
+/// deployed on AWS Lambda.
+pub trait Deployment {
+    /// Where its telemetry is read from, from now on.
+    fn feed(&self, tasks: BTreeSet<String>) -> impl Future<Output = Result<Feed>>;
+    /// The platform whose overheads the model assumes unless told otherwise.
+    fn platform(&self) -> Platform;
+    /// Makes `setup` current — the store's pointer, and whatever the running functions need to
+    /// take it up — and returns it as stored.
+    fn apply(&self, setup: FusionSetup) -> impl Future<Output = Result<FusionSetup>>;
+}
+
+/// The project's running `fusion up` cluster.
+pub struct LocalCluster<'a> {
+    project: &'a Project,
+    store: &'a Store,
+    cluster: ClusterState,
+}
+
+impl<'a> LocalCluster<'a> {
+    /// The running cluster of `project`, whose store is `store`.
+    pub fn running(project: &'a Project, store: &'a Store) -> Result<LocalCluster<'a>> {
+        let cluster = ClusterState::running(&project.cluster_dir()).with_context(|| format!("the autopilot watches the running cluster of {}: start it with `fusion up`", project.name()))?;
+        Ok(LocalCluster { project, store, cluster })
+    }
+}
+
+impl Deployment for LocalCluster<'_> {
+    async fn feed(&self, tasks: BTreeSet<String>) -> Result<Feed> {
+        Feed::folder(self.cluster.telemetry.clone(), tasks)
+    }
+
+    fn platform(&self) -> Platform {
+        self.cluster.platform
+    }
+
+    async fn apply(&self, setup: FusionSetup) -> Result<FusionSetup> {
+        Ok(publish::apply_setup(self.project, self.store, setup).await?.setup)
+    }
+}
+
+/// Runs the autopilot on `deployment` of the project's app until `stop` completes (Ctrl-C);
+/// each window's decision is told to `reporter` and appended to the journal at
 /// [`Project::state_dir`]`/autopilot.jsonl`.
-pub async fn run(project: &Project, store: &Store, settings: &Settings, stop: impl Future<Output = ()>, reporter: &dyn Reporter) -> Result<Stopped> {
+pub async fn run(project: &Project, store: &Store, deployment: &impl Deployment, settings: &Settings, stop: impl Future<Output = ()>, reporter: &dyn Reporter) -> Result<Stopped> {
     let app = project.name();
-    let cluster = ClusterState::running(&project.cluster_dir()).with_context(|| format!("the autopilot watches the running cluster of {app}: start it with `fusion up`"))?;
     let manifest = fusion_cluster::app_manifest(project);
     let tasks = manifest.task_names();
-    let overheads = Overheads::of(&settings.platform.unwrap_or(cluster.platform));
+    let overheads = Overheads::of(&settings.platform.unwrap_or(deployment.platform()));
     let journal = Journal::at(&project.state_dir().join("autopilot.jsonl"))?;
-    let mut feed = Feed::from_now(cluster.telemetry.clone(), tasks.clone())?;
+    let mut feed = deployment.feed(tasks.clone()).await?;
     let mut traffic = Traffic::default();
     let mut pilot = Pilot::new(settings.thresholds);
     let mut setup = publish::current(store, app).await?;
@@ -106,7 +149,7 @@ pub async fn run(project: &Project, store: &Store, settings: &Settings, stop: im
             () = &mut stop => break,
             () = tokio::time::sleep(POLL) => {}
         }
-        traffic.add(feed.poll()?);
+        traffic.add(feed.poll().await?);
         let current = store.current_version(app).await?;
         if current.is_some_and(|v| v != setup.version) {
             setup = publish::current(store, app).await?;
@@ -158,8 +201,7 @@ pub async fn run(project: &Project, store: &Store, settings: &Settings, stop: im
         };
         let mut entry = entry;
         if let Some(next) = next {
-            let applied = publish::apply_setup(project, store, next).await?;
-            setup = applied.setup;
+            setup = deployment.apply(next).await?;
             entry.applied = Some(setup.version);
             window = Opening::now(settings.settle);
         } else {
