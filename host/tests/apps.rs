@@ -115,7 +115,7 @@ async fn fused_async_work_finishes_after_the_response_but_inside_the_invocation(
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn webshop_call_graph_holds_for_home_page_and_checkout() {
+async fn webshop_call_graph_holds_for_every_operation() {
     let n = REQUESTS;
     let home = expect(&[
         ("client", "frontend", Sync, n),
@@ -137,15 +137,23 @@ async fn webshop_call_graph_holds_for_home_page_and_checkout() {
         ("checkout", "listproducts", Sync, n),
         ("checkout", "currency", Sync, n),
         ("checkout", "shipmentquote", Sync, n),
+        ("checkout", "payment", Sync, n),
         ("checkout", "shiporder", Async, n),
         ("checkout", "email", Async, n),
         ("checkout", "emptycart", Async, n),
         ("emptycart", "cartkvstorage", Async, n),
     ]);
+    let product = expect(&[
+        ("client", "frontend", Sync, n),
+        ("frontend", "getproduct", Sync, n),
+        ("getproduct", "listproducts", Sync, n),
+        ("frontend", "currency", Sync, n),
+    ]);
+    let search = expect(&[("client", "frontend", Sync, n), ("frontend", "searchproducts", Sync, n), ("searchproducts", "listproducts", Sync, n)]);
     let work = r#""work":{"burn":2.0,"sieve":2000,"db_ms":1}"#;
     for name in ["all-local", "all-remote"] {
         let setup = setup("webshop", name);
-        for (op, graph) in [("get", &home), ("checkout", &checkout)] {
+        for (op, graph) in [("get", &home), ("checkout", &checkout), ("product", &product), ("search", &search)] {
             let records = run_with("webshop", &setup, &format!(r#"{{"op":"{op}","user_id":"u7",{work}}}"#)).await;
             assert_eq!(&edges(&records), graph, "webshop {op} under {name}");
             check_placement(&records, &setup);

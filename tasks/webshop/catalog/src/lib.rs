@@ -9,7 +9,7 @@ use workload::Work;
 #[serde(default)]
 pub struct ShopRequest {
     pub work: Work,
-    /// Frontend operation: get, cart, checkout, addcart, emptycart.
+    /// Frontend operation: get, product, search, cart, checkout, addcart, emptycart.
     pub op: String,
     pub user_id: String,
     pub currency: String,

@@ -1,6 +1,6 @@
 //! Webshop checkout: prices the cart (getcart, listproducts, a currency conversion per item and
-//! for shipping, shipmentquote, all sync), burns CPU like the original's two workers, then ships,
-//! mails and empties the cart asynchronously.
+//! for shipping, shipmentquote, all sync), burns CPU like the original's two workers, charges the
+//! total (payment, sync), then ships, mails and empties the cart asynchronously.
 
 use fusion_guest::{Error, call, call_all, spawn};
 use serde_json::{Value, json};
@@ -21,11 +21,12 @@ fn handle(req: ShopRequest) -> Result<Value, Error> {
     let ids = cart.iter().map(|i| i.product_id.clone()).collect();
     let quote: Money = call("shipmentquote", &ShopRequest { product_ids: ids, ..next.clone() })?;
     let shipping: Money = call("currency", &ShopRequest { amount: Some(quote), ..next.clone() })?;
+    let total = Money::new(prices.iter().map(Money::amount).sum::<f64>() + shipping.amount(), &req.currency);
+    let charged: Value = call("payment", &ShopRequest { amount: Some(total), ..next.clone() })?;
     for task in ["shiporder", "email", "emptycart"] {
         spawn(task, &next)?;
     }
-    let total: f64 = prices.iter().map(Money::amount).sum::<f64>() + shipping.amount();
-    Ok(json!({ "items": prices.len(), "total": Money::new(total, &req.currency), "burn": burned }))
+    Ok(json!({ "items": prices.len(), "total": total, "payment": charged, "burn": burned }))
 }
 
 fusion_guest::export_task!(handle);

@@ -1,6 +1,7 @@
 //! Webshop frontend (entry): serves the shop's pages. `get` assembles the home page from seven
-//! services (11 currency conversions at once); `cart`, `checkout`, `addcart` and `emptycart`
-//! drive the cart, the slow parts asynchronously.
+//! services (11 currency conversions at once); `product` and `search` show one product and the
+//! products matching a query, priced in the user's currency; `cart`, `checkout`, `addcart` and
+//! `emptycart` drive the cart, the slow parts asynchronously.
 
 use fusion_guest::{Error, call, call_all, spawn};
 use serde_json::{Value, json};
@@ -10,6 +11,15 @@ fn handle(req: ShopRequest) -> Result<Value, Error> {
     let next = req.next();
     match req.op.as_str() {
         "get" => home(&req),
+        "product" => {
+            let product: Product = call("getproduct", &ShopRequest { product_id: req.product_id.clone(), ..next.clone() })?;
+            let price: Money = call("currency", &ShopRequest { amount: Some(Money::new(product.price_usd, "USD")), ..next })?;
+            Ok(json!({ "id": product.id, "name": product.name, "price": price }))
+        }
+        "search" => {
+            let found: Vec<Product> = call("searchproducts", &ShopRequest { query: req.query.clone(), ..next })?;
+            Ok(json!({ "query": req.query, "products": found.iter().map(|p| json!({ "id": p.id, "name": p.name })).collect::<Vec<_>>() }))
+        }
         "cart" => {
             let cart: Value = call("getcart", &next)?;
             let shipping: Value = call("shipmentquote", &ShopRequest { product_ids: ids(&cart), ..next })?;
