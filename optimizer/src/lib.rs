@@ -1,6 +1,6 @@
 //! Fusion's optimizer: from telemetry to a better fusion setup.
 //! - [`profile`]: what one measured setup says about the app's tasks and calls;
-//! - [`model`]: the latency and cost any setup would have, predicted from a profile;
+//! - [`model`]: the latency, completion time and cost any setup would have, predicted from a profile;
 //! - [`objective`]: what a setup is judged by, one definition for predictions and measurements;
 //! - [`search`]: groupings and memory sizes searched with the model, the Pareto front, the pick;
 //! - [`heuristic`]: Fusionize++'s published procedure, the baseline;

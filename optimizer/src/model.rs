@@ -1,10 +1,11 @@
-//! The model: predicts the median latency and the cost per request of any fusion setup from one
-//! profile. A task's own time is its CPU time paced at its function's memory share plus its own
-//! waits; a sync call adds the callee's time, plus a hop when it crosses a function boundary; an
-//! async call adds only the enqueue when remote, and when fused it runs after its caller, sharing
-//! the invocation's CPU share with the rest of the fused async work. Every remote call is an
-//! invocation of its own, billed from its start until its last local work ends, rounded up as the
-//! price table bills.
+//! The model: predicts the median latency, the median completion time and the cost per request
+//! of any fusion setup from one profile. A task's own time is its CPU time paced at its
+//! function's memory share plus its own waits; a sync call adds the callee's time, plus a hop when
+//! it crosses a function boundary; an async call adds only the enqueue when remote, and when fused
+//! it runs after its caller, sharing the invocation's CPU share with the rest of the fused async
+//! work. Every remote call is an invocation of its own, billed from its start until its last local
+//! work ends, rounded up as the price table bills. A request completes when the last of its work
+//! ends: a remote async callee starts an enqueue after its caller made the call.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -12,8 +13,9 @@ use fusion_host::memory::HOST_SHARE;
 use fusion_host::platform::Platform;
 use fusion_host::{CallMode, FusionSetup};
 
+use crate::objective::Outcome;
 use crate::pricing::Pricing;
-use crate::profile::{EnvironmentMemory, Profile};
+use crate::profile::{EdgeProfile, EnvironmentMemory, Profile};
 use crate::resources::paced_ms;
 
 /// What crossing a function boundary costs the caller, ms.
@@ -38,21 +40,43 @@ impl Overheads {
 pub struct Prediction {
     /// Median latency of a request, until the entry task returns, ms.
     pub latency_ms: f64,
+    /// Median completion time of a request, until the last of its work ends, ms (loops recorded
+    /// before it have none).
+    #[serde(default)]
+    pub completion_ms: f64,
     /// Dollars per request.
     pub cost: f64,
     /// Lambda invocations per request: the entry's, plus one per remote call.
     pub invocations: f64,
 }
 
-/// Predicts the latency and cost of any setup from one profile, calibrated on the profiled setup.
+impl Prediction {
+    /// What the objectives judge of it.
+    pub fn outcome(&self) -> Outcome {
+        Outcome { latency_ms: self.latency_ms, completion_ms: self.completion_ms, cost: self.cost }
+    }
+}
+
+/// Measured over predicted on the profiled setup: applied to every prediction, so what the model
+/// gets wrong about the app is corrected by what it measured.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Correction {
+    /// Of the median latency.
+    pub latency: f64,
+    /// Of the median completion time.
+    pub completion: f64,
+    /// Of the mean cost.
+    pub cost: f64,
+}
+
+/// Predicts the latency, completion time and cost of any setup from one profile, calibrated on
+/// the profiled setup.
 pub struct Model<'a> {
     /// The profile the predictions are made from.
     pub profile: &'a Profile,
     overheads: Overheads,
     pricing: Pricing,
-    /// Measured over predicted, for latency and cost, on the profiled setup: applied to every
-    /// prediction, so what the model gets wrong about the app is corrected by what it measured.
-    correction: (f64, f64),
+    correction: Correction,
 }
 
 /// One task run inside an invocation, as predicted.
@@ -62,6 +86,8 @@ struct Run {
     duration: f64,
     /// Until its last fused work (async included) ends, from its start, ms.
     end: f64,
+    /// Until the last work it causes ends, remote async work included, from its start, ms.
+    done: f64,
     /// Guest CPU of the run and its fused sync callees, ms.
     cpu: f64,
     /// Guest CPU of the fused async work it starts, directly or through its callees, ms.
@@ -80,15 +106,20 @@ const MAX_DEPTH: usize = 64;
 impl<'a> Model<'a> {
     /// A model of `profile`, corrected so that it predicts the profiled setup as measured (within 4×).
     pub fn new(profile: &'a Profile, overheads: Overheads, pricing: Pricing) -> Model<'a> {
-        let mut model = Model { profile, overheads, pricing, correction: (1.0, 1.0) };
+        let mut model = Model { profile, overheads, pricing, correction: Correction { latency: 1.0, completion: 1.0, cost: 1.0 } };
         let raw = model.predict(&profile.setup);
         let ratio = |measured: f64, predicted: f64| if predicted > 0.0 && measured > 0.0 { (measured / predicted).clamp(0.25, 4.0) } else { 1.0 };
-        model.correction = (ratio(profile.measured.p50_latency_ms, raw.latency_ms), ratio(profile.measured.mean_cost, raw.cost));
+        let m = &profile.measured;
+        model.correction = Correction {
+            latency: ratio(m.p50_latency_ms, raw.latency_ms),
+            completion: ratio(m.p50_completion_ms, raw.completion_ms),
+            cost: ratio(m.mean_cost, raw.cost),
+        };
         model
     }
 
-    /// Measured over predicted on the profiled setup (latency, cost).
-    pub fn correction(&self) -> (f64, f64) {
+    /// Measured over predicted on the profiled setup.
+    pub fn correction(&self) -> Correction {
         self.correction
     }
 
@@ -122,11 +153,15 @@ impl<'a> Model<'a> {
         profile.memory_mb + sequential + together
     }
 
-    /// What `setup` would do per request: median latency, cost and invocations.
+    /// What `setup` would do per request: median latency and completion time, cost and
+    /// invocations.
     pub fn predict(&self, setup: &FusionSetup) -> Prediction {
         let entry = &self.profile.entry;
         let (cost, invocations, run) = self.invocation(setup, entry, 0);
-        Prediction { latency_ms: run.duration * self.correction.0, cost: cost * self.correction.1, invocations }
+        let latency_ms = run.duration * self.correction.latency;
+        // Corrected apart, completion could fall before the response it follows.
+        let completion_ms = (run.done * self.correction.completion).max(latency_ms);
+        Prediction { latency_ms, completion_ms, cost: cost * self.correction.cost, invocations }
     }
 
     /// An invocation of `F(task)`: its cost with everything it causes, the invocations, its run.
@@ -144,10 +179,12 @@ impl<'a> Model<'a> {
         let mut run = Run { cpu: profile.cpu_ms, ..Run::default() };
         let (mut sequential, mut concurrent, mut concurrent_cpu, mut sync_tail) = (0.0f64, 0.0f64, 0.0, 0.0f64);
         let (mut sequential_waits, mut concurrent_waits) = (0.0, 0.0f64);
-        // What each sync call (and remote async enqueue) takes the caller: fused async calls
-        // start once the sync calls before them have returned.
+        // What sync callees leave running after they return, remote work included.
+        let mut done_tail = 0.0f64;
+        // What each sync call (and remote async enqueue) takes the caller: async calls are made
+        // once the sync calls before them have returned.
         let mut took: BTreeMap<&str, f64> = BTreeMap::new();
-        let mut fused_async = Vec::new();
+        let (mut fused_async, mut remote_async) = (Vec::new(), Vec::new());
         for call in self.profile.calls_of(task) {
             let n = call.calls_per_run;
             if setup.is_local(function, &call.callee) {
@@ -171,13 +208,20 @@ impl<'a> Model<'a> {
                 run.tail_cpu += n * child.tail_cpu;
                 run.tail_waits = run.tail_waits.max(child.tail_waits);
                 sync_tail = sync_tail.max(child.end - child.duration);
+                done_tail = done_tail.max(child.done - child.duration);
             } else {
                 let (cost, invocations, child) = self.invocation(setup, &call.callee, depth + 1);
                 run.cost += n * cost;
                 run.invocations += n * invocations;
                 let away = match call.mode {
-                    CallMode::Sync => self.overheads.sync_hop_ms + child.duration,
-                    CallMode::Async => self.overheads.async_enqueue_ms,
+                    CallMode::Sync => {
+                        done_tail = done_tail.max(child.done - child.duration);
+                        self.overheads.sync_hop_ms + child.duration
+                    }
+                    CallMode::Async => {
+                        remote_async.push((call, child.done));
+                        self.overheads.async_enqueue_ms
+                    }
                 };
                 if call.mode == CallMode::Sync && call.concurrent {
                     concurrent = concurrent.max(away);
@@ -199,6 +243,8 @@ impl<'a> Model<'a> {
         // Fused async work starts once the sync calls before it returned and runs on beside the
         // rest. All of it shares the invocation's CPU share, so it lasts at least its CPU paced
         // plus the waits of its longest chain, which cannot use CPU the others leave.
+        let duration = run.duration;
+        let fired = |call: &EdgeProfile| call.after.iter().filter_map(|t| took.get(t.as_str())).sum::<f64>().min(duration);
         let mut first_start = f64::INFINITY;
         let mut async_cpu = 0.0;
         for call in fused_async {
@@ -206,9 +252,10 @@ impl<'a> Model<'a> {
             let child = self.run(setup, &call.callee, function, depth + 1);
             run.cost += n * child.cost;
             run.invocations += n * child.invocations;
-            let start = call.after.iter().filter_map(|t| took.get(t.as_str())).sum::<f64>().min(run.duration);
+            let start = fired(call);
             first_start = first_start.min(start);
             run.end = run.end.max(start + child.end.max(child.duration));
+            run.done = run.done.max(start + child.done);
             async_cpu += n * (child.cpu + child.tail_cpu);
             run.tail_waits = run.tail_waits.max(child.waits + child.tail_waits);
         }
@@ -217,6 +264,12 @@ impl<'a> Model<'a> {
             let from = if first_start.is_finite() { first_start } else { run.duration };
             run.end = run.end.max(from + paced_ms(run.tail_cpu, memory_mb) + run.tail_waits);
         }
+        // Remote async work starts an enqueue after its call is made (the last of n calls, n
+        // enqueues after the first is made) and runs in its own invocation.
+        for (call, done) in remote_async {
+            run.done = run.done.max(fired(call) + call.calls_per_run * self.overheads.async_enqueue_ms + done);
+        }
+        run.done = run.done.max(run.end).max(run.duration + done_tail);
         run
     }
 }

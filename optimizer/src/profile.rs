@@ -9,6 +9,7 @@ use anyhow::{Result, bail, ensure};
 use fusion_host::telemetry::{InvocationRecord, Record, Span};
 use fusion_host::{CallMode, FusionSetup};
 
+use crate::objective::Outcome;
 use crate::pricing::Pricing;
 use crate::resources::paced_ms;
 
@@ -62,12 +63,23 @@ pub struct EdgeProfile {
 pub struct Measured {
     /// Median latency of a request (its root span's duration), ms.
     pub p50_latency_ms: f64,
+    /// Median completion time of a request, from its first span's start to its last span's end,
+    /// ms (loops recorded before it have none).
+    #[serde(default)]
+    pub p50_completion_ms: f64,
     /// Mean dollars per request, all the invocations it caused included.
     pub mean_cost: f64,
     /// Mean Lambda invocations per request.
     pub invocations: f64,
     /// Cost per request of each function's invocations (what Fusionize++ sizes memory by).
     pub cost_by_function: BTreeMap<String, f64>,
+}
+
+impl Measured {
+    /// What the objectives judge of it.
+    pub fn outcome(&self) -> Outcome {
+        Outcome { latency_ms: self.p50_latency_ms, completion_ms: self.p50_completion_ms, cost: self.mean_cost }
+    }
 }
 
 /// What the optimizer learns from one measured setup: its tasks, its call edges, what it measured.
@@ -135,8 +147,10 @@ impl Profile {
             memory.out_of_memory |= inv.out_of_memory;
         }
         let mut edges: BTreeMap<(&str, &str, CallMode), EdgeTally<'_>> = BTreeMap::new();
-        let mut latencies = Vec::new();
+        let (mut latencies, mut completions) = (Vec::new(), Vec::new());
         for trace in &complete {
+            let (first_start, last_end) = extent(trace.iter().copied());
+            completions.push((last_end - first_start) as f64 / 1e3);
             let by_id: BTreeMap<&str, &Span> = trace.iter().map(|s| (s.span_id.as_str(), *s)).collect();
             for span in trace.iter() {
                 let cpu_ms = span.cpu_us as f64 / 1e3;
@@ -194,6 +208,7 @@ impl Profile {
         }
         let measured = Measured {
             p50_latency_ms: median(&mut latencies),
+            p50_completion_ms: median(&mut completions),
             mean_cost: cost_by_function.values().sum(),
             invocations: invs.len() as f64 / requests as f64,
             cost_by_function,
@@ -205,6 +220,14 @@ impl Profile {
     pub fn calls_of<'a>(&'a self, task: &'a str) -> impl Iterator<Item = &'a EdgeProfile> + 'a {
         self.edges.iter().filter(move |e| e.caller == task)
     }
+}
+
+/// When a request's work began and ended: its first span's start and its last span's end, µs
+/// (0, 0 without spans).
+pub fn extent<'a>(trace: impl IntoIterator<Item = &'a Span>) -> (u64, u64) {
+    let mut spans = trace.into_iter().map(|s| (s.start_us, s.start_us + s.duration_us));
+    let first = spans.next().unwrap_or_default();
+    spans.fold(first, |(start, end), (s, e)| (start.min(s), end.max(e)))
 }
 
 /// Every span's parent was recorded, and the root is the entry task.

@@ -53,7 +53,7 @@ pub fn search(model: &Model<'_>, goal: Goal) -> Plan {
         let for_goal = best_memory(model, blocks, &|p| self::score(goal, p, &reference));
         per_grouping.push(for_goal.clone());
         points.push(for_goal);
-        for aim in [Goal { objective: Objective::Cost, ..goal }, Goal { objective: Objective::Latency, latency_slo_ms: None }] {
+        for aim in [Goal { objective: Objective::Cost, ..goal }, Goal::of(Objective::Latency)] {
             points.push(best_memory(model, blocks, &|p| self::score(aim, p, &reference)));
         }
     };
@@ -72,7 +72,50 @@ pub fn search(model: &Model<'_>, goal: Goal) -> Plan {
 }
 
 fn score(goal: Goal, p: &Prediction, reference: &Prediction) -> f64 {
-    goal.rank(p.latency_ms, p.cost, (reference.latency_ms, reference.cost))
+    goal.rank(p.outcome(), reference.outcome())
+}
+
+/// `count` different connected groupings drawn at random (each from one function per task by a
+/// random number of merges of neighbouring blocks), each at its best memory sizes for `goal`: a
+/// sample of the setups the search chose among, to measure its pick against. Deterministic for a
+/// `seed`; fewer when the app has fewer groupings.
+pub fn sample(model: &Model<'_>, goal: Goal, count: usize, seed: u64) -> Vec<Point> {
+    let tasks: Vec<String> = model.profile.tasks.keys().cloned().collect();
+    let neighbours = neighbours(model);
+    let reference = model.predict(&model.profile.setup);
+    let mut state = seed | 1;
+    let mut below = move |n: usize| {
+        // xorshift64: reproducible without a dependency.
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        (state % n as u64) as usize
+    };
+    let mut seen = BTreeSet::new();
+    let mut points = Vec::new();
+    for _ in 0..count * 20 {
+        if points.len() == count {
+            break;
+        }
+        let mut blocks: Vec<BTreeSet<String>> = tasks.iter().map(|t| BTreeSet::from([t.clone()])).collect();
+        for _ in 0..below(tasks.len()) {
+            let pairs: Vec<(usize, usize)> = (0..blocks.len())
+                .flat_map(|i| (i + 1..blocks.len()).map(move |j| (i, j)))
+                .filter(|&(i, j)| blocks[i].iter().any(|t| neighbours[t].iter().any(|n| blocks[j].contains(n))))
+                .collect();
+            if pairs.is_empty() {
+                break;
+            }
+            let (i, j) = pairs[below(pairs.len())];
+            let other = blocks.remove(j);
+            blocks[i].extend(other);
+        }
+        blocks.sort();
+        if seen.insert(blocks.clone()) {
+            points.push(best_memory(model, &blocks, &|p| score(goal, p, &reference)));
+        }
+    }
+    points
 }
 
 /// `{A,B} 1024 MB · {C} 128 MB`: the groups with more than one task or more than 128 MB.

@@ -37,7 +37,7 @@ fn profile(app: &str, tasks: &[(&str, f64, f64)], edges: &[(&str, &str, CallMode
                 after: BTreeSet::new(),
             })
             .collect(),
-        measured: Measured { p50_latency_ms: 0.0, mean_cost: 0.0, invocations: 0.0, cost_by_function: BTreeMap::new() },
+        measured: Measured { p50_latency_ms: 0.0, p50_completion_ms: 0.0, mean_cost: 0.0, invocations: 0.0, cost_by_function: BTreeMap::new() },
         environments: BTreeMap::new(),
     }
 }
@@ -58,7 +58,7 @@ fn no_setup_is_proposed_whose_groups_need_more_memory_than_their_size() {
     let remote = fusion_optimizer::search::setup_of("m", &vec![(BTreeSet::from(["A".to_string()]), 128), (BTreeSet::from(["B".to_string()]), 128)]);
     assert_eq!(model.memory_needed_mb(&remote, "A"), host_mb + 1, "remote calls hold nothing here");
     for objective in [Objective::Cost, Objective::Latency] {
-        let plan = search(&model, Goal { objective, latency_slo_ms: None });
+        let plan = search(&model, Goal::of(objective));
         for point in plan.per_grouping.iter().chain(&plan.pareto).chain(std::iter::once(&plan.pick)) {
             for (block, memory_mb) in &point.grouping {
                 let needed = block.iter().map(|t| model.memory_needed_mb(&point.setup, t)).max().unwrap();
@@ -67,7 +67,7 @@ fn no_setup_is_proposed_whose_groups_need_more_memory_than_their_size() {
         }
     }
     // Fusing them for cost: the smallest size that holds the group, not the next listed one.
-    let cheapest = search(&model, Goal { objective: Objective::Cost, latency_slo_ms: None }).pick;
+    let cheapest = search(&model, Goal::of(Objective::Cost)).pick;
     assert_eq!(cheapest.grouping.len(), 1, "fusing saves four invocations: {:?}", cheapest.grouping);
     assert_eq!(cheapest.grouping[0].1, host_mb + 161);
 }
@@ -132,21 +132,75 @@ fn the_model_predicts_a_sync_chain_as_worked_out_by_hand() {
 }
 
 #[test]
+fn the_model_predicts_completion_as_worked_out_by_hand() {
+    // A calls D, which waits 10 ms, then fires B, which waits 100 ms. Lambda's 40 ms hop and
+    // 90 ms enqueue.
+    let mut p = profile("fire", &[("A", 0.0, 0.0), ("B", 0.0, 100.0), ("D", 0.0, 10.0)], &[("A", "D", Sync), ("A", "B", Async)]);
+    p.edges[1].after = ["D".to_string()].into();
+    let names: BTreeSet<String> = p.tasks.keys().cloned().collect();
+    let all_local = FusionSetup::preset(Preset::AllLocal, "fire", &names, "A");
+    let b_apart = fusion_optimizer::search::setup_of("fire", &vec![(["A", "D"].map(String::from).into(), 128), (BTreeSet::from(["B".to_string()]), 128)]);
+    let predict = |p: &Profile, setup: &FusionSetup| {
+        let prediction = Model::new(p, LAMBDA, Pricing::LAMBDA_X86).predict(setup);
+        (prediction.latency_ms, prediction.completion_ms)
+    };
+    let close = |(latency, completion): (f64, f64), expected: (f64, f64)| (latency - expected.0).abs() < 1e-9 && (completion - expected.1).abs() < 1e-9;
+    // All remote: A answers after D's hop and B's enqueue; B starts an enqueue after D returned.
+    assert!(close(predict(&p, &p.setup), (40.0 + 10.0 + 90.0, 50.0 + 90.0 + 100.0)), "{:?}", predict(&p, &p.setup));
+    // B alone remote: A answers after D and the enqueue; B ends 100 ms after it started.
+    assert!(close(predict(&p, &b_apart), (10.0 + 90.0, 10.0 + 90.0 + 100.0)), "{:?}", predict(&p, &b_apart));
+    // All fused: A answers after D, and B runs on after that in the same invocation.
+    assert!(close(predict(&p, &all_local), (10.0, 10.0 + 100.0)), "{:?}", predict(&p, &all_local));
+    // Fired before D is called: B runs beside D (fused) or starts an enqueue after A does (remote).
+    p.edges[1].after.clear();
+    assert!(close(predict(&p, &all_local), (10.0, 100.0)) && close(predict(&p, &p.setup), (140.0, 90.0 + 100.0)));
+    // Calibrated like latency: twice the completion measured on the profiled setup doubles every
+    // predicted completion, and never brings it before the answer.
+    (p.measured.p50_latency_ms, p.measured.p50_completion_ms) = (140.0, 380.0);
+    let model = Model::new(&p, LAMBDA, Pricing::LAMBDA_X86);
+    assert!((model.correction().completion - 2.0).abs() < 1e-9 && (model.correction().latency - 1.0).abs() < 1e-9, "{:?}", model.correction());
+    assert!(close(predict(&p, &all_local), (10.0, 200.0)), "{:?}", predict(&p, &all_local));
+    p.measured.p50_completion_ms = 190.0 / 4.0;
+    let (latency, completion) = predict(&p, &p.setup);
+    assert!((completion - latency).abs() < 1e-9, "{latency} {completion}");
+}
+
+#[test]
+fn the_search_for_completion_buys_cpu_for_async_work_latency_does_not_wait_for() {
+    // A waits 5 ms and fires B, which burns 100 ms of CPU and waits 1 s: B's CPU takes ~1.4 s at
+    // 128 MB. Latency never waits for B, so its pick saves on memory; completion waits for B, and
+    // is soonest fused (no enqueue) with B's CPU at full speed.
+    let p = profile("burn", &[("A", 0.0, 5.0), ("B", 100.0, 1000.0)], &[("A", "B", Async)]);
+    let model = Model::new(&p, LAMBDA, Pricing::LAMBDA_X86);
+    let plan = search(&model, Goal::of(Objective::Completion));
+    let done = plan.pick.prediction.completion_ms;
+    assert_eq!(plan.pick.grouping.len(), 1, "{:?}", plan.pick.grouping);
+    assert!((done - 1100.0).abs() < 1e-9, "{:?} {:?}", plan.pick.grouping, plan.pick.prediction);
+    assert!(plan.per_grouping.iter().chain(&plan.pareto).all(|point| point.prediction.completion_ms >= done), "nothing evaluated finishes first");
+    let fastest = search(&model, Goal::of(Objective::Latency)).pick.prediction;
+    assert!(fastest.latency_ms < 10.0 && fastest.completion_ms > 2000.0, "{fastest:?}");
+    // Under a 2 s completion SLO at the lowest cost: not the soonest, but soon enough.
+    let within = search(&model, Goal { completion_slo_ms: Some(2000.0), ..Goal::of(Objective::Cost) }).pick;
+    assert!(within.prediction.completion_ms <= 2000.0 && within.prediction.completion_ms > done, "{:?}", within.prediction);
+    assert!(search(&model, Goal::of(Objective::Cost)).pick.prediction.completion_ms > 2000.0);
+}
+
+#[test]
 fn the_search_fuses_a_sync_chain_and_buys_cpu_for_latency() {
     // A calls B sync; B burns 1 s of CPU. Fusing saves the hop and the double billing. For
     // latency, B's function needs a whole vCPU (1,769 MB or more): at 128 MB the burn takes ~14 s.
     let p = profile("burn", &[("A", 0.0, 5.0), ("B", 1000.0, 0.0)], &[("A", "B", Sync)]);
     let model = Model::new(&p, LAMBDA, Pricing::LAMBDA_X86);
-    let cheapest = search(&model, Goal { objective: Objective::Cost, latency_slo_ms: None }).pick;
+    let cheapest = search(&model, Goal::of(Objective::Cost)).pick;
     assert_eq!(cheapest.grouping.len(), 1, "one function: {:?}", cheapest.grouping);
-    let fastest = search(&model, Goal { objective: Objective::Latency, latency_slo_ms: None }).pick;
+    let fastest = search(&model, Goal::of(Objective::Latency)).pick;
     assert_eq!(fastest.grouping.len(), 1);
     // Full speed from 1,735 MB (the burst covers the rest of a vCPU): the tie on latency goes to
     // the cheapest such size the search tries.
     assert_eq!(fastest.grouping[0].1, 1760, "{:?}", fastest.grouping);
     assert!((fastest.prediction.latency_ms - 1005.0).abs() < 1e-9, "{:?}", fastest.prediction);
     // A 2 s SLO at the lowest cost: the smallest size that meets it.
-    let within = search(&model, Goal { objective: Objective::Cost, latency_slo_ms: Some(2000.0) });
+    let within = search(&model, Goal { latency_slo_ms: Some(2000.0), ..Goal::of(Objective::Cost) });
     assert!(within.pick.prediction.latency_ms <= 2000.0 && within.pick.grouping[0].1 < 1769, "{:?}", within.pick.grouping);
     assert!(within.pareto.windows(2).all(|w| w[0].prediction.latency_ms <= w[1].prediction.latency_ms && w[0].prediction.cost > w[1].prediction.cost));
 }
@@ -249,7 +303,7 @@ fn apps_beyond_exhaustive_search_are_hill_climbed_to_a_better_setup() {
     let edges: Vec<(&str, &str, CallMode)> = names[1..].iter().map(|n| (names[0].as_str(), n.as_str(), Sync)).collect();
     let p = profile("star", &tasks, &edges);
     let model = Model::new(&p, LAMBDA, Pricing::LAMBDA_X86);
-    let plan = search(&model, Goal { objective: Objective::Balanced, latency_slo_ms: None });
+    let plan = search(&model, Goal::of(Objective::Balanced));
     let remote = model.predict(&p.setup);
     assert!(plan.pick.prediction.latency_ms < remote.latency_ms && plan.pick.prediction.cost < remote.cost, "{:?} vs {remote:?}", plan.pick.prediction);
     // Every hop saved is 40 ms and a double-billed wait: the climb fuses them all.
@@ -265,7 +319,7 @@ fn request_fees_that_dominate_move_the_cost_pick_to_fewer_invocations() {
     let mut p = profile("fire", &[("A", 0.0, 0.0), ("C", 0.0, 500.0)], &[("A", "C", Async)]);
     p.tasks.get_mut("A").unwrap().memory_mb = 1000.0;
     let fees = Pricing { per_gb_second: Pricing::LAMBDA_X86.per_gb_second / 100.0, per_request: Pricing::LAMBDA_X86.per_request * 100.0, ..Pricing::LAMBDA_X86 };
-    let cheapest = |pricing: Pricing| search(&Model::new(&p, LAMBDA, pricing), Goal { objective: Objective::Cost, latency_slo_ms: None }).pick;
+    let cheapest = |pricing: Pricing| search(&Model::new(&p, LAMBDA, pricing), Goal::of(Objective::Cost)).pick;
     let (lambda, fee_heavy) = (cheapest(Pricing::LAMBDA_X86), cheapest(fees));
     assert_eq!((lambda.grouping.len(), lambda.prediction.invocations), (2, 2.0), "{:?}", lambda.grouping);
     assert_eq!((fee_heavy.grouping.len(), fee_heavy.prediction.invocations), (1, 1.0), "{:?}", fee_heavy.grouping);

@@ -129,7 +129,7 @@ async fn the_profile_of_a_real_run_has_the_apps_calls_and_the_model_prefers_fusi
     assert!(profile.tasks["SE"].wait_ms >= 5.0, "SE waits on its emulated write (db_ms 5)");
     // With Lambda's hop costs, the model predicts fusing beats one function per task on both.
     let model = fusion_optimizer::model::Model::new(&profile, fusion_optimizer::model::Overheads::of(&fusion_host::platform::Platform::LAMBDA), Pricing::LAMBDA_X86);
-    let goal = fusion_optimizer::objective::Goal { objective: fusion_optimizer::objective::Objective::Balanced, latency_slo_ms: None };
+    let goal = fusion_optimizer::objective::Goal::of(fusion_optimizer::objective::Objective::Balanced);
     let pick = fusion_optimizer::search::search(&model, goal).pick;
     let remote = model.predict(&profile.setup);
     assert!(pick.prediction.latency_ms < remote.latency_ms && pick.prediction.cost < remote.cost, "{:?} vs {remote:?}", pick.prediction);

@@ -64,7 +64,7 @@ async fn fused_work_over_the_memory_size_fails_typed_retires_its_environment_and
     let profile = Profile::from_records(&records, "testkit", "relay", &tasks, &setup, Pricing::LAMBDA_X86).unwrap();
     assert!(profile.environments["relay"].out_of_memory);
     let model = Model::new(&profile, Overheads::of(&fusion_host::platform::Platform::LAMBDA), Pricing::LAMBDA_X86);
-    let pick = search(&model, Goal { objective: Objective::Cost, latency_slo_ms: None }).pick;
+    let pick = search(&model, Goal::of(Objective::Cost)).pick;
     let relays = pick.grouping.iter().find(|(group, _)| group.contains("relay")).unwrap();
     if relays.0.contains("hog") {
         assert!(relays.1 >= failed.max_memory_used_mb, "the fused group gets at least what it wanted: {:?}", pick.grouping);

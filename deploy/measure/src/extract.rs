@@ -8,7 +8,9 @@ use anyhow::{Context, Result};
 use fusion_host::CallMode;
 use fusion_host::telemetry::{InvocationRecord, Record, Span};
 
+use fusion_optimizer::objective::Outcome;
 use fusion_optimizer::pricing::Pricing;
+use fusion_optimizer::profile::extent;
 use serde::{Deserialize, Serialize};
 
 use crate::telemetry_lines::{self, Skipped};
@@ -59,13 +61,15 @@ pub struct Edge {
     pub mean_cpu_us: f64,
 }
 
-/// One request: from its first span's start to the end of its root span.
+/// One request: from its first span's start to the end of its root span, and of its last span.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RequestReport {
     /// The request's trace.
     pub trace_id: String,
     /// From its first span's start to its root span's end, µs.
     pub latency_us: u64,
+    /// From its first span's start to its last span's end (async work included), µs.
+    pub completion_us: u64,
     /// Dollars, every invocation of the request at its billed duration.
     pub cost: f64,
     /// Function invocations it caused (the entry's included).
@@ -105,6 +109,13 @@ pub struct FunctionMemory {
     pub p95_mb: u32,
     /// Invocations that ran out of memory.
     pub out_of_memory: usize,
+}
+
+impl RequestReport {
+    /// What the objectives judge of it.
+    pub fn outcome(&self) -> Outcome {
+        Outcome { latency_ms: self.latency_us as f64 / 1e3, completion_ms: self.completion_us as f64 / 1e3, cost: self.cost }
+    }
 }
 
 impl VersionReport {
@@ -147,7 +158,7 @@ pub fn extract(records: &[Record], pricing: Pricing, traces: Option<&BTreeSet<St
             edge.1 += span.duration_us;
             edge.2 += span.cpu_us;
         }
-        let first_start = spans.iter().map(|s| s.start_us).min().unwrap_or(root.start_us);
+        let (first_start, last_end) = extent(spans.iter().copied());
         let invs = invocations.get(trace).map(Vec::as_slice).unwrap_or_default();
         for inv in invs {
             let samples = memory.entry(inv.function.clone()).or_insert_with(|| (inv.memory_mb, Vec::new(), 0));
@@ -157,6 +168,7 @@ pub fn extract(records: &[Record], pricing: Pricing, traces: Option<&BTreeSet<St
         requests.push(RequestReport {
             trace_id: trace.to_string(),
             latency_us: root.start_us + root.duration_us - first_start,
+            completion_us: last_end - first_start,
             cost: invs.iter().map(|i| pricing.invocation(i)).sum(),
             invocations: invs.len(),
             cold_starts: invs.iter().filter(|i| i.cold_start).count(),
@@ -198,6 +210,52 @@ fn summarise_memory(function: String, (memory_mb, mut peaks, out_of_memory): (u3
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A span of trace `t` from `start_ms` for `ms`, called by `parent`'s task (`None`: the root).
+    fn span(id: &str, parent: Option<(&str, &str)>, task: &str, mode: CallMode, start_ms: u64, ms: u64) -> Record {
+        Record::Span(Span {
+            trace_id: "t".into(),
+            span_id: id.into(),
+            parent_span: parent.map(|p| p.0.into()),
+            outside_parent: None,
+            function: task.into(),
+            setup_version: 1,
+            task: task.into(),
+            caller: parent.map(|p| p.1.into()),
+            mode,
+            remote: true,
+            start_us: 1_000_000 + start_ms * 1000,
+            duration_us: ms * 1000,
+            cpu_us: 100,
+            calls_us: 0,
+            kv_ops: 0,
+            kv_us: 0,
+            memory_mb: 128,
+            memory_used_kb: 0,
+            cold_start: false,
+            error: None,
+        })
+    }
+
+    #[test]
+    fn completion_runs_from_the_first_start_to_the_last_end_async_work_included() {
+        use CallMode::{Async, Sync};
+        // I answers at 10 ms; CT, fired at its end, runs until 30 ms and fires AS, which ends at
+        // 45 ms, after its caller. Listed in no particular order, as records arrive.
+        let records = [
+            span("as", Some(("ct", "CT")), "AS", Async, 15, 30),
+            span("i", None, "I", Sync, 0, 10),
+            span("ct", Some(("i", "I")), "CT", Async, 11, 19),
+            span("cw", Some(("i", "I")), "CW", Sync, 2, 3),
+        ];
+        let versions = extract(&records, Pricing::LAMBDA_X86, None);
+        let request = &versions[0].requests[0];
+        assert_eq!((request.latency_us, request.completion_us), (10_000, 45_000));
+        assert_eq!((request.outcome().latency_ms, request.outcome().completion_ms), (10.0, 45.0));
+        // Without async work, it completes when it answers.
+        let sync_only = extract(&records[1..2], Pricing::LAMBDA_X86, None);
+        assert_eq!(sync_only[0].requests[0].completion_us, sync_only[0].requests[0].latency_us);
+    }
 
     #[test]
     fn memory_is_summarised_per_function_with_its_max_and_nearest_rank_p95() {

@@ -8,12 +8,20 @@ use fusion_host::FusionSetup;
 use fusion_host::router::group;
 
 use fusion_cluster::ClusterState;
-use fusion_measure::extract::VersionReport;
+use fusion_measure::extract::{RequestReport, VersionReport};
 use fusion_measure::stats::Summary;
 use fusion_measure::LoadResult;
 
 fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
+}
+
+/// A time of a request, µs: its latency or its completion time.
+type Micros = fn(&RequestReport) -> u64;
+
+/// The percentiles of `us` over `requests`.
+fn summary<'a>(requests: impl IntoIterator<Item = &'a RequestReport>, us: Micros) -> Option<Summary> {
+    Summary::of(&requests.into_iter().map(|r| Duration::from_micros(us(r))).collect::<Vec<_>>())
 }
 
 /// The cluster's functions: memory size, URL and the tasks each runs under `setup`.
@@ -27,7 +35,8 @@ pub fn endpoint_table(state: &ClusterState, setup: &FusionSetup) -> String {
     out
 }
 
-/// A load run in a few lines: requests, latency percentiles, cost, invocations, cold starts.
+/// A load run in a few lines: requests, latency and completion percentiles, cost, invocations,
+/// cold starts.
 pub fn load_summary(r: &LoadResult) -> String {
     // The cluster's starting setup names the run only if that version served all of it: after a
     // hot swap the versions that served say what ran.
@@ -52,6 +61,10 @@ pub fn load_summary(r: &LoadResult) -> String {
     let _ = writeln!(out, "  setup        {}", served.join(", "));
     if let Some(s) = r.latency() {
         let _ = writeln!(out, "  latency      p50 {:.1} ms  p95 {:.1} ms  p99 {:.1} ms  max {:.1} ms", ms(s.p50), ms(s.p95), ms(s.p99), ms(s.max));
+    }
+    // Until all of a request's work (async included) ended, as its telemetry says.
+    if let Some(s) = summary(r.versions.iter().flat_map(|v| &v.requests), |q| q.completion_us) {
+        let _ = writeln!(out, "  completion   p50 {:.1} ms  p95 {:.1} ms  p99 {:.1} ms  max {:.1} ms", ms(s.p50), ms(s.p95), ms(s.p99), ms(s.max));
     }
     let _ = writeln!(
         out,
@@ -102,9 +115,11 @@ pub fn version(v: &VersionReport) -> String {
             e.mean_cpu_us / 1000.0
         );
     }
-    let latencies: Vec<Duration> = v.requests.iter().map(|r| Duration::from_micros(r.latency_us)).collect();
-    if let Some(s) = Summary::of(&latencies) {
-        let _ = writeln!(out, "  latency (first start → root end)  p50 {:.1} ms  p95 {:.1} ms  p99 {:.1} ms", ms(s.p50), ms(s.p95), ms(s.p99));
+    let times: [(&str, Micros); 2] = [("latency (first start → root end)", |r| r.latency_us), ("completion (first start → last end)", |r| r.completion_us)];
+    for (label, us) in times {
+        if let Some(s) = summary(&v.requests, us) {
+            let _ = writeln!(out, "  {label:<35}  p50 {:.1} ms  p95 {:.1} ms  p99 {:.1} ms", ms(s.p50), ms(s.p95), ms(s.p99));
+        }
     }
     let _ = writeln!(
         out,

@@ -9,7 +9,7 @@ use fusion_cluster::publish::{self, Applied};
 use fusion_host::FusionSetup;
 use fusion_host::platform::Platform;
 use fusion_optimizer::heuristic;
-use fusion_optimizer::model::Model;
+use fusion_optimizer::model::{Correction, Model};
 use fusion_optimizer::profile::Profile;
 use fusion_optimizer::search::{self, Point};
 use fusion_project::Project;
@@ -24,8 +24,8 @@ pub struct Proposal {
     pub profile: Profile,
     /// The platform whose overheads the model assumed.
     pub platform: Platform,
-    /// Measured over predicted latency and cost on the profiled setup, applied as corrections.
-    pub correction: (f64, f64),
+    /// Measured over predicted on the profiled setup, applied as corrections.
+    pub correction: Correction,
     /// What comes next.
     pub next: Next,
     /// The proposal made current, when the request asked for it.

@@ -4,7 +4,7 @@ use fusion_optimizer::objective::Goal;
 use fusion_optimizer::profile::Measured;
 
 /// The measured objective, lower is better ([`Goal::measured`]: balanced is latency × cost); a
-/// setup missing the latency SLO scores infinity.
+/// setup missing an SLO scores infinity.
 pub(crate) fn score(goal: &Goal, m: &Measured) -> f64 {
-    goal.measured(m.p50_latency_ms, m.mean_cost)
+    goal.measured(m.outcome())
 }

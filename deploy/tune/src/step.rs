@@ -30,16 +30,17 @@ impl Step {
 
     /// The header of [`Step::row`]'s table, its first column named `index`.
     pub fn header(index: &str) -> String {
-        format!("{index:<5} {:<8} {:>10} {:>12} {:>14} {:>14}  setup", "version", "p50 ms", "cost", "predicted p50", "predicted cost")
+        format!("{index:<5} {:<8} {:>10} {:>10} {:>12} {:>14} {:>14} {:>14}  setup", "version", "p50 ms", "done ms", "cost", "predicted p50", "predicted done", "predicted cost")
     }
 
-    /// The step as a table row, `index` first.
+    /// The step as a table row, `index` first; "done" is the median completion time.
     pub fn row(&self, index: usize) -> String {
-        let (p50, cost) = self.predicted.map_or(("-".into(), "-".into()), |p| (format!("{:.1}", p.latency_ms), format!("{:.3e}", p.cost)));
+        let (p50, done, cost) = self.predicted.map_or(("-".into(), "-".into(), "-".into()), |p| (format!("{:.1}", p.latency_ms), format!("{:.1}", p.completion_ms), format!("{:.3e}", p.cost)));
         format!(
-            "{index:<5} v{:<7} {:>10.1} {:>12} {p50:>14} {cost:>14}  {}",
+            "{index:<5} v{:<7} {:>10.1} {:>10.1} {:>12} {p50:>14} {done:>14} {cost:>14}  {}",
             self.version,
             self.measured.p50_latency_ms,
+            self.measured.p50_completion_ms,
             format!("{:.3e}", self.measured.mean_cost),
             self.groups()
         )

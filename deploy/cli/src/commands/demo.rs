@@ -25,7 +25,7 @@ pub struct Args {
     /// lambda: adds Lambda's hop and init delays; raw: Fusion's own overheads only.
     #[arg(long, default_value = "lambda")]
     platform: fusion_host::platform::Platform,
-    /// What the pick optimizes: balanced, cost or latency.
+    /// What the pick optimizes: balanced, cost, latency or completion.
     #[arg(long, default_value = "balanced")]
     objective: fusion_optimizer::objective::Objective,
     #[command(flatten)]
@@ -63,7 +63,7 @@ pub async fn run(args: Args) -> Result<()> {
         );
         let request = Request {
             strategy: Strategy::Model,
-            goal: Goal { objective: args.objective, latency_slo_ms: None },
+            goal: Goal::of(args.objective),
             version: None,
             platform: None,
             pricing: args.pricing.pricing,

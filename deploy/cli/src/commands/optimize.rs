@@ -54,6 +54,10 @@ pub struct Args {
     /// With --validate: every grouping the search tried, not only the front.
     #[arg(long, requires = "validate")]
     every: bool,
+    /// With --validate: also this many random connected groupings, each at its best memory
+    /// sizes (checks a search beyond exhaustive against setups it did not pick).
+    #[arg(long, default_value_t = 0, requires = "validate")]
+    sample: usize,
     #[command(flatten)]
     load: SteadyLoadArgs,
     /// The loop's iterations at most.
@@ -99,21 +103,25 @@ pub struct AutopilotArgs {
     endpoint: Option<String>,
 }
 
-/// `--objective` and `--latency-slo`.
+/// `--objective`, `--latency-slo` and `--completion-slo`.
 #[derive(clap::Args, Clone, Copy)]
 pub struct GoalArgs {
-    /// What the pick optimizes: balanced, cost or latency.
+    /// What the pick optimizes: balanced, cost, latency or completion (until a request's async
+    /// work is done too).
     #[arg(long, default_value = "balanced")]
     pub objective: Objective,
     /// Only setups predicted to meet this median latency, ms.
     #[arg(long)]
     pub latency_slo: Option<f64>,
+    /// Only setups predicted to meet this median completion time, ms.
+    #[arg(long)]
+    pub completion_slo: Option<f64>,
 }
 
 impl GoalArgs {
     /// The goal as the optimizer takes it.
     pub fn goal(self) -> Goal {
-        Goal { objective: self.objective, latency_slo_ms: self.latency_slo }
+        Goal { objective: self.objective, latency_slo_ms: self.latency_slo, completion_slo_ms: self.completion_slo }
     }
 }
 
@@ -137,7 +145,7 @@ pub async fn run(project: &Project, args: Args) -> Result<()> {
         print_best(&report);
         print_recorded(&record::save(project, &report)?);
     } else if args.validate {
-        print_validation(&validate::validate(project, &open.store, &request, &load, args.every, &Terminal::Results).await?, request.goal);
+        print_validation(&validate::validate(project, &open.store, &request, &load, validate::Candidates { every: args.every, sample: args.sample }, &Terminal::Results).await?, request.goal);
     } else {
         print_proposal(&propose::propose(project, &open.store, &request).await?, request.goal);
     }
@@ -180,7 +188,8 @@ async fn watch(project: &Project, request: &Request, knobs: &AutopilotArgs) -> R
 /// The loop's answer.
 pub fn print_best(report: &LoopReport) {
     let best = &report.steps[report.best];
-    println!("best: v{} {} · p50 {:.1} ms · ${:.3e} per request", best.version, best.groups(), best.measured.p50_latency_ms, best.measured.mean_cost);
+    let m = &best.measured;
+    println!("best: v{} {} · p50 {:.1} ms (completion {:.1} ms) · ${:.3e} per request", best.version, best.groups(), m.p50_latency_ms, m.p50_completion_ms, m.mean_cost);
 }
 
 /// Where the loop was recorded, and how to see it.
@@ -193,24 +202,29 @@ fn print_proposal(proposal: &Proposal, goal: Goal) {
     let tasks = propose::tasks(profile);
     let m = &profile.measured;
     println!(
-        "profiled {} v{} ({}): {} requests, p50 {:.1} ms, ${:.3e} and {:.2} invocations per request",
+        "profiled {} v{} ({}): {} requests, p50 {:.1} ms (completion {:.1} ms), ${:.3e} and {:.2} invocations per request",
         profile.app,
         profile.setup.version,
         describe(&grouping_of(&profile.setup, &tasks)),
         profile.requests,
         m.p50_latency_ms,
+        m.p50_completion_ms,
         m.mean_cost,
         m.invocations
     );
-    let (latency, cost) = proposal.correction;
-    println!("model on {}: measured/predicted on this setup ×{latency:.2} latency, ×{cost:.2} cost (applied as corrections)", proposal.platform);
+    let c = proposal.correction;
+    println!(
+        "model on {}: measured/predicted on this setup ×{:.2} latency, ×{:.2} completion, ×{:.2} cost (applied as corrections)",
+        proposal.platform, c.latency, c.completion, c.cost
+    );
     match &proposal.next {
         Next::Pick { front, evaluated, pick } => {
             print!("{}", front_table(front, *evaluated));
             let p = pick.prediction;
-            println!("pick ({}): {} → p50 {:.1} ms, ${:.3e} per request", goal.objective, describe(&pick.grouping), p.latency_ms, p.cost);
-            if !goal.meets_slo(p.latency_ms) {
-                println!("no setup is predicted to meet the latency SLO of {} ms: the pick is the fastest", goal.latency_slo_ms.unwrap_or_default());
+            println!("pick ({}): {} → p50 {:.1} ms (completion {:.1} ms), ${:.3e} per request", goal.objective, describe(&pick.grouping), p.latency_ms, p.completion_ms, p.cost);
+            if !goal.meets_slo(p.outcome()) {
+                let slos = [("latency", goal.latency_slo_ms), ("completion", goal.completion_slo_ms)].map(|(name, slo)| slo.map(|ms| format!("{name} {ms} ms")));
+                println!("no setup is predicted to meet the SLO ({}): the pick is the nearest", slos.into_iter().flatten().collect::<Vec<_>>().join(", "));
             }
         }
         Next::Inline(setup) => println!("next ({}): {}", setup.created_by, describe(&grouping_of(setup, &tasks))),
@@ -233,6 +247,9 @@ fn print_validation(validation: &Validation, goal: Goal) {
     if let Some((best, is_pick)) = &validation.best {
         let verdict = if *is_pick { "the model's pick" } else { "not the model's pick" };
         println!("measured best for {}: v{} ({verdict}) {}", goal.objective, best.version, best.groups());
+    }
+    if let Some(behind) = validation.pick_behind_best {
+        println!("the model's pick measured {behind:.1} % behind the best of the {} setups measured", validation.measured.len());
     }
 }
 

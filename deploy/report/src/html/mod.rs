@@ -86,7 +86,11 @@ fn section(page: &mut String, report: &LoopReport, key: &str) {
 /// What the loop found, in a sentence: how it searched, and the best against the start.
 fn summary(report: &LoopReport) -> String {
     let (start, best) = (&report.steps[0], &report.steps[report.best]);
-    let slo = report.goal.latency_slo_ms.map_or(String::new(), |ms| format!(" under a {} ms median", short(ms)));
+    let slos: Vec<String> = [(report.goal.latency_slo_ms, "median"), (report.goal.completion_slo_ms, "median completion")]
+        .into_iter()
+        .filter_map(|(slo, what)| slo.map(|ms| format!("a {} ms {what}", short(ms))))
+        .collect();
+    let slo = if slos.is_empty() { String::new() } else { format!(" under {}", slos.join(" and ")) };
     let searched = format!(
         "The loop (objective {}{slo}) measured {} setups, starting from {}.",
         report.goal.objective,

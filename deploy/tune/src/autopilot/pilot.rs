@@ -139,8 +139,8 @@ impl Pilot {
         let plan = search::search(model, goal);
         let current = model.predict(&m.setup);
         let pick = plan.pick.prediction;
-        let reference = (current.latency_ms, current.cost);
-        let gain = 1.0 - goal.rank(pick.latency_ms, pick.cost, reference) / goal.rank(current.latency_ms, current.cost, reference);
+        let reference = current.outcome();
+        let gain = 1.0 - goal.rank(pick.outcome(), reference) / goal.rank(reference, reference);
         let tasks = tasks(m);
         if same_grouping(&plan.pick.grouping, &grouping_of(&m.setup, &tasks)) {
             return (Action::Hold, "the current setup is the model's pick".into());
@@ -160,7 +160,7 @@ impl Pilot {
         if self.rejected.iter().any(|r| same_blocks(r, &plan.pick.grouping)) {
             return (Action::Hold, format!("the pick {} was rolled back under this workload", describe(&plan.pick.grouping)));
         }
-        let slo = if goal.meets_slo(pick.latency_ms) { "" } else { "; no setup is predicted to meet the latency SLO, this is the fastest" };
+        let slo = if goal.meets_slo(pick.outcome()) { "" } else { "; no setup is predicted to meet the SLO, this is the nearest" };
         let after_drift = if drifted { " after the workload changed" } else { "" };
         let reason = format!("fusion autopilot, window {index}{after_drift}: {} {predicted}{slo}", describe(&plan.pick.grouping));
         let mut setup = plan.pick.setup;

@@ -107,7 +107,7 @@ pub fn measure(traffic: &Traffic, setup: &FusionSetup, entry: &str, tasks: &BTre
         .into_iter()
         .filter(|v| v.setup_version == setup.version)
         .flat_map(|v| v.requests)
-        .map(|r| objective.value(r.latency_us as f64 / 1e3, r.cost))
+        .map(|r| objective.value(r.outcome()))
         .collect();
     Ok(Measurement { setup: setup.clone(), requests: traces.len(), samples, workload: Workload::of(&profile), profile })
 }
