@@ -16,7 +16,7 @@ use fusion_host::{CallMode, FusionSetup};
 use crate::objective::Outcome;
 use crate::pricing::Pricing;
 use crate::profile::{EdgeProfile, EnvironmentMemory, Profile};
-use crate::resources::paced_ms;
+use crate::resources::CpuBank;
 
 /// What crossing a function boundary costs the caller, ms.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -166,17 +166,20 @@ impl<'a> Model<'a> {
 
     /// An invocation of `F(task)`: its cost with everything it causes, the invocations, its run.
     fn invocation(&self, setup: &FusionSetup, task: &str, depth: usize) -> (f64, f64, Run) {
-        let run = self.run(setup, task, task, depth);
         let memory_mb = setup.function(task).memory_mb;
+        let run = self.run(setup, task, task, depth, &mut CpuBank::full(memory_mb));
         let cost = self.pricing.cost(run.end.max(run.duration), memory_mb);
         (cost + run.cost, 1.0 + run.invocations, run)
     }
 
-    /// `task` run inside `function`.
-    fn run(&self, setup: &FusionSetup, task: &str, function: &str, depth: usize) -> Run {
+    /// `task` run inside `function`, drawing on the invocation's CPU `bank` with everything
+    /// fused beside it.
+    fn run(&self, setup: &FusionSetup, task: &str, function: &str, depth: usize, bank: &mut CpuBank) -> Run {
         let Some(profile) = self.profile.tasks.get(task).filter(|_| depth < MAX_DEPTH) else { return Run::default() };
-        let memory_mb = setup.function(function).memory_mb;
         let mut run = Run { cpu: profile.cpu_ms, ..Run::default() };
+        // The task's own CPU, then its own waits (the bank refills while it waits).
+        let own = bank.run(profile.cpu_ms);
+        bank.wait(profile.wait_ms);
         let (mut sequential, mut concurrent, mut concurrent_cpu, mut sync_tail) = (0.0f64, 0.0f64, 0.0, 0.0f64);
         let (mut sequential_waits, mut concurrent_waits) = (0.0, 0.0f64);
         // What sync callees leave running after they return, remote work included.
@@ -192,7 +195,8 @@ impl<'a> Model<'a> {
                     fused_async.push(call);
                     continue;
                 }
-                let child = self.run(setup, &call.callee, function, depth + 1);
+                // Concurrent callees draw on the bank together, paced below as one.
+                let child = if call.concurrent { self.run(setup, &call.callee, function, depth + 1, &mut bank.clone()) } else { self.run(setup, &call.callee, function, depth + 1, bank) };
                 run.cost += n * child.cost;
                 run.invocations += n * child.invocations;
                 if call.concurrent {
@@ -229,15 +233,16 @@ impl<'a> Model<'a> {
                 } else {
                     sequential += n * away;
                     sequential_waits += n * away;
+                    bank.wait(n * away);
                 }
                 took.insert(&call.callee, n * away);
             }
         }
         // Fused work running side by side shares the invocation's CPU share.
         if concurrent_cpu > 0.0 {
-            concurrent = concurrent.max(paced_ms(concurrent_cpu, memory_mb));
+            concurrent = concurrent.max(bank.run(concurrent_cpu));
         }
-        run.duration = paced_ms(profile.cpu_ms, memory_mb) + profile.wait_ms + sequential + concurrent;
+        run.duration = own + profile.wait_ms + sequential + concurrent;
         run.waits = profile.wait_ms + sequential_waits + concurrent_waits;
         run.end = run.duration + sync_tail;
         // Fused async work starts once the sync calls before it returned and runs on beside the
@@ -249,7 +254,8 @@ impl<'a> Model<'a> {
         let mut async_cpu = 0.0;
         for call in fused_async {
             let n = call.calls_per_run;
-            let child = self.run(setup, &call.callee, function, depth + 1);
+            // Its CPU is paced below with the rest of the fused async work.
+            let child = self.run(setup, &call.callee, function, depth + 1, &mut bank.clone());
             run.cost += n * child.cost;
             run.invocations += n * child.invocations;
             let start = fired(call);
@@ -262,7 +268,7 @@ impl<'a> Model<'a> {
         run.tail_cpu += async_cpu;
         if run.tail_cpu > 0.0 {
             let from = if first_start.is_finite() { first_start } else { run.duration };
-            run.end = run.end.max(from + paced_ms(run.tail_cpu, memory_mb) + run.tail_waits);
+            run.end = run.end.max(from + bank.run(run.tail_cpu) + run.tail_waits);
         }
         // Remote async work starts an enqueue after its call is made (the last of n calls, n
         // enqueues after the first is made) and runs in its own invocation.

@@ -91,8 +91,14 @@ pub struct Profile {
     pub entry: String,
     /// The setup the telemetry was recorded under.
     pub setup: FusionSetup,
-    /// How many complete requests the profile was built from.
+    /// How many complete requests the profile was built from: those that met only warm
+    /// environments (unless none did).
     pub requests: usize,
+    /// Complete requests left out because they met a cold environment: a first start pays once
+    /// for what a request in steady state does not (compiling a component, a runtime's init, the
+    /// waits of its callers on it), so it says nothing about a setup's per-request latency and
+    /// cost.
+    pub cold_requests: usize,
     /// Per task, by name, what it does per run.
     pub tasks: BTreeMap<String, TaskProfile>,
     /// Every call edge seen, one per caller, callee and mode.
@@ -130,6 +136,9 @@ impl Profile {
         ensure!(!spans.is_empty(), "no telemetry of setup version {} of '{app}'", setup.version);
         let complete: Vec<&Vec<&Span>> = spans.values().filter(|trace| is_complete(trace, entry)).collect();
         ensure!(!complete.is_empty(), "no complete request of setup version {} in the telemetry (cut off while running?)", setup.version);
+        let warm: Vec<&Vec<&Span>> = complete.iter().filter(|trace| !trace.iter().any(|s| s.cold_start)).copied().collect();
+        let cold_requests = if warm.is_empty() { 0 } else { complete.len() - warm.len() };
+        let complete = if warm.is_empty() { complete } else { warm };
 
         let mut runs: BTreeMap<&str, (usize, Vec<f64>, f64)> = BTreeMap::new();
         // Memory counts every run, of complete requests or not: one that ran out of memory is
@@ -213,7 +222,7 @@ impl Profile {
             invocations: invs.len() as f64 / requests as f64,
             cost_by_function,
         };
-        Ok(Profile { app: app.to_string(), entry: entry.to_string(), setup: setup.clone(), requests, tasks, edges, measured, environments })
+        Ok(Profile { app: app.to_string(), entry: entry.to_string(), setup: setup.clone(), requests, cold_requests, tasks, edges, measured, environments })
     }
 
     /// The calls `task` makes.

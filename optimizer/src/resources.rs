@@ -7,14 +7,47 @@ use fusion_host::cpu::{BURST_PERIOD, vcpus};
 /// changes most, including the one-vCPU point (1,769 MB).
 pub const MEMORY_SIZES_MB: [u32; 14] = [128, 256, 512, 768, 1024, 1536, 1769, 2048, 3008, 3538, 4096, 5307, 7076, 10_240];
 
-/// Wall time `cpu_ms` of guest CPU takes at `memory_mb`, as the emulator paces it: a burst of
+/// Wall time `cpu_ms` of guest CPU takes at `memory_mb` in an invocation of its own: a burst of
 /// one scheduler period at the function's share runs at full speed, the rest at the share. A
 /// single task is one thread, so a share above one vCPU does not make it faster. Work that runs
 /// concurrently in one invocation shares the share: pass its total.
 pub fn paced_ms(cpu_ms: f64, memory_mb: u32) -> f64 {
-    let share = vcpus(memory_mb);
-    let burst_ms = BURST_PERIOD.as_secs_f64() * 1e3 * share;
-    cpu_ms.max((cpu_ms - burst_ms) / share)
+    CpuBank::full(memory_mb).run(cpu_ms)
+}
+
+/// One invocation's CPU budget as the host keeps it (`fusion_host::cpu::CpuBudget`): it starts
+/// with one burst period's worth at the share, refills at the share while the invocation waits
+/// (up to that burst again), and work beyond it runs at the share. Every task fused into the
+/// invocation draws on the same bank: back-to-back fused work gets one burst, not one each.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct CpuBank {
+    /// vCPUs of the memory size, at most one (one thread).
+    share: f64,
+    /// The most CPU time banked, ms.
+    cap_ms: f64,
+    /// CPU time that may still run at full speed, ms.
+    credit_ms: f64,
+}
+
+impl CpuBank {
+    /// The bank of a new invocation at `memory_mb`: full.
+    pub fn full(memory_mb: u32) -> CpuBank {
+        let cap_ms = BURST_PERIOD.as_secs_f64() * 1e3 * vcpus(memory_mb);
+        CpuBank { share: vcpus(memory_mb).min(1.0), cap_ms, credit_ms: cap_ms }
+    }
+
+    /// Runs `cpu_ms` of guest CPU; returns the wall time it takes. The bank refills at the share
+    /// while the guest runs too, so work beyond the credit ends when the refill has paid for it.
+    pub fn run(&mut self, cpu_ms: f64) -> f64 {
+        let wall = cpu_ms.max((cpu_ms - self.credit_ms) / self.share);
+        self.credit_ms = (self.credit_ms + wall * self.share - cpu_ms).clamp(0.0, self.cap_ms);
+        wall
+    }
+
+    /// The invocation waits `ms` (on I/O, a remote call): the bank refills meanwhile.
+    pub fn wait(&mut self, ms: f64) {
+        self.credit_ms = (self.credit_ms + ms * self.share).min(self.cap_ms);
+    }
 }
 
 #[cfg(test)]
@@ -29,5 +62,23 @@ mod tests {
         assert!((at_128 - (100.0 - 20.0 * share) / share).abs() < 1e-9, "{at_128}");
         assert_eq!(paced_ms(100.0, 1769), 100.0, "one vCPU: full speed");
         assert_eq!(paced_ms(100.0, 10_240), 100.0, "one thread cannot use more than one vCPU");
+    }
+
+    #[test]
+    fn back_to_back_work_shares_one_burst_and_a_wait_refills_it() {
+        let share = 128.0 / 1769.0;
+        let burst = 20.0 * share;
+        let mut bank = CpuBank::full(128);
+        let first = bank.run(burst);
+        assert!((first - burst).abs() < 1e-9, "the burst runs at full speed");
+        let second = bank.run(burst);
+        // What the bank earned while the first ran pays for a little of it.
+        assert!((second - (burst / share - burst)).abs() < 1e-9, "the next task finds the bank nearly empty: {second}");
+        bank.wait(20.0);
+        assert!((bank.run(burst) - burst).abs() < 1e-9, "a scheduler period of waiting refills it");
+        let mut long_wait = CpuBank::full(128);
+        long_wait.run(burst);
+        long_wait.wait(1000.0);
+        assert!((long_wait.run(2.0 * burst) - burst / share).abs() < 1e-9, "never more than one burst banked");
     }
 }

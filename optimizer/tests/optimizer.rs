@@ -3,7 +3,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use fusion_host::telemetry::{Record, Span};
+use fusion_host::telemetry::{InvocationRecord, Record, Span};
 use fusion_host::{CallMode, FusionSetup, Preset};
 use fusion_optimizer::heuristic::{grouping_of, inline_next};
 use fusion_optimizer::model::{Model, Overheads};
@@ -24,6 +24,7 @@ fn profile(app: &str, tasks: &[(&str, f64, f64)], edges: &[(&str, &str, CallMode
         entry: tasks[0].0.into(),
         setup: FusionSetup::preset(Preset::AllRemote, app, &names, tasks[0].0),
         requests: 1,
+        cold_requests: 0,
         tasks: tasks.iter().map(|(t, cpu, wait)| (t.to_string(), TaskProfile { runs_per_request: 1.0, cpu_ms: *cpu, wait_ms: *wait, memory_mb: 1.0 })).collect(),
         edges: edges
             .iter()
@@ -106,9 +107,60 @@ fn recorded(app: &str) -> Profile {
 }
 
 #[test]
+fn requests_that_met_a_cold_environment_are_left_out_of_the_steady_state() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let text = std::fs::read_to_string(root.join("tests/fixtures/iot-all-remote.jsonl")).unwrap();
+    let recorded_iot = recorded("iot");
+    assert_eq!((recorded_iot.requests, recorded_iot.cold_requests), (3, 1), "the first request met the fresh cluster's cold environments");
+    // All warm, to begin with.
+    let records: Vec<Record> = text
+        .lines()
+        .map(|l| match serde_json::from_str(l).unwrap() {
+            Record::Span(s) => Record::Span(Span { cold_start: false, ..s }),
+            Record::Invocation(i) => Record::Invocation(InvocationRecord { cold_start: false, init_us: 0, ..i }),
+        })
+        .collect();
+    let warm = &recorded_iot;
+    // The first request meets cold environments that take 2 s more to start (compiling its
+    // components, say): a one-time cost, billed, that the steady state does not pay.
+    let first = records.iter().find_map(|r| if let Record::Span(s) = r { Some(s.trace_id.clone()) } else { None }).unwrap();
+    let cold: Vec<Record> = records
+        .iter()
+        .cloned()
+        .map(|record| match record {
+            Record::Span(mut s) if s.trace_id == first => {
+                s.cold_start = true;
+                s.duration_us += 2_000_000;
+                Record::Span(s)
+            }
+            Record::Invocation(mut i) if i.trace_id == first => {
+                (i.cold_start, i.init_us, i.duration_us) = (true, 2_000_000, i.duration_us + 2_000_000);
+                Record::Invocation(i)
+            }
+            other => other,
+        })
+        .collect();
+    let without_first: Vec<Record> = records.iter().filter(|r| !matches!(r, Record::Span(s) if s.trace_id == first) && !matches!(r, Record::Invocation(i) if i.trace_id == first)).cloned().collect();
+    let profile = |records: &[Record]| Profile::from_records(records, "iot", &warm.entry, &warm.tasks.keys().cloned().collect(), &warm.setup, Pricing::LAMBDA_X86).unwrap();
+    let (with_cold, steady) = (profile(&cold), profile(&without_first));
+    assert_eq!((with_cold.requests, with_cold.cold_requests), (3, 1));
+    assert_eq!(with_cold.measured, steady.measured, "the cold request sways neither latency nor cost");
+    assert_eq!(with_cold.tasks, steady.tasks, "nor what the tasks do per run");
+    // When every request met a cold environment, that is all there is to learn from.
+    let all_cold: Vec<Record> = cold.iter().cloned().map(|r| match r {
+        Record::Span(mut s) => {
+            s.cold_start = true;
+            Record::Span(s)
+        }
+        other => other,
+    }).collect();
+    assert_eq!((profile(&all_cold).requests, profile(&all_cold).cold_requests), (4, 0));
+}
+
+#[test]
 fn the_heuristic_reproduces_fusionize_plus_plus_on_recorded_iot_and_tree_telemetry() {
     let iot = recorded("iot");
-    assert_eq!(iot.requests, 4);
+    assert_eq!(iot.requests + iot.cold_requests, 4);
     assert_eq!(groups(&fuse(&iot), &iot), set(&[&["I", "CW", "SE"], &["CS", "CSL", "CSA"], &["CA", "DJ"], &["CT"], &["AS"]]));
     let tree = recorded("tree");
     assert_eq!(groups(&fuse(&tree), &tree), set(&[&["A", "B", "D", "E"], &["C"], &["F"], &["G"]]));
@@ -183,6 +235,23 @@ fn the_search_for_completion_buys_cpu_for_async_work_latency_does_not_wait_for()
     let within = search(&model, Goal { completion_slo_ms: Some(2000.0), ..Goal::of(Objective::Cost) }).pick;
     assert!(within.prediction.completion_ms <= 2000.0 && within.prediction.completion_ms > done, "{:?}", within.prediction);
     assert!(search(&model, Goal::of(Objective::Cost)).pick.prediction.completion_ms > 2000.0);
+}
+
+#[test]
+fn fused_back_to_back_cpu_shares_one_burst_as_the_hosts_budget_does() {
+    // A burns 5 ms of CPU and calls B, which burns 5 ms: at 128 MB (0.072 vCPU) each invocation
+    // runs its first 20 ms × 0.072 at full speed, the rest at the share.
+    let p = profile("burst", &[("A", 5.0, 0.0), ("B", 5.0, 0.0)], &[("A", "B", Sync)]);
+    let model = Model::new(&p, LAMBDA, Pricing::LAMBDA_X86);
+    let share = 128.0 / 1769.0;
+    let burst = 20.0 * share;
+    let alone = (5.0 - burst) / share;
+    let remote = model.predict(&p.setup);
+    assert!((remote.latency_ms - (alone + LAMBDA.sync_hop_ms + alone)).abs() < 1e-9, "a burst each: {remote:?}");
+    // Fused, B finds the bank A drained (what refilled while A ran paid for A): 10 ms of CPU on
+    // one burst, as the host's per-invocation budget paces it.
+    let fused = model.predict(&FusionSetup::preset(Preset::AllLocal, "burst", &p.tasks.keys().cloned().collect(), "A"));
+    assert!((fused.latency_ms - (10.0 - burst) / share).abs() < 1e-9, "one burst for both: {fused:?}");
 }
 
 #[test]

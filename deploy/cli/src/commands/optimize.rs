@@ -202,11 +202,12 @@ fn print_proposal(proposal: &Proposal, goal: Goal) {
     let tasks = propose::tasks(profile);
     let m = &profile.measured;
     println!(
-        "profiled {} v{} ({}): {} requests, p50 {:.1} ms (completion {:.1} ms), ${:.3e} and {:.2} invocations per request",
+        "profiled {} v{} ({}): {} requests{}, p50 {:.1} ms (completion {:.1} ms), ${:.3e} and {:.2} invocations per request",
         profile.app,
         profile.setup.version,
         describe(&grouping_of(&profile.setup, &tasks)),
         profile.requests,
+        if profile.cold_requests > 0 { format!(" (and {} that met a cold environment, left out)", profile.cold_requests) } else { String::new() },
         m.p50_latency_ms,
         m.p50_completion_ms,
         m.mean_cost,

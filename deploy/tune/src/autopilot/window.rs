@@ -90,7 +90,8 @@ pub struct Measurement {
     pub setup: FusionSetup,
     /// Requests recorded (root span in) in the window.
     pub requests: usize,
-    /// Per request, the objective's value (what the rank test compares), in no order.
+    /// Per request, the objective's value (what the rank test compares), in no order: of the
+    /// requests that met only warm environments, as the profile counts them (unless none did).
     pub samples: Vec<f64>,
     /// The profile of the window's complete requests: what the model predicts from.
     pub profile: Profile,
@@ -103,11 +104,8 @@ pub fn measure(traffic: &Traffic, setup: &FusionSetup, entry: &str, tasks: &BTre
     let traces = traffic.requests(setup.version, window.start, Some(window.end));
     let records = traffic.records_of(&traces);
     let profile = Profile::from_records(&records, &setup.app, entry, tasks, setup, pricing)?;
-    let samples = extract::extract(&records, pricing, None)
-        .into_iter()
-        .filter(|v| v.setup_version == setup.version)
-        .flat_map(|v| v.requests)
-        .map(|r| objective.value(r.outcome()))
-        .collect();
+    let requests: Vec<_> = extract::extract(&records, pricing, None).into_iter().filter(|v| v.setup_version == setup.version).flat_map(|v| v.requests).collect();
+    let any_warm = requests.iter().any(|r| r.cold_starts == 0);
+    let samples = requests.iter().filter(|r| !any_warm || r.cold_starts == 0).map(|r| objective.value(r.outcome())).collect();
     Ok(Measurement { setup: setup.clone(), requests: traces.len(), samples, workload: Workload::of(&profile), profile })
 }
