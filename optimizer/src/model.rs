@@ -15,7 +15,7 @@ use fusion_host::{CallMode, FusionSetup};
 
 use crate::objective::Outcome;
 use crate::pricing::Pricing;
-use crate::profile::{EdgeProfile, EnvironmentMemory, Profile};
+use crate::profile::{EdgeProfile, EnvironmentMemory, Measured, Profile};
 use crate::resources::CpuBank;
 
 /// What crossing a function boundary costs the caller, ms.
@@ -106,15 +106,26 @@ const MAX_DEPTH: usize = 64;
 impl<'a> Model<'a> {
     /// A model of `profile`, corrected so that it predicts the profiled setup as measured (within 4×).
     pub fn new(profile: &'a Profile, overheads: Overheads, pricing: Pricing) -> Model<'a> {
+        Model::learned(profile, overheads, pricing, &[])
+    }
+
+    /// A model of `profile` corrected by everything measured under its workload: the profiled
+    /// setup and each of `also` (other setups, with what they measured). Each correction is the
+    /// geometric mean of measured over predicted across them (each within 4×), so what the model
+    /// gets wrong about the app is learned from every setup tried, not from the last alone.
+    pub fn learned(profile: &'a Profile, overheads: Overheads, pricing: Pricing, also: &[(FusionSetup, Measured)]) -> Model<'a> {
         let mut model = Model { profile, overheads, pricing, correction: Correction { latency: 1.0, completion: 1.0, cost: 1.0 } };
-        let raw = model.predict(&profile.setup);
         let ratio = |measured: f64, predicted: f64| if predicted > 0.0 && measured > 0.0 { (measured / predicted).clamp(0.25, 4.0) } else { 1.0 };
-        let m = &profile.measured;
-        model.correction = Correction {
-            latency: ratio(m.p50_latency_ms, raw.latency_ms),
-            completion: ratio(m.p50_completion_ms, raw.completion_ms),
-            cost: ratio(m.mean_cost, raw.cost),
-        };
+        let measured = std::iter::once((&profile.setup, &profile.measured)).chain(also.iter().map(|(setup, m)| (setup, m)));
+        let (mut logs, mut n) = ([0.0f64; 3], 0.0);
+        for (setup, m) in measured {
+            let raw = model.predict(setup);
+            logs[0] += ratio(m.p50_latency_ms, raw.latency_ms).ln();
+            logs[1] += ratio(m.p50_completion_ms, raw.completion_ms).ln();
+            logs[2] += ratio(m.mean_cost, raw.cost).ln();
+            n += 1.0;
+        }
+        model.correction = Correction { latency: (logs[0] / n).exp(), completion: (logs[1] / n).exp(), cost: (logs[2] / n).exp() };
         model
     }
 

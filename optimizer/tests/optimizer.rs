@@ -238,6 +238,21 @@ fn the_search_for_completion_buys_cpu_for_async_work_latency_does_not_wait_for()
 }
 
 #[test]
+fn the_model_learns_its_corrections_from_every_setup_measured() {
+    // The chain of the hand-worked test: all-remote predicted at 150 ms, fused at 110 ms.
+    let mut p = profile("chain", &[("A", 0.0, 10.0), ("B", 0.0, 100.0)], &[("A", "B", Sync)]);
+    p.measured = Measured { p50_latency_ms: 300.0, p50_completion_ms: 300.0, mean_cost: 1e-5, invocations: 2.0, cost_by_function: BTreeMap::new() };
+    let fused = FusionSetup::preset(Preset::AllLocal, "chain", &p.tasks.keys().cloned().collect(), "A");
+    let alone = Model::new(&p, LAMBDA, Pricing::LAMBDA_X86);
+    assert!((alone.correction().latency - 2.0).abs() < 1e-9, "the profiled setup measured twice the prediction");
+    // The fused setup measured half its prediction: together, the model was right on average.
+    let also = vec![(fused.clone(), Measured { p50_latency_ms: 55.0, ..p.measured.clone() })];
+    let learned = Model::learned(&p, LAMBDA, Pricing::LAMBDA_X86, &also);
+    assert!((learned.correction().latency - 1.0).abs() < 1e-9, "{:?}", learned.correction());
+    assert!((learned.predict(&fused).latency_ms - 110.0).abs() < 1e-9);
+}
+
+#[test]
 fn fused_back_to_back_cpu_shares_one_burst_as_the_hosts_budget_does() {
     // A burns 5 ms of CPU and calls B, which burns 5 ms: at 128 MB (0.072 vCPU) each invocation
     // runs its first 20 ms × 0.072 at full speed, the rest at the share.

@@ -1,7 +1,8 @@
 //! The closed loop (`fusion optimize --loop`, `fusion demo`) on the app's running cluster:
-//! measure the current setup under a load, profile it, pick the next setup, hot-swap to it,
-//! measure again; until the strategy has nothing new to try, the measured objective stops
-//! improving, or the iterations run out. The best measured setup is current at the end.
+//! measure the current setup under a load, profile it, pick the next setup (the model corrected
+//! by every setup measured so far), hot-swap to it, measure again; until the strategy has
+//! nothing new to try, the measured objective stops improving, or the iterations run out. The
+//! best measured setup is current at the end.
 
 use anyhow::{Context, Result};
 use fusion_cluster::publish;
@@ -78,6 +79,9 @@ pub async fn run(project: &Project, store: &Store, request: &Request, load: &Loa
     let (mut front, mut pick, mut predicted, mut entry) = (Vec::new(), None, None, String::new());
     // The profile the model predicted from last (the last one measured, for the heuristic).
     let mut basis = None;
+    // Every setup measured before, with what it measured: the model learns its corrections from
+    // all of them.
+    let mut tried: Vec<(fusion_host::FusionSetup, fusion_optimizer::profile::Measured)> = Vec::new();
     reporter.note(&Step::header("iter"));
     for iteration in 0..max_iterations {
         let (profile, observed) = measure(project, store, &cluster, load, version, request.pricing).await?;
@@ -89,7 +93,8 @@ pub async fn run(project: &Project, store: &Store, request: &Request, load: &Loa
         let next = match request.strategy {
             Strategy::Model if iteration > 0 && !improved => break,
             Strategy::Model => {
-                let plan = search::search(&Model::new(&profile, overheads, request.pricing), request.goal);
+                let plan = search::search(&Model::learned(&profile, overheads, request.pricing, &tried), request.goal);
+                tried.push((profile.setup.clone(), profile.measured.clone()));
                 basis = Some(profile);
                 front = plan.pareto.iter().map(Candidate::from).collect();
                 pick = Some(Candidate::from(&plan.pick));
