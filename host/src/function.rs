@@ -118,7 +118,7 @@ impl FunctionHost {
         // Lambda's timeout counts from the end of init and bounds all of the invocation's work.
         let timeout = router.setup.policy.timeout(&self.name, config.deadline);
         let deadline = Deadline { at: Instant::now() + timeout, timeout };
-        let memory_mb = router.memory_mb();
+        let memory_mb = config.memory_mb.unwrap_or_else(|| router.memory_mb());
         let budget = if config.pace_cpu { CpuBudget::paced(vcpus(memory_mb)) } else { CpuBudget::unlimited() };
         let invocation = Arc::new(Invocation {
             function: self.name.clone(),

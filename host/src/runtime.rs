@@ -46,6 +46,10 @@ pub struct RuntimeConfig {
     /// Bytes of each pool slot's linear memory kept mapped between uses: faster first calls for
     /// guests that touch that much, at that much resident memory per slot used.
     pub keep_resident: usize,
+    /// The execution environment's memory size in MB when the platform sets it (on Lambda, the
+    /// function's configured size, `AWS_LAMBDA_FUNCTION_MEMORY_SIZE`): invocations get this
+    /// budget and record it, whatever the setup names. None: the setup's size of the function.
+    pub memory_mb: Option<u32>,
 }
 
 impl Default for RuntimeConfig {
@@ -59,6 +63,7 @@ impl Default for RuntimeConfig {
             pace_cpu: true,
             idle_timeout: IDLE_TIMEOUT,
             keep_resident: KEEP_RESIDENT,
+            memory_mb: None,
         }
     }
 }

@@ -13,6 +13,11 @@
 //! | `FUSION_TELEMETRY_BATCH_MS` | write telemetry to the store once its oldest record is this old (default 10 s) |
 //! | `OTEL_EXPORTER_OTLP_ENDPOINT`, `OTEL_SERVICE_NAME`, … | also export spans to an OpenTelemetry collector (`fusion-otlp`), flushed at the end of each invocation |
 //!
+//! Of the variables Lambda itself sets, the host reads `AWS_LAMBDA_RUNTIME_API`, `AWS_REGION` and
+//! `AWS_LAMBDA_FUNCTION_MEMORY_SIZE`: the environment's memory is the function's configured size,
+//! which is what its invocations get and record, even while the store's setup names another (a
+//! setup applied to the store before the function's configuration caught up).
+//!
 //! Init loads the current setup and the group's components from the store (precompiled artifacts
 //! cached in /tmp and sealed in the store). A failed init is reported on the Runtime API's
 //! init-error endpoint; a failed invocation on its invocation-error endpoint, typed.
@@ -63,6 +68,17 @@ pub mod vars {
     pub const LAMBDA_ENDPOINT: &str = "FUSION_LAMBDA_ENDPOINT";
     /// Telemetry goes to the store once its oldest record is this old, ms (default 10 s).
     pub const TELEMETRY_BATCH_MS: &str = "FUSION_TELEMETRY_BATCH_MS";
+
+    /// Set by Lambda (and by its stand-in, `crate::emulator`): the Runtime API, `host:port`.
+    pub const RUNTIME_API: &str = "AWS_LAMBDA_RUNTIME_API";
+    /// Set by Lambda: the function's name.
+    pub const FUNCTION_NAME: &str = "AWS_LAMBDA_FUNCTION_NAME";
+    /// Set by Lambda: the function's version (`$LATEST`).
+    pub const FUNCTION_VERSION: &str = "AWS_LAMBDA_FUNCTION_VERSION";
+    /// Set by Lambda: the function's configured memory size, MB, which the environment has.
+    pub const MEMORY_SIZE: &str = "AWS_LAMBDA_FUNCTION_MEMORY_SIZE";
+    /// Set by Lambda: the region the function runs in.
+    pub const REGION: &str = "AWS_REGION";
 }
 
 /// The store's current setup is looked up at most this often, at the start of an invocation (a
@@ -74,7 +90,7 @@ const ARTIFACTS_DIR: &str = "/tmp/fusion-artifacts";
 
 /// True when Lambda started this process: the Runtime API is set and no command was given.
 pub fn started_by_lambda() -> bool {
-    std::env::var_os("AWS_LAMBDA_RUNTIME_API").is_some() && std::env::args_os().len() == 1
+    std::env::var_os(vars::RUNTIME_API).is_some() && std::env::args_os().len() == 1
 }
 
 /// Rewrites `AWS_LAMBDA_RUNTIME_API` to the `host:port` form Lambda gives and lambda_runtime
@@ -83,11 +99,11 @@ pub fn started_by_lambda() -> bool {
 /// # Safety
 /// It sets an environment variable: call it before the process starts a second thread.
 pub unsafe fn normalize_runtime_api() {
-    let Ok(api) = std::env::var("AWS_LAMBDA_RUNTIME_API") else { return };
+    let Ok(api) = std::env::var(vars::RUNTIME_API) else { return };
     let bare = api.strip_prefix("http://").unwrap_or(&api).trim_end_matches('/');
     if bare != api {
         // SAFETY: the caller guarantees no other thread reads the environment meanwhile.
-        unsafe { std::env::set_var("AWS_LAMBDA_RUNTIME_API", bare) };
+        unsafe { std::env::set_var(vars::RUNTIME_API, bare) };
     }
 }
 
@@ -104,6 +120,8 @@ struct Settings {
     kv_table: Option<String>,
     kv_endpoint: Option<String>,
     telemetry_batch_age: Duration,
+    /// The environment's memory, as Lambda configured the function (None outside Lambda).
+    memory_mb: Option<u32>,
 }
 
 impl Settings {
@@ -115,7 +133,7 @@ impl Settings {
             app: required(vars::APP)?,
             function: required(vars::FUNCTION)?,
             function_prefix: optional(vars::FUNCTION_PREFIX).unwrap_or_default(),
-            region: optional("AWS_REGION").unwrap_or_else(|| "us-east-1".into()),
+            region: optional(vars::REGION).unwrap_or_else(|| "us-east-1".into()),
             store_endpoint: optional(vars::STORE_ENDPOINT),
             lambda_endpoint: optional(vars::LAMBDA_ENDPOINT),
             artifact_key: optional(vars::ARTIFACT_KEY),
@@ -124,6 +142,10 @@ impl Settings {
             telemetry_batch_age: match optional(vars::TELEMETRY_BATCH_MS) {
                 Some(ms) => Duration::from_millis(ms.parse().with_context(|| format!("{} '{ms}' is not a number", vars::TELEMETRY_BATCH_MS))?),
                 None => crate::telemetry::BATCH_AGE,
+            },
+            memory_mb: match optional(vars::MEMORY_SIZE) {
+                Some(mb) => Some(mb.parse().with_context(|| format!("{} '{mb}' is not a number of MB", vars::MEMORY_SIZE))?),
+                None => None,
             },
         })
     }
@@ -165,7 +187,7 @@ async fn init() -> Result<Function> {
     let store_config = StoreConfig::at(&settings.store, settings.store_endpoint.clone(), &settings.region)?;
     let store = Store::connect(&store_config).await.with_context(|| format!("cannot reach the store {}", settings.store))?;
     // Lambda paces the CPU and starts environments itself: nothing is emulated.
-    let config = RuntimeConfig { platform: Platform::AWS, pace_cpu: false, ..RuntimeConfig::default() };
+    let config = RuntimeConfig { platform: Platform::AWS, pace_cpu: false, memory_mb: settings.memory_mb, ..RuntimeConfig::default() };
     let mut invoke = InvokeConfig::aws(&settings.region, &settings.function_prefix, config.deadline);
     if let Some(endpoint) = &settings.lambda_endpoint {
         invoke.endpoint = endpoint.clone();
@@ -272,7 +294,7 @@ impl From<Failure> for Diagnostic {
 /// `POST /runtime/init/error`: Lambda then fails the pending invocation with this error and
 /// retires the environment.
 async fn report_init_error(err: &anyhow::Error) {
-    let Ok(api) = std::env::var("AWS_LAMBDA_RUNTIME_API") else { return };
+    let Ok(api) = std::env::var(vars::RUNTIME_API) else { return };
     let body = serde_json::json!({ "errorType": "Fusion.InitError", "errorMessage": format!("{err:#}"), "stackTrace": [] });
     let sent = reqwest::Client::new()
         .post(format!("http://{api}/2018-06-01/runtime/init/error"))

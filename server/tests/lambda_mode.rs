@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use std::io::BufRead;
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use aws_credential_types::Credentials;
 use aws_credential_types::provider::SharedCredentialsProvider;
@@ -20,9 +20,10 @@ use fusion_cluster::publish;
 use fusion_measure::extract;
 use fusion_host::router::{Transport, group};
 use fusion_host::telemetry::Record;
-use fusion_host::{Call, CallMode, ErrorKind, TraceContext};
+use fusion_host::setup::FunctionConfig;
+use fusion_host::{Call, CallMode, ErrorKind, FusionSetup, TraceContext};
 use fusion_lambda::aws_api::AwsClient;
-use fusion_lambda::emulator::LambdaEmulator;
+use fusion_lambda::emulator::{Configuration, Launch, Launcher, LambdaEmulator};
 use fusion_lambda::invoke::{InvokeConfig, LambdaTransport};
 use opentelemetry_proto::tonic::collector::trace::v1::{ExportTraceServiceRequest, ExportTraceServiceResponse};
 use opentelemetry_proto::tonic::trace::v1::Span as OtlpSpan;
@@ -44,10 +45,39 @@ impl Drop for LambdaHost {
     }
 }
 
+/// The variables `fusion deploy aws` gives the Lambda function of `function`, for the private
+/// store and the emulator's Invoke API.
+fn fusion_variables(store: &OpenStore, invoke_url: &str, app: &str, function: &str) -> BTreeMap<String, String> {
+    let access = &store.access;
+    BTreeMap::from([
+        ("FUSION_STORE", access.location.as_str()),
+        ("FUSION_STORE_ENDPOINT", access.endpoint.as_deref().unwrap()),
+        ("FUSION_LAMBDA_ENDPOINT", invoke_url),
+        ("FUSION_APP", app),
+        ("FUSION_FUNCTION", function),
+        ("FUSION_FUNCTION_PREFIX", PREFIX),
+        ("FUSION_ARTIFACT_KEY", access.artifact_key.as_deref().unwrap()),
+    ])
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect()
+}
+
+/// What Lambda gives an environment besides its configuration: the role's credentials (here the
+/// private store's keys), and a writable temporary folder.
+fn role(store: &OpenStore) -> Vec<(&'static str, String)> {
+    let (key, secret) = store.access.keys.clone().expect("the private store has keys");
+    vec![("AWS_ACCESS_KEY_ID", key), ("AWS_SECRET_ACCESS_KEY", secret), ("TMPDIR", std::env::temp_dir().display().to_string())]
+}
+
+/// Hands every line a host prints on stdout (the CloudWatch lines) to `keep`.
+fn collect(child: &mut Child, mut keep: impl FnMut(String) + Send + 'static) {
+    let out = child.stdout.take().expect("piped stdout");
+    std::thread::spawn(move || std::io::BufReader::new(out).lines().map_while(Result::ok).for_each(&mut keep));
+}
+
 /// Starts `function` of `app` as Lambda would: no arguments, everything in the environment.
 fn start_host(store: &OpenStore, emulator: &LambdaEmulator, app: &str, function: &str, env: &[(&str, &str)]) -> LambdaHost {
-    let access = &store.access;
-    let (key, secret) = access.keys.clone().expect("the private store has keys");
     let name = format!("{PREFIX}{function}");
     let mut command = Command::new(env!("CARGO_BIN_EXE_fusion-host"));
     command
@@ -57,40 +87,32 @@ fn start_host(store: &OpenStore, emulator: &LambdaEmulator, app: &str, function:
         .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "1024")
         .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
         .env("AWS_REGION", "us-east-1")
-        .env("AWS_ACCESS_KEY_ID", key)
-        .env("AWS_SECRET_ACCESS_KEY", secret)
-        .env("FUSION_STORE", &access.location)
-        .env("FUSION_STORE_ENDPOINT", access.endpoint.as_deref().unwrap())
-        .env("FUSION_LAMBDA_ENDPOINT", &emulator.invoke_url)
-        .env("FUSION_APP", app)
-        .env("FUSION_FUNCTION", function)
-        .env("FUSION_FUNCTION_PREFIX", PREFIX)
-        .env("FUSION_ARTIFACT_KEY", access.artifact_key.as_deref().unwrap())
-        .env("TMPDIR", std::env::temp_dir())
+        .envs(role(store))
+        .envs(fusion_variables(store, &emulator.invoke_url, app, function))
         .envs(env.iter().copied())
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit());
     let mut child = command.spawn().expect("fusion-host starts");
     let stdout = Arc::new(Mutex::new(Vec::new()));
     let lines = stdout.clone();
-    let out = child.stdout.take().unwrap();
-    std::thread::spawn(move || {
-        for line in std::io::BufReader::new(out).lines().map_while(Result::ok) {
-            lines.lock().unwrap().push(line);
-        }
-    });
+    collect(&mut child, move |line| lines.lock().unwrap().push(line));
     LambdaHost { child, stdout }
+}
+
+/// A private store with `app` pushed and `setup` applied; the Lambda names of its functions (as
+/// on AWS, one per task, each serving the group the setup gives it) and their Fusion names.
+async fn published(app: &str, setup: FusionSetup, dir: &std::path::Path) -> (OpenStore, Vec<String>, Vec<String>) {
+    let store = store::private(&dir.join("s3")).await.unwrap();
+    publish::upload(&project(app), &store.store).await.unwrap();
+    publish::pin_and_apply(&store.store, setup).await.unwrap();
+    let functions: Vec<String> = manifest(app).task_names().into_iter().collect();
+    let names: Vec<String> = functions.iter().map(|f| format!("{PREFIX}{f}")).collect();
+    (store, names, functions)
 }
 
 /// A private store with `app` pushed and `setup` applied, and an emulator knowing its functions.
 async fn deployed(app: &str, setup: &str, dir: &std::path::Path) -> (OpenStore, LambdaEmulator, Vec<String>) {
-    let store = store::private(&dir.join("s3")).await.unwrap();
-    publish::upload(&project(app), &store.store).await.unwrap();
-    let manifest = manifest(app);
-    publish::pin_and_apply(&store.store, fusion_test_artifacts::setup(&manifest.app, setup)).await.unwrap();
-    // As on AWS: a Lambda function per task, each serving the group the setup gives it.
-    let functions: Vec<String> = manifest.task_names().into_iter().collect();
-    let names: Vec<String> = functions.iter().map(|f| format!("{PREFIX}{f}")).collect();
+    let (store, names, functions) = published(app, fusion_test_artifacts::setup(&manifest(app).app, setup), dir).await;
     let emulator = LambdaEmulator::start(&names).await.unwrap();
     (store, emulator, functions)
 }
@@ -133,6 +155,15 @@ async fn otlp_receiver() -> (String, Arc<Mutex<Vec<OtlpSpan>>>) {
     let url = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(listener, app).await });
     (url, spans)
+}
+
+/// Waits until `condition` holds; fails saying `what` did not happen after a minute.
+async fn wait_until(what: &str, condition: impl Fn() -> bool) {
+    let until = Instant::now() + Duration::from_secs(60);
+    while !condition() {
+        assert!(Instant::now() < until, "{what}: not within a minute");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 }
 
 fn records_of(hosts: &[LambdaHost]) -> Vec<Record> {
@@ -293,4 +324,80 @@ async fn a_function_url_request_is_the_front_door_with_http_statuses_and_typed_e
     let error: serde_json::Value = serde_json::from_str(&trapped.text().await.unwrap()).unwrap();
     assert_eq!(error["kind"], "trapped", "{error}");
     drop((echo, panic));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_configuration_change_reaches_a_new_environment_while_the_old_one_finishes_its_invocation() {
+    let dir = tempfile::tempdir().unwrap();
+    // The setup gives hog 1024 MB, its Lambda function is configured with less: an environment
+    // has the memory its function is configured with, as on Lambda.
+    let mut setup = fusion_test_artifacts::setup("testkit", "all-remote");
+    setup.functions.insert("hog".into(), FunctionConfig { memory_mb: 1024, ..FunctionConfig::default() });
+    let (store, names, _) = published("testkit", setup, dir.path()).await;
+    // The emulator starts the environments: what each printed, with the memory it was started with.
+    let printed: Arc<Mutex<Vec<(u32, String)>>> = Arc::default();
+    let (lines, role) = (printed.clone(), role(&store));
+    let launcher: Launcher = Arc::new(move |launch: &Launch| {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_fusion-host"))
+            .env_clear()
+            .envs(&launch.variables)
+            .envs(role.clone())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()?;
+        let (memory_mb, lines) = (launch.configuration.memory_mb, lines.clone());
+        collect(&mut child, move |line| lines.lock().unwrap().push((memory_mb, line)));
+        Ok(child)
+    });
+    let emulator = LambdaEmulator::launching(&names, launcher).await.unwrap();
+    let hog = format!("{PREFIX}hog");
+    let configured = |memory_mb| Configuration { memory_mb, timeout_s: 60, environment: fusion_variables(&store, &emulator.invoke_url, "testkit", "hog") };
+    assert!(emulator.configure(&hog, configured(128)).unwrap());
+    assert!(!emulator.configure(&hog, configured(128)).unwrap(), "the same configuration is no change");
+    assert!(emulator.environments(&hog).is_empty(), "an environment starts when an invocation needs one");
+    let client = transport(&emulator);
+
+    // 128 MB: 160 MB of task do not fit, though the setup says 1024.
+    let err = client.send("hog", call("hog", r#"{"mb":160}"#, Sync)).await.expect_err("160 MB do not fit in 128");
+    assert!(err.kind == ErrorKind::Trapped && err.message.contains(&format!("limit of {} bytes", 128 << 20)), "{err}");
+
+    // An invocation in flight when the memory changes to 512 MB finishes in its environment…
+    let holding = call("hog", r#"{"mb":1,"hold_ms":1500}"#, Sync);
+    let held = holding.trace.trace_id.clone();
+    let in_flight = tokio::spawn({
+        let client = client.clone();
+        async move { client.send("hog", holding).await }
+    });
+    wait_until("the invocation is in flight", || emulator.environments(&hog).first().is_some_and(|e| e.in_flight == 1)).await;
+    assert!(emulator.configure(&hog, configured(512)).unwrap());
+    // …while the next runs in a new environment of 512 MB, where 160 MB fit.
+    let bigger = call("hog", r#"{"mb":160}"#, Sync);
+    let after = bigger.trace.trace_id.clone();
+    assert_eq!(client.send("hog", bigger).await.expect("160 MB fit in 512"), b"160");
+    assert_eq!(in_flight.await.unwrap().expect("the invocation in flight completes"), b"1");
+    wait_until("the retired environment stops once idle", || !emulator.environments(&hog)[0].running).await;
+
+    // A change while the environment waits for its next invocation releases that wait: the
+    // environment stops, and the next invocation starts one of 1024 MB.
+    assert!(emulator.configure(&hog, configured(1024)).unwrap());
+    wait_until("the idle retired environment stops", || !emulator.environments(&hog)[1].running).await;
+    assert_eq!(emulator.environments(&hog).len(), 2, "none is started before an invocation needs it");
+    let last = call("hog", r#"{"mb":1}"#, Sync);
+    let last_trace = last.trace.trace_id.clone();
+    assert_eq!(client.send("hog", last).await.unwrap(), b"1");
+
+    let environments: Vec<_> = emulator.environments(&hog).into_iter().map(|e| (e.memory_mb, e.invocations, e.retired, e.running)).collect();
+    assert_eq!(environments, [(Some(128), 2, true, false), (Some(512), 1, true, false), (Some(1024), 1, false, true)]);
+    // Every record says the memory its environment was started with.
+    let records = || -> Vec<(u32, Record)> { printed.lock().unwrap().iter().filter_map(|(mb, line)| Some((*mb, serde_json::from_str(line).ok()?))).collect() };
+    let memory_of = |trace: &str| records().into_iter().find_map(|(_, r)| if let Record::Span(s) = r { (s.trace_id == trace).then_some(s.memory_mb) } else { None });
+    wait_until("the last invocation's span is printed", || memory_of(&last_trace).is_some()).await;
+    assert_eq!([memory_of(&held), memory_of(&after), memory_of(&last_trace)], [Some(128), Some(512), Some(1024)]);
+    for (started_with, record) in records() {
+        let recorded = match &record {
+            Record::Span(span) => span.memory_mb,
+            Record::Invocation(invocation) => invocation.memory_mb,
+        };
+        assert_eq!(recorded, started_with, "{record:?}");
+    }
 }

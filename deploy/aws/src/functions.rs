@@ -157,7 +157,7 @@ impl Functions<'_> {
     }
 
     /// Lambda refuses a configuration change while a code update is in progress.
-    async fn wait_until_updated(&self, name: &str) -> Result<()> {
+    pub async fn wait_until_updated(&self, name: &str) -> Result<()> {
         for _ in 0..120 {
             let status = self.get(name).await?.map(|c| c["LastUpdateStatus"].as_str().unwrap_or("Successful").to_string());
             if status.as_deref() != Some("InProgress") {

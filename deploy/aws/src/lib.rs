@@ -183,6 +183,8 @@ pub struct SetupApplied {
 /// Makes `setup` the deployed app's current setup: the store's pointer (hosts take the new
 /// grouping up at their next invocation) and every function's memory size through the Lambda
 /// API, as `fusion deploy aws` sets them — no code upload. The app must have been deployed.
+/// Sizes that grow are raised before the pointer moves (and Lambda has finished the update),
+/// sizes that shrink after it: no environment runs a group larger than its memory holds.
 pub async fn apply_setup(target: &Target, setup: FusionSetup) -> Result<SetupApplied> {
     let store = target.store().await?;
     let tasks: Vec<String> = store.component_index(&target.app).await?.with_context(|| format!("'{}' is not deployed: run `fusion deploy aws` first", target.app))?.into_keys().collect();
@@ -194,17 +196,26 @@ pub async fn apply_setup(target: &Target, setup: FusionSetup) -> Result<SetupApp
         let have = lambda.get(&name).await?.with_context(|| format!("the function {name} is missing: run `fusion deploy aws` first"))?;
         deployed.insert(task.clone(), have);
     }
-    let setup = publish::pin_and_apply(&store, setup).await?;
+    let pinned = publish::pin(&store, setup).await?;
     let artifact_key = existing_artifact_key(deployed.values()).context("the deployed functions carry no artifact key: run `fusion deploy aws` again")?;
-    let mut reconfigured = Vec::new();
-    for (task, have) in &deployed {
-        let name = target.function_name(task);
-        let role = have["Configuration"]["Role"].as_str().unwrap_or_default().to_string();
-        if lambda.configure(&name, &configuration(target, &setup, task, &role, &artifact_key), have).await? {
-            reconfigured.push(name);
+    let grows = |task: &str, have: &serde_json::Value| u64::from(pinned.function(task).memory_mb) > have["Configuration"]["MemorySize"].as_u64().unwrap_or(0);
+    let (mut reconfigured, mut applied) = (Vec::new(), None);
+    for growing in [true, false] {
+        if !growing {
+            applied = Some(store.apply_setup(pinned.clone()).await?);
+        }
+        for (task, have) in deployed.iter().filter(|(task, have)| grows(task, have) == growing) {
+            let name = target.function_name(task);
+            let role = have["Configuration"]["Role"].as_str().unwrap_or_default().to_string();
+            if lambda.configure(&name, &configuration(target, &pinned, task, &role, &artifact_key), have).await? {
+                if growing {
+                    lambda.wait_until_updated(&name).await?;
+                }
+                reconfigured.push(name);
+            }
         }
     }
-    Ok(SetupApplied { setup, reconfigured })
+    Ok(SetupApplied { setup: applied.context("the setup was applied between the two passes")?, reconfigured })
 }
 
 /// The configuration of `task`'s function under `setup`.

@@ -4,7 +4,8 @@
 //! a DynamoDB table of the app's name that is not Fusion's is refused.
 //!
 //! moto stores functions but does not run them, so the package holds a stand-in `bootstrap`;
-//! that unmodified hosts serve and call each other in Lambda mode is `lambda.rs`'s part.
+//! that unmodified hosts serve and call each other in Lambda mode is `server/tests/lambda_mode.rs`'s
+//! part, and `autopilot_aws.rs` runs them from the functions a deploy made in moto.
 
 mod support;
 

@@ -46,14 +46,20 @@ pub async fn upload(project: &Project, store: &Store) -> Result<BTreeMap<String,
 
 /// Pins `setup` to the components and the policy last pushed for its app, checks each component
 /// is in the store, and makes it the current setup. Returns it as stored, with its version.
-pub async fn pin_and_apply(store: &Store, mut setup: FusionSetup) -> Result<FusionSetup> {
+pub async fn pin_and_apply(store: &Store, setup: FusionSetup) -> Result<FusionSetup> {
+    store.apply_setup(pin(store, setup).await?).await
+}
+
+/// Pins `setup` to the components and the policy last pushed for its app, and checks each
+/// component is in the store; it is not applied yet.
+pub async fn pin(store: &Store, mut setup: FusionSetup) -> Result<FusionSetup> {
     let app = setup.app.clone();
     setup.components = store.component_index(&app).await?.with_context(|| format!("no components of '{app}' in the store: run `fusion push` first"))?;
     setup.policy = store.policy(&app).await?.unwrap_or_default();
     for (task, digest) in &setup.components {
         anyhow::ensure!(store.has_component(digest).await?, "component {digest} of task '{task}' is not in the store: run `fusion push`");
     }
-    store.apply_setup(setup).await
+    Ok(setup)
 }
 
 /// How a running cluster took up a new current setup.
