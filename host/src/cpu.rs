@@ -96,6 +96,8 @@ struct MeterState {
     running_since: Option<Duration>,
     total: Duration,
     in_calls: Duration,
+    /// The tasks called with `invoke-all`.
+    together: std::collections::BTreeSet<String>,
 }
 
 /// CPU time the calling thread has used. Guest code between two call hooks runs on one thread,
@@ -150,6 +152,16 @@ impl CpuMeter {
     /// Time spent waiting on sync calls so far.
     pub fn in_calls(&self) -> Duration {
         self.state.lock().unwrap().in_calls
+    }
+
+    /// The task called `tasks` with one `invoke-all`, all at once.
+    pub fn called_together<'a>(&self, tasks: impl IntoIterator<Item = &'a str>) {
+        self.state.lock().unwrap().together.extend(tasks.into_iter().map(str::to_string));
+    }
+
+    /// Every task called with `invoke-all` so far, by name.
+    pub fn together(&self) -> Vec<String> {
+        self.state.lock().unwrap().together.iter().cloned().collect()
     }
 }
 

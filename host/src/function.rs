@@ -252,6 +252,7 @@ impl Invocation {
                 duration_us: started.elapsed().as_micros() as u64,
                 cpu_us: meter.total().as_micros() as u64,
                 calls_us: meter.in_calls().as_micros() as u64,
+                called_together: meter.together(),
                 kv_ops: stats.ops(),
                 kv_us: stats.micros(),
                 memory_mb: self.memory_mb,

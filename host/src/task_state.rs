@@ -82,6 +82,9 @@ impl bindings::fusion::task::invoke::Host for TaskState {
 
     async fn invoke_all(&mut self, requests: Vec<Request>) -> Vec<Result<Vec<u8>, WitCallError>> {
         self.meter.budget().settle().await;
+        if requests.len() > 1 {
+            self.meter.called_together(requests.iter().map(|r| r.task.as_str()));
+        }
         let waiting = Instant::now();
         // Spawned, so CPU-bound callees run in parallel on the runtime's worker threads.
         let handles: Vec<_> = requests

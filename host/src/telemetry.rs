@@ -53,6 +53,11 @@ pub struct Span {
     /// Time the task waited on its sync calls (all of `invoke-all`'s as one wait).
     #[serde(default)]
     pub calls_us: u64,
+    /// The tasks it called with `invoke-all`, together with other calls: those calls overlap
+    /// whatever their spans show (a remote callee's span may be over long before the caller
+    /// has its answer).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub called_together: Vec<String>,
     /// Key-value store operations the task ran (their time is the task's own, not `calls_us`).
     #[serde(default)]
     pub kv_ops: u64,

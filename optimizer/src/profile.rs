@@ -174,7 +174,7 @@ impl Profile {
                         let edge = edges.entry((&parent.task, &span.task, span.mode)).or_default();
                         edge.0 += 1;
                         *edge.3.entry(&parent.span_id).or_default() += 1;
-                        if span.mode == CallMode::Sync && overlaps_a_sibling(span, trace) {
+                        if span.mode == CallMode::Sync && (parent.called_together.contains(&span.task) || overlaps_a_sibling(span, trace)) {
                             edge.1 += 1;
                         }
                         if span.mode == CallMode::Async {

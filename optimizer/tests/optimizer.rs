@@ -315,6 +315,7 @@ fn span(trace: &str, id: &str, parent: Option<&str>, task: &str, version: u64) -
         duration_us: 1000,
         cpu_us: 100,
         calls_us: 0,
+        called_together: Vec::new(),
         kv_ops: 0,
         kv_us: 0,
         memory_mb: 128,
@@ -337,6 +338,31 @@ fn bad_telemetry_gets_a_clear_error() {
     let good = [span("t", "a", None, "A", 0), span("t", "b", Some("a"), "B", 0)];
     let ok = Profile::from_records(&good, "ab", "A", &tasks, &setup, Pricing::LAMBDA_X86).unwrap();
     assert_eq!((ok.requests, ok.edges.len()), (1, 1));
+}
+
+#[test]
+fn calls_made_together_are_concurrent_even_when_their_spans_do_not_overlap() {
+    // A calls B twice; B's spans are short and one after the other, as remote callees' are when
+    // the hop takes longer than the work.
+    let tasks: BTreeSet<String> = ["A", "B"].map(String::from).into();
+    let setup = FusionSetup::preset(Preset::AllRemote, "ab", &tasks, "A");
+    let records = |together: bool| {
+        let mut a = span("t", "a", None, "A", 0);
+        if let Record::Span(s) = &mut a {
+            (s.start_us, s.duration_us) = (0, 50_000);
+            if together {
+                s.called_together = vec!["B".into()];
+            }
+        }
+        let b = |id: &str, start_us: u64| match span("t", id, Some("a"), "B", 0) {
+            Record::Span(s) => Record::Span(Span { start_us, duration_us: 30, caller: Some("A".into()), ..s }),
+            other => other,
+        };
+        vec![a, b("b1", 20_000), b("b2", 20_100)]
+    };
+    let concurrent = |together: bool| Profile::from_records(&records(together), "ab", "A", &tasks, &setup, Pricing::LAMBDA_X86).unwrap().edges[0].concurrent;
+    assert!(!concurrent(false), "the spans alone say one after the other");
+    assert!(concurrent(true), "the caller says it made them with one invoke-all");
 }
 
 #[test]

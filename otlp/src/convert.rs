@@ -111,6 +111,7 @@ pub(crate) mod tests {
             duration_us: 1500,
             cpu_us: 700,
             calls_us: 0,
+            called_together: Vec::new(),
             kv_ops: 0,
             kv_us: 0,
             memory_mb: 128,

@@ -228,6 +228,7 @@ mod tests {
             duration_us: ms * 1000,
             cpu_us: 100,
             calls_us: 0,
+            called_together: Vec::new(),
             kv_ops: 0,
             kv_us: 0,
             memory_mb: 128,

@@ -168,7 +168,7 @@ fn check(record: Record, tasks: Option<&BTreeSet<String>>, now_us: u64) -> Resul
     let (ids, tasks_named): (Vec<&str>, Vec<&str>) = match &record {
         Record::Span(s) => (
             [&s.trace_id, &s.span_id].into_iter().chain(&s.parent_span).chain(&s.outside_parent).map(String::as_str).collect(),
-            [&s.task, &s.function].into_iter().chain(&s.caller).map(String::as_str).collect(),
+            [&s.task, &s.function].into_iter().chain(&s.caller).chain(&s.called_together).map(String::as_str).collect(),
         ),
         Record::Invocation(i) => (vec![&i.trace_id, &i.root_span], vec![&i.function]),
     };
@@ -202,6 +202,7 @@ mod tests {
             duration_us: 5_000,
             cpu_us: 1_000,
             calls_us: 0,
+            called_together: Vec::new(),
             kv_ops: 0,
             kv_us: 0,
             memory_mb: 128,

@@ -110,6 +110,7 @@ mod tests {
             duration_us: 10,
             cpu_us: 1,
             calls_us: 0,
+            called_together: Vec::new(),
             kv_ops: 0,
             kv_us: 0,
             memory_mb: 128,
