@@ -245,6 +245,7 @@ fn hostile_lines(setup_version: u64) -> Vec<u8> {
         duration_us: u64::MAX,
         cpu_us: u64::MAX,
         calls_us: u64::MAX,
+        called_together: Vec::new(),
         kv_ops: 0,
         kv_us: 0,
         memory_mb: 128,
