@@ -105,7 +105,9 @@ async fn the_profile_of_a_real_run_has_the_apps_calls_and_the_model_prefers_fusi
     let m = manifest("iot");
     let setup = cluster.store().setup("iot", cluster.state.setup_version).await.unwrap();
     let profile = fusion_optimizer::profile::Profile::from_records(&records, "iot", &m.entry, &m.task_names(), &setup, Pricing::LAMBDA_X86).unwrap();
-    assert_eq!(profile.requests, 4);
+    // The first request met the fresh hosts' cold environments: counted, left out.
+    assert_eq!(profile.requests + profile.cold_requests, 4);
+    assert!(profile.requests >= 1, "{} warm requests", profile.requests);
     let calls: BTreeSet<(String, String, CallMode, bool)> =
         profile.edges.iter().map(|e| (e.caller.clone(), e.callee.clone(), e.mode, e.concurrent)).collect();
     let expected = [
