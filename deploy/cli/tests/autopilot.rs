@@ -6,10 +6,8 @@
 
 mod support;
 
-use std::io::BufRead;
-use std::path::PathBuf;
-use std::process::{Command, Stdio};
-use std::sync::{Arc, Mutex};
+use std::process::Command;
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use fusion_cluster::ClusterState;
@@ -17,65 +15,18 @@ use fusion_measure::load::{self, LoadSpec, Profile};
 use fusion_measure::mix::Mix;
 use fusion_test_artifacts::{SMALL_WORK, project, project_dir};
 use serde_json::Value;
-use support::{Killed, fusion, ok, spawn_up};
+use support::autopilot::{Autopilot, journal};
+use support::{fusion, ok, spawn_up};
 
 /// One end-to-end scenario at a time: two clusters under load at once on two cores would make
 /// each other's windows noisy.
 static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
 
-/// A running `fusion optimize --watch` and what it printed so far.
-struct Autopilot {
-    process: Killed,
-    printed: Arc<Mutex<Vec<String>>>,
-}
-
-impl Autopilot {
-    fn start(app: &str, knobs: &[&str]) -> Autopilot {
-        let _ = std::fs::remove_file(journal_path(app));
-        let mut child = Command::new(env!("CARGO_BIN_EXE_fusion"))
-            .args(["optimize", "-f", project_dir(app).as_str(), "--watch"])
-            .args(knobs)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("the autopilot starts");
-        let stdout = child.stdout.take().expect("piped");
-        let printed = Arc::new(Mutex::new(Vec::new()));
-        let lines = printed.clone();
-        std::thread::spawn(move || std::io::BufReader::new(stdout).lines().map_while(Result::ok).for_each(|l| lines.lock().unwrap().push(l)));
-        let autopilot = Autopilot { process: Killed(child), printed };
-        autopilot.wait_for("autopilot on ", Duration::from_secs(30));
-        autopilot
-    }
-
-    fn wait_for(&self, prefix: &str, within: Duration) -> String {
-        let until = Instant::now() + within;
-        loop {
-            if let Some(line) = self.printed.lock().unwrap().iter().find(|l| l.starts_with(prefix)) {
-                return line.clone();
-            }
-            assert!(Instant::now() < until, "the autopilot did not print '{prefix}…': {:?}", self.printed.lock().unwrap());
-            std::thread::sleep(Duration::from_millis(100));
-        }
-    }
-
-    /// Ctrl-C, and how it ended.
-    fn interrupt(mut self) -> (bool, String) {
-        // SAFETY: signalling our own child process.
-        unsafe { libc::kill(self.process.0.id() as libc::pid_t, libc::SIGINT) };
-        let status = self.process.0.wait().unwrap();
-        std::thread::sleep(Duration::from_millis(200));
-        (status.success(), self.printed.lock().unwrap().join("\n"))
-    }
-}
-
-fn journal_path(app: &str) -> PathBuf {
-    project(app).state_dir().join("autopilot.jsonl")
-}
-
-/// The journal's windows so far.
-fn journal(app: &str) -> Vec<Value> {
-    std::fs::read_to_string(journal_path(app)).unwrap_or_default().lines().map(|l| serde_json::from_str(l).unwrap()).collect()
+/// The autopilot on the reference project `app`, started once it has said what it watches.
+fn start_autopilot(app: &str, knobs: &[&str]) -> Autopilot {
+    let autopilot = Autopilot::start(app, Command::new(env!("CARGO_BIN_EXE_fusion")).args(["optimize", "-f", project_dir(app).as_str(), "--watch"]).args(knobs));
+    autopilot.wait_for("autopilot on ", Duration::from_secs(30));
+    autopilot
 }
 
 fn action(entry: &Value) -> &str {
@@ -109,7 +60,7 @@ fn a_setup_measured_worse_than_predicted_is_rolled_back_and_not_tried_again() {
     // can undo it.
     let (_up, _) = spawn_up(Command::new(env!("CARGO_BIN_EXE_fusion")).args(["up", "-f", project_dir("iot").as_str(), "--platform", "raw"]));
     let cluster = ClusterState::running(&project("iot").cluster_dir()).unwrap();
-    let autopilot = Autopilot::start("iot", &["--window-requests", "40", "--window", "3s", "--settle", "2s"]);
+    let autopilot = start_autopilot("iot", &["--window-requests", "40", "--window", "3s", "--settle", "2s"]);
     let start = current_version("iot");
 
     // The regression: while the setup the autopilot applies is on trial, every database call
@@ -172,7 +123,7 @@ fn the_autopilot_follows_webshop_from_browsing_to_checkout_and_holds_while_the_m
     let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
     let webshop = project_dir("webshop");
     let (_up, _) = spawn_up(Command::new(env!("CARGO_BIN_EXE_fusion")).args(["up", "-f", webshop.as_str(), "--platform", "lambda"]));
-    let autopilot = Autopilot::start("webshop", &["--window-requests", "60", "--window", "4s", "--settle", "1s"]);
+    let autopilot = start_autopilot("webshop", &["--window-requests", "60", "--window", "4s", "--settle", "1s"]);
     let mix = |name: &str| format!("{webshop}/mixes/{name}.json");
     let load = |name: &str| ok(&fusion(&["load", "-f", webshop.as_str(), "--mix", mix(name).as_str(), "--rate", "20", "--duration", "45s"]));
 

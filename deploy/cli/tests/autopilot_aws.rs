@@ -10,7 +10,6 @@
 mod support;
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::BufRead;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -26,10 +25,10 @@ use fusion_lambda::emulator::{Launch, Launcher, LambdaEmulator};
 use fusion_lambda::front_end::vars;
 use fusion_lambda::invoke::{InvokeConfig, LambdaTransport};
 use fusion_store::{Store, StoreConfig};
-use fusion_test_artifacts::{SMALL_WORK, checkout, manifest, project, project_dir};
+use fusion_test_artifacts::{SMALL_WORK, checkout, manifest, project_dir};
 use fusion_tune::autopilot::Feed;
 use serde_json::{Value, json};
-use support::Killed;
+use support::autopilot::{Autopilot, journal};
 use support::moto::Moto;
 
 const BUCKET: &str = "fusion-autopilot-test";
@@ -83,53 +82,16 @@ async fn store(moto: &Moto) -> Store {
     Store::connect(&config).await.unwrap()
 }
 
-/// A running `fusion optimize --watch --aws` and what it printed so far.
-struct Autopilot {
-    process: Killed,
-    printed: Arc<Mutex<Vec<String>>>,
-}
-
-impl Autopilot {
-    fn start(moto: &Moto, knobs: &[&str]) -> Autopilot {
-        let _ = std::fs::remove_file(journal_path());
-        let mut child = Command::new(env!("CARGO_BIN_EXE_fusion"))
-            .args(["optimize", "-f", project_dir("iot").as_str(), "--watch", "--aws", BUCKET, "--endpoint", moto.url.as_str()])
-            .args(knobs)
-            .env("AWS_ACCESS_KEY_ID", "testing")
-            .env("AWS_SECRET_ACCESS_KEY", "testing")
-            .env_remove("AWS_PROFILE")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("the autopilot starts");
-        let stdout = child.stdout.take().expect("piped");
-        let printed = Arc::new(Mutex::new(Vec::new()));
-        let lines = printed.clone();
-        std::thread::spawn(move || std::io::BufReader::new(stdout).lines().map_while(Result::ok).for_each(|l| lines.lock().unwrap().push(l)));
-        Autopilot { process: Killed(child), printed }
-    }
-
-    fn printed(&self) -> String {
-        self.printed.lock().unwrap().join("\n")
-    }
-
-    /// Ctrl-C, and how it ended.
-    fn interrupt(mut self) -> (bool, String) {
-        // SAFETY: signalling our own child process.
-        unsafe { libc::kill(self.process.0.id() as libc::pid_t, libc::SIGINT) };
-        let status = self.process.0.wait().unwrap();
-        std::thread::sleep(Duration::from_millis(200));
-        (status.success(), self.printed())
-    }
-}
-
-fn journal_path() -> PathBuf {
-    project("iot").state_dir().join("autopilot.jsonl")
-}
-
-/// The journal's windows so far.
-fn journal() -> Vec<Value> {
-    std::fs::read_to_string(journal_path()).unwrap_or_default().lines().filter_map(|l| serde_json::from_str(l).ok()).collect()
+/// `fusion optimize --watch --aws` on the app deployed to `moto`.
+fn start_autopilot(moto: &Moto, knobs: &[&str]) -> Autopilot {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_fusion"));
+    command
+        .args(["optimize", "-f", project_dir("iot").as_str(), "--watch", "--aws", BUCKET, "--endpoint", moto.url.as_str()])
+        .args(knobs)
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env_remove("AWS_PROFILE");
+    Autopilot::start("iot", &mut command)
 }
 
 /// Requests sent to the entry function through the emulator's Invoke API, and those that failed.
@@ -205,9 +167,9 @@ async fn the_autopilot_on_aws_applies_smaller_memory_that_reaches_new_environmen
     let (stop, sent) = (Arc::new(AtomicBool::new(false)), Arc::new(Mutex::new(Sent::default())));
     let sender = tokio::spawn(traffic(client, stop.clone(), sent.clone()));
 
-    let autopilot = Autopilot::start(&moto, &["--objective", "cost", "--window-requests", "30", "--window", "3s", "--settle", "2s"]);
-    let context = || format!("autopilot:\n{}\njournal: {:#?}", autopilot.printed(), journal());
-    let applied = wait_for("the autopilot applies a setup", Duration::from_secs(150), async || journal().into_iter().find(|e| e["action"] == "apply"), context).await;
+    let autopilot = start_autopilot(&moto, &["--objective", "cost", "--window-requests", "30", "--window", "3s", "--settle", "2s"]);
+    let context = || format!("autopilot:\n{}\njournal: {:#?}", autopilot.printed(), journal("iot"));
+    let applied = wait_for("the autopilot applies a setup", Duration::from_secs(150), async || journal("iot").into_iter().find(|e| e["action"] == "apply"), context).await;
     // Right away: the setup is current in the store, and the functions in moto have its memory.
     let version = applied["applied"].as_u64().expect("the applied version");
     assert_eq!(applied["version"].as_u64(), Some(start), "{applied:#}");

@@ -2,6 +2,7 @@
 //! and moto. Each test crate uses a part of it.
 #![allow(dead_code)]
 
+pub mod autopilot;
 pub mod c_toolchain;
 pub mod moto;
 pub mod otlp;
