@@ -267,7 +267,8 @@ fn sync_siblings_ended_before<'a>(span: &Span, trace: &'a [&Span]) -> impl Itera
         .map(|other| other.task.as_str())
 }
 
-fn median(values: &mut [f64]) -> f64 {
+/// The median of `values` (the lower middle one of an even count; 0 for none), sorting them.
+pub fn median(values: &mut [f64]) -> f64 {
     values.sort_by(f64::total_cmp);
     values.get(values.len().saturating_sub(1) / 2).copied().unwrap_or_default()
 }

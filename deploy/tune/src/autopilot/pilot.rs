@@ -8,6 +8,7 @@ use fusion_host::FusionSetup;
 use fusion_optimizer::heuristic::grouping_of;
 use fusion_optimizer::model::Model;
 use fusion_optimizer::objective::Goal;
+use fusion_optimizer::profile::median;
 use fusion_optimizer::search::{self, Grouping, describe};
 use serde::Serialize;
 
@@ -115,8 +116,8 @@ impl Pilot {
                         m.setup.version,
                         goal.objective,
                         self.thresholds.alpha,
-                        shown(median(&trial.before.samples)),
-                        shown(median(&m.samples)),
+                        shown(median(&mut trial.before.samples.clone())),
+                        shown(median(&mut m.samples.clone())),
                     );
                     let mut setup = trial.before.setup.clone();
                     setup.version = 0;
@@ -181,12 +182,6 @@ fn same_grouping(a: &Grouping, b: &Grouping) -> bool {
 /// The same groups, whatever their memory sizes.
 fn same_blocks(a: &Grouping, b: &Grouping) -> bool {
     a.iter().map(|(g, _)| g).collect::<BTreeSet<_>>() == b.iter().map(|(g, _)| g).collect::<BTreeSet<_>>()
-}
-
-fn median(samples: &[f64]) -> f64 {
-    let mut sorted = samples.to_vec();
-    sorted.sort_by(f64::total_cmp);
-    if sorted.is_empty() { 0.0 } else { sorted[sorted.len() / 2] }
 }
 
 /// A per-request value for people: a latency in ms, a cost in $ or their product.
