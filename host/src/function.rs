@@ -17,6 +17,7 @@ use crate::router::{Route, Router};
 use crate::routers::Routers;
 use crate::kv::{KvBackend, KvSession};
 use crate::memory::{self, MemoryBudget};
+use crate::outbox::{self, Outbox};
 use crate::runtime::{BoxFuture, Deadline, Dispatch, Execution, Frame, Runtime};
 use crate::telemetry::{InvocationRecord, Record, RecordSink, Span, billed_ms, unix_micros};
 
@@ -36,6 +37,8 @@ pub struct FunctionHost {
     admission: Admission,
     /// The app's key-value stores, if this host has them.
     kv: Option<Arc<dyn KvBackend>>,
+    /// Remote async calls of its invocations, until they are handed over.
+    outbox: Arc<Outbox>,
 }
 
 impl FunctionHost {
@@ -53,6 +56,7 @@ impl FunctionHost {
             environments: Environments::new(runtime.config.idle_timeout),
             runtime,
             work,
+            outbox: Arc::default(),
         })
     }
 
@@ -69,6 +73,11 @@ impl FunctionHost {
     /// The function's execution environments; expiring them makes the next invocations start cold.
     pub fn environments(&self) -> &Arc<Environments> {
         &self.environments
+    }
+
+    /// Its remote async calls not yet handed over.
+    pub fn outbox(&self) -> &Outbox {
+        &self.outbox
     }
 
     /// The function's concurrency limit under its current setup.
@@ -132,6 +141,7 @@ impl FunctionHost {
             deadline,
             kv: self.kv.clone(),
             memory: MemoryBudget::new(memory_mb),
+            outbox: self.outbox.clone(),
         });
         let root_span = new_span_id();
         let remote = call.trace.parent_span.is_some();
@@ -197,6 +207,7 @@ struct Invocation {
     kv: Option<Arc<dyn KvBackend>>,
     /// The environment's memory, shared by all tasks of the invocation.
     memory: Arc<MemoryBudget>,
+    outbox: Arc<Outbox>,
 }
 
 impl Invocation {
@@ -292,23 +303,38 @@ impl Dispatch for Invocation {
                 tracker.spawn(self.run_task(task, payload, mode, trace, false, new_span_id()));
                 Box::pin(async { Ok(Vec::new()) })
             }
-            (Route::Remote, _) => {
+            (Route::Remote, CallMode::Sync) => {
                 let call = Call { task: task.clone(), payload, mode, trace };
                 let sent = self.router.remote.send(&task, call);
-                let platform = self.runtime.config.platform;
-                let (before, after) = match mode {
-                    CallMode::Sync => (platform.sync_hop / 2, platform.sync_hop / 2),
-                    CallMode::Async => (platform.async_enqueue, Duration::ZERO),
-                };
-                if before.is_zero() && after.is_zero() {
+                let half_hop = self.runtime.config.platform.sync_hop / 2;
+                if half_hop.is_zero() {
                     return sent;
                 }
                 Box::pin(async move {
-                    tokio::time::sleep(before).await;
+                    tokio::time::sleep(half_hop).await;
                     let result = sent.await;
-                    tokio::time::sleep(after).await;
+                    tokio::time::sleep(half_hop).await;
                     result
                 })
+            }
+            (Route::Remote, CallMode::Async) => {
+                let place = match self.outbox.reserve(&self.function, &task) {
+                    Ok(place) => place,
+                    Err(refused) => return Box::pin(async move { Err(refused) }),
+                };
+                // The caller goes on; the invocation ends once the call is handed over.
+                let call = Call { task: task.clone(), payload, mode, trace };
+                let invocation = self.clone();
+                self.tracker.spawn(async move {
+                    let tried_since = Instant::now();
+                    let enqueue = invocation.runtime.config.platform.async_enqueue;
+                    if let Err(error) = outbox::hand_over(invocation.router.remote.as_ref(), &task, call.clone(), enqueue).await {
+                        tracing::warn!("async call of '{task}' from function '{}' was not handed over: {error}", invocation.function);
+                        invocation.sink.record(Record::Span(outbox::refused_span(&call, &task, invocation.memory_mb, tried_since, &error)));
+                    }
+                    drop(place);
+                });
+                Box::pin(async { Ok(Vec::new()) })
             }
         }
     }

@@ -23,6 +23,7 @@ pub mod listener;
 pub mod memory;
 pub mod metrics;
 pub mod named;
+pub mod outbox;
 pub mod platform;
 pub mod policy;
 mod replay;

@@ -14,8 +14,8 @@ use std::time::Duration;
 /// assumes it (`cargo bench -p fusion-server --bench remote_call`: ~0.2 ms on the dev VM).
 pub const FUSION_SYNC_HOP: Duration = Duration::from_micros(200);
 
-/// Fusion's own asynchronous call to a local host until the caller may go on (same benchmark:
-/// ~0.15 ms).
+/// Fusion's own hand-over of an asynchronous call to a local host, until the callee has it (same
+/// benchmark: ~0.15 ms). The caller does not wait for it: the call waits in its outbox.
 pub const FUSION_ASYNC_CALL: Duration = Duration::from_micros(150);
 
 /// The overheads a platform adds on top of Fusion's own.
@@ -29,8 +29,10 @@ pub struct Platform {
     /// Added to every synchronous call between functions, half each way: a warm remote call
     /// through API Gateway took ~40 ms in Fusionize's measurements.
     pub sync_hop: Duration,
-    /// Added to an asynchronous call before the caller may go on: an async enqueue seen by the
-    /// caller took 80–100 ms in Fusionize's data.
+    /// Added to an asynchronous call before it reaches the callee's function: an async enqueue
+    /// took 80–100 ms in Fusionize's data. The caller goes on at once and its invocation lasts
+    /// until the call is handed over; the enqueues of one invocation overlap, as concurrent
+    /// `Event` invokes do ([`crate::outbox`]).
     pub async_enqueue: Duration,
     /// False on the real platform (a host on AWS Lambda): cold starts, hops and loading happen for
     /// real there, so nothing is added, not even the time the group's components took to load.
@@ -64,7 +66,7 @@ impl Platform {
         self.sync_hop + FUSION_SYNC_HOP
     }
 
-    /// What an asynchronous call to another function costs its caller on this platform.
+    /// How long an asynchronous call to another function takes to reach it on this platform.
     pub fn expected_async_call(&self) -> Duration {
         self.async_enqueue + FUSION_ASYNC_CALL
     }

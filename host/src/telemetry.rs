@@ -75,6 +75,14 @@ pub struct Span {
     pub error: Option<ErrorKind>,
 }
 
+impl Span {
+    /// True for a call that was never run: an async call its caller's outbox could not hand over
+    /// (see [`crate::outbox::refused_span`]). Every execution takes some time.
+    pub fn never_ran(&self) -> bool {
+        self.error.is_some() && self.duration_us == 0
+    }
+}
+
 /// One invocation of a function: from the request's arrival until its last local work ended.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct InvocationRecord {

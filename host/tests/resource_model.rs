@@ -84,11 +84,15 @@ async fn the_lambda_platform_adds_its_hop_delays() {
     let records = one_request(&app, r#"{"work":{"burn":1.0,"burn_reps":1,"sleep_ms":1}}"#).await;
     let all = spans(&records);
     let span = |task: &str| all.iter().find(|s| s.task == task).expect("task ran");
-    let (a, b) = (span("A"), span("B"));
+    let (a, b, c) = (span("A"), span("B"), span("C"));
     let hop = Platform::LAMBDA.sync_hop.as_micros() as u64;
     let enqueue = Platform::LAMBDA.async_enqueue.as_micros() as u64;
-    // A calls C async (the caller waits for the enqueue) and B sync (the hop comes on top of B).
-    assert!(a.duration_us >= b.duration_us + hop + enqueue, "A {} µs, B {} µs", a.duration_us, b.duration_us);
-    let cold = invocation_records(&records).into_iter().find(|i| i.function == "A").expect("A's invocation");
-    assert!(cold.init_us >= Platform::LAMBDA.runtime_init.as_micros() as u64, "a cold start pays the runtime's init");
+    // A calls C async, then B sync: the hop comes on top of B, while the call of C waits out the
+    // enqueue in A's outbox without holding A up.
+    assert!(a.duration_us >= b.duration_us + hop, "A {} µs, B {} µs", a.duration_us, b.duration_us);
+    assert!(a.duration_us < b.duration_us + hop + enqueue, "the async call held A up: A {} µs, B {} µs", a.duration_us, b.duration_us);
+    assert!(c.start_us >= a.start_us + enqueue, "C reached its function an enqueue after A called it");
+    let a_invocation = invocation_records(&records).into_iter().find(|i| i.function == "A").expect("A's invocation");
+    assert!(a_invocation.duration_us >= enqueue, "A's invocation lasts until the call of C is handed over");
+    assert!(a_invocation.init_us >= Platform::LAMBDA.runtime_init.as_micros() as u64, "a cold start pays the runtime's init");
 }

@@ -23,7 +23,8 @@ use crate::resources::CpuBank;
 pub struct Overheads {
     /// A synchronous call to another function, there and back.
     pub sync_hop_ms: f64,
-    /// An asynchronous call to another function, until the caller may go on.
+    /// An asynchronous call to another function, until the callee's function has it. The caller
+    /// goes on at once (the call waits in its function's outbox); its invocation lasts until then.
     pub async_enqueue_ms: f64,
 }
 
@@ -195,8 +196,8 @@ impl<'a> Model<'a> {
         let (mut sequential_waits, mut concurrent_waits) = (0.0, 0.0f64);
         // What sync callees leave running after they return, remote work included.
         let mut done_tail = 0.0f64;
-        // What each sync call (and remote async enqueue) takes the caller: async calls are made
-        // once the sync calls before them have returned.
+        // What each sync call takes the caller (a remote async call nothing: it goes to the
+        // outbox): async calls are made once the sync calls before them have returned.
         let mut took: BTreeMap<&str, f64> = BTreeMap::new();
         let (mut fused_async, mut remote_async) = (Vec::new(), Vec::new());
         for call in self.profile.calls_of(task) {
@@ -228,17 +229,14 @@ impl<'a> Model<'a> {
                 let (cost, invocations, child) = self.invocation(setup, &call.callee, depth + 1);
                 run.cost += n * cost;
                 run.invocations += n * invocations;
-                let away = match call.mode {
-                    CallMode::Sync => {
-                        done_tail = done_tail.max(child.done - child.duration);
-                        self.overheads.sync_hop_ms + child.duration
-                    }
-                    CallMode::Async => {
-                        remote_async.push((call, child.done));
-                        self.overheads.async_enqueue_ms
-                    }
-                };
-                if call.mode == CallMode::Sync && call.concurrent {
+                if call.mode == CallMode::Async {
+                    remote_async.push((call, child.done));
+                    took.insert(&call.callee, 0.0);
+                    continue;
+                }
+                done_tail = done_tail.max(child.done - child.duration);
+                let away = self.overheads.sync_hop_ms + child.duration;
+                if call.concurrent {
                     concurrent = concurrent.max(away);
                     concurrent_waits = concurrent_waits.max(away);
                 } else {
@@ -281,10 +279,12 @@ impl<'a> Model<'a> {
             let from = if first_start.is_finite() { first_start } else { run.duration };
             run.end = run.end.max(from + bank.run(run.tail_cpu) + run.tail_waits);
         }
-        // Remote async work starts an enqueue after its call is made (the last of n calls, n
-        // enqueues after the first is made) and runs in its own invocation.
+        // Remote async calls are handed over side by side, an enqueue after they are made: the
+        // invocation lasts until then, and the work runs on in invocations of its own.
         for (call, done) in remote_async {
-            run.done = run.done.max(fired(call) + call.calls_per_run * self.overheads.async_enqueue_ms + done);
+            let handed_over = fired(call) + self.overheads.async_enqueue_ms;
+            run.end = run.end.max(handed_over);
+            run.done = run.done.max(handed_over + done);
         }
         run.done = run.done.max(run.end).max(run.duration + done_tail);
         run
