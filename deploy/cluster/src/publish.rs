@@ -56,9 +56,12 @@ pub async fn pin(store: &Store, mut setup: FusionSetup) -> Result<FusionSetup> {
     let app = setup.app.clone();
     setup.components = store.component_index(&app).await?.with_context(|| format!("no components of '{app}' in the store: run `fusion push` first"))?;
     setup.policy = store.policy(&app).await?.unwrap_or_default();
-    for (task, digest) in &setup.components {
+    // One round trip for all of them, not one after the other.
+    let checks = setup.components.iter().map(|(task, digest)| async move {
         anyhow::ensure!(store.has_component(digest).await?, "component {digest} of task '{task}' is not in the store: run `fusion push`");
-    }
+        Ok(())
+    });
+    futures_util::future::try_join_all(checks).await?;
     Ok(setup)
 }
 
@@ -69,6 +72,8 @@ pub struct Swap {
     pub hosts: usize,
     /// From the start of the apply until the last host served it.
     pub took: Duration,
+    /// Of that, until the store held the new version (the rest is the hosts taking it up).
+    pub stored: Duration,
 }
 
 /// A setup made current, and the running cluster's swap to it (None: no cluster runs).
@@ -123,6 +128,7 @@ pub async fn current(store: &Store, app: &str) -> Result<FusionSetup> {
 /// every host did.
 pub async fn swap_running(project: &Project, version: u64, started: Instant) -> Result<Option<Swap>> {
     let Some(cluster) = ClusterState::running(&project.cluster_dir()) else { return Ok(None) };
+    let stored = started.elapsed();
     admin::swap_all(&cluster, version).await?;
-    Ok(Some(Swap { hosts: cluster.endpoints.len(), took: started.elapsed() }))
+    Ok(Some(Swap { hosts: cluster.endpoints.len(), took: started.elapsed(), stored }))
 }

@@ -54,10 +54,11 @@ pub async fn run(project: &Project, command: Command) -> Result<()> {
 pub fn print_swap(applied: &Applied) {
     if let Some(swap) = applied.swap {
         println!(
-            "hot swap: all {} hosts of the running cluster serve version {}, {:.0} ms after the apply began",
+            "hot swap: all {} hosts of the running cluster serve version {}, {:.0} ms after the apply began ({:.0} ms writing it to the store)",
             swap.hosts,
             applied.setup.version,
-            swap.took.as_secs_f64() * 1e3
+            swap.took.as_secs_f64() * 1e3,
+            swap.stored.as_secs_f64() * 1e3
         );
     }
 }
