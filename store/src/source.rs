@@ -106,6 +106,7 @@ impl StoreSource {
         }
         let Some(seal) = &self.0.seal else { return Ok(None) };
         let fingerprint = self.0.runtime.artifacts().fingerprint().to_string();
+        let started = std::time::Instant::now();
         let sealed = match self.0.store.get_artifact(digest, &fingerprint).await {
             Ok(Some(sealed)) => sealed,
             Ok(None) => return Ok(None),
@@ -114,6 +115,7 @@ impl StoreSource {
                 return Ok(None);
             }
         };
+        let downloaded = started.elapsed();
         match seal.open(&fingerprint, digest, &sealed) {
             Ok(artifact) => self.0.runtime.artifacts().install(digest, artifact)?,
             Err(why) => {
@@ -121,8 +123,21 @@ impl StoreSource {
                 return Ok(None);
             }
         }
+        let installed = started.elapsed();
         let (task, digest) = (task.to_string(), digest.to_string());
-        self.blocking(move |runtime| runtime.load_artifact(&task, &digest)).await
+        let code = self.blocking({
+            let (task, digest) = (task.clone(), digest.clone());
+            move |runtime| runtime.load_artifact(&task, &digest)
+        })
+        .await;
+        tracing::debug!(
+            "artifact of task '{task}' ({:.1} MB) from the store: downloaded in {:?}, opened and cached in {:?}, loaded in {:?}",
+            sealed.len() as f64 / 1e6,
+            downloaded,
+            installed - downloaded,
+            started.elapsed() - installed
+        );
+        code
     }
 
     /// Downloads the component (its digest is verified), compiles it and publishes its artifact.
