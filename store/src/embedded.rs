@@ -10,6 +10,8 @@ use s3s::auth::SimpleAuth;
 use s3s::service::S3ServiceBuilder;
 use tokio::net::TcpListener;
 
+use crate::whole_reads::WholeReads;
+
 /// A running embedded S3 server; it stops when dropped.
 pub struct EmbeddedS3 {
     /// `http://127.0.0.1:PORT`
@@ -26,8 +28,8 @@ impl EmbeddedS3 {
     /// signed (SigV4) with the given keys.
     pub async fn start(root: &Path, listen: &str, access_key: &str, secret_key: &str) -> Result<EmbeddedS3> {
         std::fs::create_dir_all(root).with_context(|| format!("cannot create {}", root.display()))?;
-        let fs = s3s_fs::FileSystem::new(root).map_err(|e| anyhow::anyhow!("cannot serve {}: {e:?}", root.display()))?;
-        let mut builder = S3ServiceBuilder::new(fs);
+        let objects = WholeReads::new(root).with_context(|| format!("cannot serve {}", root.display()))?;
+        let mut builder = S3ServiceBuilder::new(objects);
         builder.set_auth(SimpleAuth::from_single(access_key, secret_key));
         let service = builder.build();
         let listener = TcpListener::bind(listen).await.with_context(|| format!("cannot listen on {listen}"))?;

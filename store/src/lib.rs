@@ -7,6 +7,7 @@ pub mod embedded;
 pub mod seal;
 mod setups;
 pub mod source;
+mod whole_reads;
 
 use std::collections::BTreeMap;
 
