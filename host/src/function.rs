@@ -328,7 +328,7 @@ impl Dispatch for Invocation {
                 self.tracker.spawn(async move {
                     let tried_since = Instant::now();
                     let enqueue = invocation.runtime.config.platform.async_enqueue;
-                    if let Err(error) = outbox::hand_over(invocation.router.remote.as_ref(), &task, call.clone(), enqueue).await {
+                    if let Err(error) = outbox::hand_over(invocation.router.remote.as_ref(), &task, &call, enqueue).await {
                         tracing::warn!("async call of '{task}' from function '{}' was not handed over: {error}", invocation.function);
                         invocation.sink.record(Record::Span(outbox::refused_span(&call, &task, invocation.memory_mb, tried_since, &error)));
                     }

@@ -68,7 +68,7 @@ impl Default for Outbox {
 /// Hands `call` to the function that runs `task`: waits the platform's `enqueue` delay (the time
 /// an `Event` invoke takes on Lambda), sends, and retries refusals with [`RETRY_BACKOFF`].
 /// Returns the last error when every attempt failed.
-pub async fn hand_over(transport: &dyn Transport, task: &str, call: Call, enqueue: Duration) -> Result<(), CallError> {
+pub async fn hand_over(transport: &dyn Transport, task: &str, call: &Call, enqueue: Duration) -> Result<(), CallError> {
     if !enqueue.is_zero() {
         tokio::time::sleep(enqueue).await;
     }
@@ -158,7 +158,7 @@ mod tests {
     async fn refusals_are_retried_with_backoff_until_the_callee_accepts() {
         let transport = Scripted(Mutex::new(vec![refusal(ErrorKind::Throttled), refusal(ErrorKind::Unavailable), Ok(Vec::new())]));
         let started = Instant::now();
-        hand_over(&transport, "echo", call(), Duration::from_millis(90)).await.expect("the third attempt is accepted");
+        hand_over(&transport, "echo", &call(), Duration::from_millis(90)).await.expect("the third attempt is accepted");
         assert!(started.elapsed() >= Duration::from_millis(90) + RETRY_BACKOFF[0] + RETRY_BACKOFF[1], "the enqueue delay, then two backoffs");
         assert!(transport.0.lock().unwrap().is_empty(), "three attempts");
     }
@@ -167,7 +167,7 @@ mod tests {
     async fn a_call_still_refused_after_every_retry_fails_with_the_last_error() {
         let attempts = RETRY_BACKOFF.len() + 1;
         let transport = Scripted(Mutex::new((0..attempts).map(|_| refusal(ErrorKind::Throttled)).collect()));
-        let error = hand_over(&transport, "echo", call(), Duration::ZERO).await.expect_err("never accepted");
+        let error = hand_over(&transport, "echo", &call(), Duration::ZERO).await.expect_err("never accepted");
         assert_eq!(error.kind, ErrorKind::Throttled);
         assert!(transport.0.lock().unwrap().is_empty(), "one attempt and {} retries", RETRY_BACKOFF.len());
     }
@@ -175,7 +175,7 @@ mod tests {
     #[tokio::test]
     async fn an_error_that_a_retry_cannot_fix_is_not_retried() {
         let transport = Scripted(Mutex::new(vec![refusal(ErrorKind::NotFound), Ok(Vec::new())]));
-        let error = hand_over(&transport, "echo", call(), Duration::ZERO).await.expect_err("not found");
+        let error = hand_over(&transport, "echo", &call(), Duration::ZERO).await.expect_err("not found");
         assert_eq!(error.kind, ErrorKind::NotFound);
         assert_eq!(transport.0.lock().unwrap().len(), 1, "one attempt only");
     }

@@ -124,9 +124,8 @@ impl StoreSource {
             }
         }
         let installed = started.elapsed();
-        let (task, digest) = (task.to_string(), digest.to_string());
         let code = self.blocking({
-            let (task, digest) = (task.clone(), digest.clone());
+            let (task, digest) = (task.to_string(), digest.to_string());
             move |runtime| runtime.load_artifact(&task, &digest)
         })
         .await;
