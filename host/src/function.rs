@@ -243,6 +243,7 @@ impl Invocation {
                         meter: meter.clone(),
                         deadline: self.deadline,
                         kv,
+                        reuse: self.router.setup.policy.reuses_instances(&task),
                     };
                     self.runtime.execute(code, execution, &payload).await
                 }

@@ -1,6 +1,8 @@
 //! Fresh instances prepared ahead of requests, and used ones disposed of after them, on a thread
 //! of their own: instantiation (tens of µs) and tearing a store down (unmapping its memory) both
-//! stay off the request's path. Every instance still serves exactly one execution.
+//! stay off the request's path. Every instance serves exactly one execution, unless its task
+//! opted in to reuse: then it goes back to the task's ready instances after an execution that
+//! ended without a trap.
 
 use std::sync::{Arc, Mutex};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -30,11 +32,12 @@ pub struct TaskCode {
     /// What loading took: replayed when an emulated environment starts cold.
     pub load_time: Duration,
     pub(crate) pre: TaskPre<TaskState>,
-    /// Instantiated, never-called instances, each in its own store.
+    /// Instances ready for an execution, each in its own store: never called, or (for a task
+    /// that reuses its instances) kept from earlier executions.
     pub(crate) warm: Mutex<Vec<Ready>>,
 }
 
-/// An instance that has never been called, alone in its store.
+/// An instance ready for an execution, alone in its store.
 pub(crate) struct Ready {
     pub store: Store<TaskState>,
     pub instance: Task,
@@ -89,6 +92,10 @@ pub(crate) struct Keeper {
 
 const MAX_PENDING_DISPOSALS: usize = 32;
 
+/// Used instances a task that reuses them keeps ready; each keeps the memory it grew. Beyond it,
+/// a used instance is dropped (calls in flight at once each hold one more).
+const MAX_KEPT: usize = 16;
+
 impl Keeper {
     pub fn start(instantiator: Arc<Instantiator>, target: usize) -> std::io::Result<Keeper> {
         let (jobs, mut queue) = mpsc::unbounded_channel::<Job>();
@@ -105,7 +112,9 @@ impl Keeper {
                         }
                         Job::Refill(code) if code.warm.lock().unwrap().len() < target => {
                             match instantiator.instantiate(&code).await {
-                                Ok(ready) => code.warm.lock().unwrap().push(ready),
+                                // Below the kept ones: a used instance is taken first, while
+                                // its memory is still in the caches.
+                                Ok(ready) => code.warm.lock().unwrap().insert(0, ready),
                                 Err(err) => tracing::debug!("could not prepare an instance of '{}': {err:#}", code.task),
                             }
                         }
@@ -119,10 +128,23 @@ impl Keeper {
 
     /// A ready instance of `code`, if one is waiting.
     pub fn take(&self, code: &Arc<TaskCode>) -> Option<Ready> {
-        if self.target == 0 {
-            return None;
-        }
         code.warm.lock().unwrap().pop()
+    }
+
+    /// Keeps a used instance of `code` for its next execution, holding nothing of the one that
+    /// used it (its invocation, meter and grants); dropped like any other when enough are kept.
+    pub fn keep(&self, code: &Arc<TaskCode>, mut ready: Ready) {
+        let state = ready.store.data_mut();
+        state.dispatch = Arc::new(Unassigned);
+        state.meter = CpuMeter::new(CpuBudget::unlimited());
+        state.kv = KvSession::none(&code.task);
+        let mut warm = code.warm.lock().unwrap();
+        if warm.len() < MAX_KEPT.max(self.target) {
+            warm.push(ready);
+        } else {
+            drop(warm);
+            self.dispose(code, ready.store);
+        }
     }
 
     /// Has instances of newly loaded `code` prepared before its first execution.

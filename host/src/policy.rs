@@ -1,5 +1,6 @@
 //! The user's policy for each function: its timeout and its concurrency limit, with Lambda's
-//! meanings and limits, and the key-value stores its task may reach. It is written in the project's `fusion.toml`; every setup carries it
+//! meanings and limits, the key-value stores its task may reach, and whether the task reuses its
+//! instances. It is written in the project's `fusion.toml`; every setup carries it
 //! unchanged (the optimizer decides grouping and memory sizes only), so a setup document shows the
 //! policy it ran under.
 
@@ -57,6 +58,12 @@ pub struct FunctionPolicy {
     /// none by default.
     #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
     pub kv: BTreeSet<String>,
+    /// Run the task's executions in instances kept from earlier ones instead of a fresh instance
+    /// each (the task's choice, wherever it is fused). Faster, but requests are no longer
+    /// isolated from each other: what one leaves in the instance's memory and globals, the next
+    /// sees. An instance that trapped or ran out of memory is never reused.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub reuse_instances: bool,
 }
 
 impl Policy {
@@ -78,6 +85,11 @@ impl Policy {
     /// The key-value stores `task` may reach.
     pub fn grants(&self, task: &str) -> BTreeSet<String> {
         self.functions.get(task).map(|p| p.kv.clone()).unwrap_or_default()
+    }
+
+    /// True when `task` opted in to reusing its instances.
+    pub fn reuses_instances(&self, task: &str) -> bool {
+        self.functions.get(task).is_some_and(|p| p.reuse_instances)
     }
 
     /// Checks every entry names a task of the app and stays within Lambda's limits.

@@ -1,5 +1,5 @@
 //! The task runtime: one engine per process, each component compiled once and pre-linked, and a
-//! fresh, limited store for every task execution.
+//! fresh, limited store for every task execution (unless its task opted in to instance reuse).
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -163,12 +163,13 @@ impl Runtime {
     }
 
     /// Runs one task in a fresh store: take a ready instance (or instantiate one), call
-    /// `handle`, hand the store to the keeper to drop. The guest's time goes to its meter, its
+    /// `handle`, hand the store to the keeper to drop (or, for a task that reuses its instances,
+    /// keep it for the next execution). The guest's time goes to its meter, its
     /// memory to its invocation's environment, and the execution ends only once its CPU budget is
     /// out of debt, or at its invocation's deadline. Also returns the bytes of memory the store
     /// held (0 when it timed out).
     pub async fn execute(&self, code: &Arc<TaskCode>, execution: Execution, payload: &[u8]) -> (Result<Vec<u8>, CallError>, usize) {
-        let Execution { frame, dispatch, memory_bytes, memory, meter, deadline, kv } = execution;
+        let Execution { frame, dispatch, memory_bytes, memory, meter, deadline, kv, reuse } = execution;
         let memory_bytes = memory_bytes.min(self.config.memory_bytes).min(MAX_TASK_MEMORY);
         let _running = self.engine.ticker().enter();
         let warm = self.keeper.take(code);
@@ -193,7 +194,12 @@ impl Runtime {
             };
             let held = store.data().limits.held();
             store.data_mut().limits.release();
-            self.keeper.dispose(code, store);
+            // A trap (or a failed instantiation of memory) leaves the instance unusable.
+            if reuse && result.is_ok() {
+                self.keeper.keep(code, Ready { store, instance, stderr });
+            } else {
+                self.keeper.dispose(code, store);
+            }
             meter.pause();
             meter.budget().settle().await;
             (result, held)
@@ -229,6 +235,8 @@ pub struct Execution {
     pub deadline: Deadline,
     /// The key-value stores it may reach.
     pub kv: KvSession,
+    /// Keep the instance for a later execution of the task instead of dropping it.
+    pub reuse: bool,
 }
 
 /// When an invocation's time is up, and the function timeout that set it (for the message).

@@ -1,7 +1,9 @@
 //! `fusion bench throughput`: requests per second one host serves over HTTP with kept-alive
 //! connections, for a trivial task against the same host's `/healthz` (the HTTP stack alone),
-//! measured in the same run.
+//! measured in the same run: once with a fresh instance per execution (the default), once on a
+//! second host whose setup lets the task reuse its instances.
 
+use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -10,24 +12,46 @@ use anyhow::Result;
 use fusion_host::auth::Signer;
 use fusion_host::http_transport::HttpTransport;
 use fusion_host::router::Transport;
-use fusion_host::{Call, CallMode, TraceContext};
+use fusion_host::{Call, CallMode, FunctionPolicy, FusionSetup, Preset, TraceContext};
 
 use fusion_cluster::host_process::{HostProcess, HostSpec};
 use fusion_project::Project;
 
-/// Requests per second, each endpoint measured the same way in one run.
+/// Requests per second of two hosts of the same task, each endpoint measured the same way.
 pub struct Throughput {
+    /// A fresh instance for every execution.
+    pub fresh: Rates,
+    /// The task's instances reused between executions.
+    pub reused: Rates,
+}
+
+/// Requests per second of one host.
+pub struct Rates {
     /// `GET /healthz`: the host's HTTP stack with no task behind it.
     pub healthz: f64,
     /// `POST /v1/invoke/echo`: a signed sync call of a trivial task.
     pub invoke: f64,
 }
 
-/// Starts a host of the test kit's `echo` and keeps `connections` requests in flight for
-/// `duration` against each endpoint (after a second of warm-up).
+/// Starts a host of the test kit's `echo`, then one whose setup has `echo` reuse its instances,
+/// and keeps `connections` requests in flight for `duration` against each endpoint of each
+/// (after a second of warm-up).
 pub async fn measure(project: &Project, duration: Duration, connections: usize) -> Result<Throughput> {
+    let fresh = measure_host(project, None, duration, connections).await?;
+    let manifest = &project.manifest;
+    let mut reuse = FusionSetup::preset(Preset::AllRemote, project.name(), &manifest.tasks.keys().cloned().collect(), &manifest.entry);
+    reuse.policy.functions.insert(TASK.into(), FunctionPolicy { reuse_instances: true, ..FunctionPolicy::default() });
+    let setup_file = tempfile::NamedTempFile::new()?;
+    std::fs::write(setup_file.path(), serde_json::to_string(&reuse)?)?;
+    let reused = measure_host(project, Some(setup_file.path()), duration, connections).await?;
+    Ok(Throughput { fresh, reused })
+}
+
+const TASK: &str = "echo";
+
+async fn measure_host(project: &Project, setup: Option<&Path>, duration: Duration, connections: usize) -> Result<Rates> {
     const SECRET: &str = "throughput";
-    let host = HostProcess::start(project, HostSpec::new(project.name(), "echo", SECRET))?;
+    let host = HostProcess::start(project, HostSpec { setup, ..HostSpec::new(project.name(), TASK, SECRET) })?;
     let client = reqwest::Client::builder().tcp_nodelay(true).build()?;
     let healthz_url = format!("{}/healthz", host.url);
     let healthz = rate(duration, connections, move || {
@@ -35,16 +59,16 @@ pub async fn measure(project: &Project, duration: Duration, connections: usize) 
         async move { request.await.is_ok_and(|r| r.status().is_success()) }
     })
     .await;
-    let peers = [("echo".to_string(), host.url.clone())].into();
+    let peers = [(TASK.to_string(), host.url.clone())].into();
     let transport = HttpTransport::new(peers, Some(Signer::new(SECRET)), Duration::from_secs(10))?;
     let invoke = rate(duration, connections, move || {
-        let call = Call { task: "echo".into(), payload: b"{}".to_vec(), mode: CallMode::Sync, trace: TraceContext::new_request() };
-        let sent = transport.send("echo", call);
+        let call = Call { task: TASK.into(), payload: b"{}".to_vec(), mode: CallMode::Sync, trace: TraceContext::new_request() };
+        let sent = transport.send(TASK, call);
         async move { sent.await.is_ok() }
     })
     .await;
     drop(host);
-    Ok(Throughput { healthz, invoke })
+    Ok(Rates { healthz, invoke })
 }
 
 /// Successful requests per second with `connections` in flight, after a warm-up second.

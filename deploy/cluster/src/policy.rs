@@ -1,4 +1,4 @@
-//! The app's policy (timeouts, concurrency limits) from the project's `fusion.toml`, checked
+//! The app's policy (timeouts, concurrency limits, grants, instance reuse) from the project's `fusion.toml`, checked
 //! against Lambda's limits. `fusion push` stores it beside the component index, and every setup
 //! applied for the app is stamped with it, so the optimizer's setups carry it unchanged.
 
@@ -13,7 +13,12 @@ pub fn project_policy(project: &Project) -> Result<Policy> {
         .limits
         .iter()
         .map(|(task, limits)| {
-            let policy = FunctionPolicy { timeout_s: limits.timeout_s, concurrency: limits.concurrency, kv: limits.kv.iter().cloned().collect() };
+            let policy = FunctionPolicy {
+                timeout_s: limits.timeout_s,
+                concurrency: limits.concurrency,
+                kv: limits.kv.iter().cloned().collect(),
+                reuse_instances: limits.reuse_instances,
+            };
             (task.clone(), policy)
         })
         .collect();

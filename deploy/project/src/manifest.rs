@@ -22,9 +22,10 @@
 //! timeout_s = 30                 # optional, any task: its function's timeout (Lambda's, 1..=900 s)
 //! concurrency = 10               # optional: invocations its function runs at once
 //! kv = ["prices"]                # optional: the key-value stores the task may reach
+//! reuse_instances = true         # optional: keep instances between executions (no isolation)
 //! ```
 //!
-//! `timeout_s`, `concurrency` and `kv` are the user's policy (for the function named after the
+//! `timeout_s`, `concurrency`, `kv` and `reuse_instances` are the user's policy (for the function named after the
 //! task, and for the task's grants): every setup carries them unchanged, whatever grouping the
 //! optimizer picks.
 
@@ -67,6 +68,8 @@ pub struct Limits {
     pub concurrency: Option<u32>,
     /// The key-value stores the task may reach.
     pub kv: Vec<String>,
+    /// The task's executions reuse instances kept from earlier ones (giving up isolation).
+    pub reuse_instances: bool,
 }
 
 /// Where a task's component comes from.
@@ -121,6 +124,8 @@ struct RawTask {
     concurrency: Option<u32>,
     #[serde(default)]
     kv: Vec<String>,
+    #[serde(default)]
+    reuse_instances: bool,
 }
 
 impl Manifest {
@@ -141,7 +146,7 @@ impl Manifest {
         let mut limits = BTreeMap::new();
         for (name, task) in raw.tasks {
             check_name("task name", &name)?;
-            let limit = Limits { timeout_s: task.timeout_s, concurrency: task.concurrency, kv: task.kv.clone() };
+            let limit = Limits { timeout_s: task.timeout_s, concurrency: task.concurrency, kv: task.kv.clone(), reuse_instances: task.reuse_instances };
             if limit != Limits::default() {
                 limits.insert(name.clone(), limit);
             }
@@ -199,8 +204,8 @@ mod tests {
 
     #[test]
     fn a_task_may_set_its_functions_limits() {
-        let m = Manifest::parse(&GOOD.replace("rust = \"front\"", "rust = \"front\"\ntimeout_s = 5\nconcurrency = 3\nkv = [\"cart\"]")).unwrap();
-        assert_eq!(m.limits["front"], Limits { timeout_s: Some(5), concurrency: Some(3), kv: vec!["cart".into()] });
+        let m = Manifest::parse(&GOOD.replace("rust = \"front\"", "rust = \"front\"\ntimeout_s = 5\nconcurrency = 3\nkv = [\"cart\"]\nreuse_instances = true")).unwrap();
+        assert_eq!(m.limits["front"], Limits { timeout_s: Some(5), concurrency: Some(3), kv: vec!["cart".into()], reuse_instances: true });
         assert!(!m.limits.contains_key("check"), "a task without limits has no entry");
     }
 
