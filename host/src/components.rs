@@ -9,6 +9,8 @@ use sha2::{Digest, Sha256};
 use wasmtime::Engine;
 use wasmtime::component::Component;
 
+use crate::mem_file::MemFile;
+
 /// A compiled component and the digest of the bytes it came from.
 pub struct LoadedComponent {
     /// `sha256:<hex>` of the component's bytes.
@@ -54,7 +56,8 @@ impl ArtifactCache {
             return Ok(loaded);
         }
         let component = Component::new(&self.engine, bytes).map_err(anyhow::Error::from).context("not a valid component")?;
-        if let Err(err) = self.store_artifact(&component.serialize()?, &self.path(&digest)) {
+        let artifact = component.serialize()?;
+        if let Err(err) = store_artifact(&self.dir, &self.path(&digest), |file| std::io::Write::write_all(file, &artifact)) {
             tracing::warn!("could not cache the artifact of {digest}: {err:#}");
         }
         Ok(LoadedComponent { digest, component, from_artifact: false })
@@ -79,10 +82,27 @@ impl ArtifactCache {
         }
     }
 
-    /// Adds the artifact of `digest` obtained elsewhere. The caller must have checked that Fusion
-    /// wrote it (see the store's sealed artifacts): a forged artifact is native code.
-    pub fn install(&self, digest: &str, artifact: &[u8]) -> Result<()> {
-        self.store_artifact(artifact, &self.path(digest))
+    /// Loads the artifact of `digest` obtained elsewhere, `len` bytes that `fill` writes, from an
+    /// in-memory file, and caches it on a thread of its own: the component is ready before its
+    /// artifact (tens of MB for an interpreter) is on disk. The caller must have checked that
+    /// Fusion wrote it (see the store's sealed artifacts): a forged artifact is native code.
+    pub fn install(&self, digest: &str, len: usize, fill: impl FnOnce(&mut [u8]) -> Result<()>) -> Result<LoadedComponent> {
+        let image = MemFile::filled(len, fill)?;
+        // SAFETY: the caller authenticated the artifact as one Fusion compiled for this digest;
+        // wasmtime checks it was compiled for this engine's configuration, and nothing writes the
+        // in-memory file once it is mapped.
+        let component = unsafe { Component::deserialize_file(&self.engine, image.path()) }.map_err(anyhow::Error::from).context("an unusable artifact")?;
+        let (dir, path) = (self.dir.clone(), self.path(digest));
+        let cached = std::thread::Builder::new().name("fusion-cache".into()).spawn(move || {
+            let copied = image.into_reader().map_err(anyhow::Error::from).and_then(|mut from| store_artifact(&dir, &path, |to| std::io::copy(&mut from, to).map(drop)));
+            if let Err(err) = copied {
+                tracing::warn!("could not cache the artifact {}: {err:#}", path.display());
+            }
+        });
+        if let Err(err) = cached {
+            tracing::warn!("could not cache the artifact of {digest}: {err}");
+        }
+        Ok(LoadedComponent { digest: digest.to_string(), component, from_artifact: true })
     }
 
     /// The bytes of the cached artifact of `digest`, to publish it.
@@ -99,15 +119,20 @@ impl ArtifactCache {
         self.dir.join(format!("{}.cwasm", digest.trim_start_matches("sha256:")))
     }
 
-    /// Written aside and renamed into place, never rewritten in place: loaded components map
-    /// their artifact, and truncating a mapped file would fault them.
-    fn store_artifact(&self, bytes: &[u8], artifact: &Path) -> Result<()> {
-        std::fs::create_dir_all(&self.dir)?;
-        let tmp = artifact.with_extension(format!("tmp{}-{}", std::process::id(), fastrand::u32(..)));
-        std::fs::write(&tmp, bytes)?;
-        std::fs::rename(&tmp, artifact)?;
-        Ok(())
+}
+
+/// Written aside (by `write`) and renamed into place, never rewritten in place: loaded components
+/// map their artifact, and truncating a mapped file would fault them.
+fn store_artifact(dir: &Path, artifact: &Path, write: impl FnOnce(&mut std::fs::File) -> std::io::Result<()>) -> Result<()> {
+    std::fs::create_dir_all(dir)?;
+    let tmp = artifact.with_extension(format!("tmp{}-{}", std::process::id(), fastrand::u32(..)));
+    let written = std::fs::File::create(&tmp).and_then(|mut file| write(&mut file));
+    if let Err(err) = written {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(err.into());
     }
+    std::fs::rename(&tmp, artifact)?;
+    Ok(())
 }
 
 /// Names the engine configuration that precompiled artifacts are valid for.

@@ -20,6 +20,7 @@ mod instances;
 pub mod in_process;
 pub mod kv;
 pub mod listener;
+mod mem_file;
 pub mod memory;
 pub mod metrics;
 pub mod named;

@@ -123,6 +123,14 @@ impl Runtime {
         }
     }
 
+    /// Loads task `task` from the artifact of component `digest` obtained elsewhere, `len` bytes
+    /// that `fill` writes, which the caller authenticated (see [`ArtifactCache::install`]).
+    pub fn load_installed(&self, task: &str, digest: &str, len: usize, fill: impl FnOnce(&mut [u8]) -> Result<()>) -> Result<Arc<TaskCode>> {
+        let started = Instant::now();
+        let loaded = self.artifacts.install(digest, len, fill)?;
+        self.prepare(task, loaded, started).with_context(|| format!("loading task '{task}' from its artifact"))
+    }
+
     /// The precompiled artifacts of this runtime's engine.
     pub fn artifacts(&self) -> &ArtifactCache {
         &self.artifacts

@@ -116,27 +116,29 @@ impl StoreSource {
             }
         };
         let downloaded = started.elapsed();
-        match seal.open(&fingerprint, digest, &sealed) {
-            Ok(artifact) => self.0.runtime.artifacts().install(digest, artifact)?,
+        let (seal, task, owned_digest) = (seal.clone(), task.to_string(), digest.to_string());
+        let loaded = self
+            .blocking(move |runtime| {
+                let digest = owned_digest;
+                let artifact = seal.open(&fingerprint, &digest, &sealed)?;
+                let size_mb = (sealed.len() as f64 / 1e6, artifact.len() as f64 / 1e6);
+                let code = runtime.load_installed(&task, &digest, artifact.len(), |out| artifact.unpack_into(out))?;
+                tracing::debug!(
+                    "artifact of task '{task}' from the store ({:.1} MB, {:.1} MB unpacked): downloaded in {downloaded:?}, checked, unpacked and loaded in {:?}",
+                    size_mb.0,
+                    size_mb.1,
+                    started.elapsed() - downloaded
+                );
+                Ok(code)
+            })
+            .await;
+        match loaded {
+            Ok(code) => Ok(Some(code)),
             Err(why) => {
                 tracing::warn!("refusing the artifact of {digest} in the store ({why:#}); compiling instead");
-                return Ok(None);
+                Ok(None)
             }
         }
-        let installed = started.elapsed();
-        let code = self.blocking({
-            let (task, digest) = (task.to_string(), digest.to_string());
-            move |runtime| runtime.load_artifact(&task, &digest)
-        })
-        .await;
-        tracing::debug!(
-            "artifact of task '{task}' ({:.1} MB) from the store: downloaded in {:?}, opened and cached in {:?}, loaded in {:?}",
-            sealed.len() as f64 / 1e6,
-            downloaded,
-            installed - downloaded,
-            started.elapsed() - installed
-        );
-        code
     }
 
     /// Downloads the component (its digest is verified), compiles it and publishes its artifact.
