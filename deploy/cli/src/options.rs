@@ -5,6 +5,7 @@ use std::time::Duration;
 use clap::{Args, ValueEnum};
 use fusion_host::platform::Platform;
 use fusion_measure::load::{LoadSpec, Profile};
+use fusion_measure::mix::Mix;
 use fusion_measure::mix::read_bounded;
 use fusion_optimizer::pricing::Pricing;
 
@@ -92,6 +93,10 @@ pub struct SteadyLoadArgs {
     /// Work sizes of each request.
     #[arg(long, value_enum, default_value_t = Size::Scaled)]
     pub size: Size,
+    /// Replay a weighted mix of requests instead (as `fusion load --mix`): a JSON file
+    /// `[{"weight": 8, "payload": {...}}, ...]`.
+    #[arg(long, value_name = "FILE")]
+    pub mix: Option<std::path::PathBuf>,
 }
 
 impl SteadyLoadArgs {
@@ -99,7 +104,11 @@ impl SteadyLoadArgs {
     pub fn spec(&self, duration: Duration) -> anyhow::Result<LoadSpec> {
         anyhow::ensure!(self.rate > 0.0, "--rate must be positive");
         let duration = self.duration.unwrap_or(duration);
-        Ok(LoadSpec { rate: self.rate, duration, profile: Profile::Steady, payload: self.size.payload().into() })
+        let payload = match &self.mix {
+            Some(file) => Mix::load(file)?,
+            None => self.size.payload().into(),
+        };
+        Ok(LoadSpec { rate: self.rate, duration, profile: Profile::Steady, payload })
     }
 }
 
