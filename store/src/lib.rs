@@ -220,8 +220,14 @@ impl Store {
             Err(err) if err.as_service_error().is_some_and(|e| e.is_no_such_key()) => return Ok(None),
             Err(err) => return Err(failed(&format!("reading {key}"), err)),
         };
-        let body = object.body.collect().await.with_context(|| format!("reading {key}"))?;
-        Ok(Some(body.into_bytes().to_vec()))
+        // One copy, chunk by chunk, into a buffer of the announced size (an artifact is tens of MB).
+        let announced = object.content_length().and_then(|n| usize::try_from(n).ok()).unwrap_or(0);
+        let mut bytes = Vec::with_capacity(announced);
+        let mut body = object.body;
+        while let Some(chunk) = body.try_next().await.with_context(|| format!("reading {key}"))? {
+            bytes.extend_from_slice(&chunk);
+        }
+        Ok(Some(bytes))
     }
 
     async fn list(&self, prefix: &str) -> Result<Vec<String>> {
