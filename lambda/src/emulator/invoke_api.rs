@@ -10,7 +10,7 @@ use axum::response::{IntoResponse, Response};
 use tokio::sync::oneshot;
 
 use super::Shared;
-use super::environments::{Outcome, Pending};
+use super::function::{Outcome, Pending};
 
 fn function_error(body: Bytes) -> Response {
     (StatusCode::OK, [("x-amz-function-error", "Unhandled")], body).into_response()

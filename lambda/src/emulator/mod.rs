@@ -32,6 +32,7 @@
 //! environments no credentials (the launcher does, as Lambda gives the role's).
 
 mod environments;
+mod function;
 mod invoke_api;
 mod runtime_api;
 
@@ -47,7 +48,8 @@ use tokio::net::TcpListener;
 use tokio::sync::mpsc;
 
 use crate::aws_api::AwsClient;
-use environments::{Function, open_environment};
+use environments::open_environment;
+use function::Function;
 
 /// The region of the emulated functions (their ARNs, `AWS_REGION`).
 const REGION: &str = "us-east-1";

@@ -10,7 +10,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 
-use super::environments::{Environment, Function, Outcome};
+use super::function::{Environment, Function, Outcome};
 
 /// The Runtime API of `environment`, an environment of `function`.
 pub(super) fn router(function: Arc<Function>, environment: Arc<Environment>) -> axum::Router {
