@@ -41,17 +41,22 @@ impl ArtifactSeal {
     /// The object to store: magic, tag, compressed artifact.
     pub fn seal(&self, fingerprint: &str, digest: &str, artifact: &[u8]) -> Vec<u8> {
         let chunks: Vec<Vec<u8>> = artifact.chunks(CHUNK).map(lz4_flex::block::compress).collect();
-        let mut body = Vec::with_capacity(12 + 4 * chunks.len() + chunks.iter().map(Vec::len).sum::<usize>());
-        body.extend_from_slice(&(artifact.len() as u64).to_le_bytes());
-        body.extend_from_slice(&(chunks.len() as u32).to_le_bytes());
+        let header = MAGIC.len() + TAG_LEN;
+        let mut sealed = Vec::with_capacity(header + 12 + 4 * chunks.len() + chunks.iter().map(Vec::len).sum::<usize>());
+        // The tag's place is filled once the body after it is written.
+        sealed.extend_from_slice(MAGIC);
+        sealed.resize(header, 0);
+        sealed.extend_from_slice(&(artifact.len() as u64).to_le_bytes());
+        sealed.extend_from_slice(&(chunks.len() as u32).to_le_bytes());
         for chunk in &chunks {
-            body.extend_from_slice(&(chunk.len() as u32).to_le_bytes());
+            sealed.extend_from_slice(&(chunk.len() as u32).to_le_bytes());
         }
         for chunk in &chunks {
-            body.extend_from_slice(chunk);
+            sealed.extend_from_slice(chunk);
         }
-        let tag = self.mac(fingerprint, digest).chain_update(&body).finalize().into_bytes();
-        [MAGIC.as_slice(), tag.as_slice(), &body].concat()
+        let tag = self.mac(fingerprint, digest).chain_update(&sealed[header..]).finalize().into_bytes();
+        sealed[MAGIC.len()..header].copy_from_slice(&tag);
+        sealed
     }
 
     /// The artifact in `sealed` for exactly this component and engine, to be unpacked (which

@@ -12,7 +12,7 @@ use anyhow::Result;
 use fusion_host::auth::Signer;
 use fusion_host::http_transport::HttpTransport;
 use fusion_host::router::Transport;
-use fusion_host::{Call, CallMode, FunctionPolicy, FusionSetup, Preset, TraceContext};
+use fusion_host::{Call, CallMode, TraceContext};
 
 use fusion_cluster::host_process::{HostProcess, HostSpec};
 use fusion_project::Project;
@@ -38,9 +38,9 @@ pub struct Rates {
 /// (after a second of warm-up).
 pub async fn measure(project: &Project, duration: Duration, connections: usize) -> Result<Throughput> {
     let fresh = measure_host(project, None, duration, connections).await?;
-    let manifest = &project.manifest;
-    let mut reuse = FusionSetup::preset(Preset::AllRemote, project.name(), &manifest.tasks.keys().cloned().collect(), &manifest.entry);
-    reuse.policy.functions.insert(TASK.into(), FunctionPolicy { reuse_instances: true, ..FunctionPolicy::default() });
+    // All-remote under the project's policy from fusion.toml, with reuse on for the task.
+    let mut reuse = fusion_cluster::resolve_setup(project, "all-remote")?;
+    reuse.policy.functions.entry(TASK.into()).or_default().reuse_instances = true;
     let setup_file = tempfile::NamedTempFile::new()?;
     std::fs::write(setup_file.path(), serde_json::to_string(&reuse)?)?;
     let reused = measure_host(project, Some(setup_file.path()), duration, connections).await?;
