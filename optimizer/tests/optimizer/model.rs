@@ -1,0 +1,156 @@
+//! The model's predictions on graphs whose answers can be worked out by hand.
+
+use super::*;
+
+#[test]
+fn the_model_predicts_a_sync_chain_as_worked_out_by_hand() {
+    // A waits 10 ms and calls B, which waits 100 ms. 128 MB, Lambda's 40 ms hop.
+    let p = profile("chain", &[("A", 0.0, 10.0), ("B", 0.0, 100.0)], &[("A", "B", Sync)]);
+    let model = Model::new(&p, LAMBDA, Pricing::LAMBDA_X86);
+    let price = |ms: f64| ms / 1000.0 * 0.125 * Pricing::LAMBDA_X86.per_gb_second + Pricing::LAMBDA_X86.per_request;
+    let remote = model.predict(&p.setup);
+    assert!((remote.latency_ms - 150.0).abs() < 1e-9, "{remote:?}");
+    assert!((remote.cost - (price(150.0) + price(100.0))).abs() < 1e-15, "A is billed while it waits: {remote:?}");
+    let fused = model.predict(&FusionSetup::preset(Preset::AllLocal, "chain", &p.tasks.keys().cloned().collect(), "A"));
+    assert!((fused.latency_ms - 110.0).abs() < 1e-9 && (fused.cost - price(110.0)).abs() < 1e-15, "{fused:?}");
+}
+
+#[test]
+fn the_model_predicts_completion_as_worked_out_by_hand() {
+    // A calls D, which waits 10 ms, then fires B, which waits 100 ms. Lambda's 40 ms hop and
+    // 90 ms enqueue.
+    let mut p = profile("fire", &[("A", 0.0, 0.0), ("B", 0.0, 100.0), ("D", 0.0, 10.0)], &[("A", "D", Sync), ("A", "B", Async)]);
+    p.edges[1].after = ["D".to_string()].into();
+    let names: BTreeSet<String> = p.tasks.keys().cloned().collect();
+    let all_local = FusionSetup::preset(Preset::AllLocal, "fire", &names, "A");
+    let b_apart = fusion_optimizer::search::setup_of("fire", &vec![(["A", "D"].map(String::from).into(), 128), (BTreeSet::from(["B".to_string()]), 128)]);
+    let predict = |p: &Profile, setup: &FusionSetup| {
+        let prediction = Model::new(p, LAMBDA, Pricing::LAMBDA_X86).predict(setup);
+        (prediction.latency_ms, prediction.completion_ms)
+    };
+    let close = |(latency, completion): (f64, f64), expected: (f64, f64)| (latency - expected.0).abs() < 1e-9 && (completion - expected.1).abs() < 1e-9;
+    // All remote: A answers after D's hop (the call of B waits in its outbox); B reaches its
+    // function an enqueue after D returned.
+    assert!(close(predict(&p, &p.setup), (40.0 + 10.0, 50.0 + 90.0 + 100.0)), "{:?}", predict(&p, &p.setup));
+    // B alone remote: A answers after D; B ends 100 ms after the enqueue.
+    assert!(close(predict(&p, &b_apart), (10.0, 10.0 + 90.0 + 100.0)), "{:?}", predict(&p, &b_apart));
+    // All fused: A answers after D, and B runs on after that in the same invocation.
+    assert!(close(predict(&p, &all_local), (10.0, 10.0 + 100.0)), "{:?}", predict(&p, &all_local));
+    // Fired before D is called: B runs beside D (fused) or starts an enqueue after A does (remote).
+    p.edges[1].after.clear();
+    assert!(close(predict(&p, &all_local), (10.0, 100.0)) && close(predict(&p, &p.setup), (50.0, 90.0 + 100.0)));
+    // Calibrated like latency: twice the completion measured on the profiled setup doubles every
+    // predicted completion, and never brings it before the answer.
+    (p.measured.p50_latency_ms, p.measured.p50_completion_ms) = (50.0, 380.0);
+    let model = Model::new(&p, LAMBDA, Pricing::LAMBDA_X86);
+    assert!((model.correction().completion - 2.0).abs() < 1e-9 && (model.correction().latency - 1.0).abs() < 1e-9, "{:?}", model.correction());
+    assert!(close(predict(&p, &all_local), (10.0, 200.0)), "{:?}", predict(&p, &all_local));
+    p.measured.p50_completion_ms = 190.0 / 4.0;
+    let (latency, completion) = predict(&p, &p.setup);
+    assert!((completion - latency).abs() < 1e-9, "{latency} {completion}");
+}
+
+#[test]
+fn the_async_calls_of_one_invocation_are_handed_over_side_by_side() {
+    // A fires B and C, each of which waits 100 ms; Lambda's 90 ms enqueue. A answers at once and
+    // its invocation lasts until both calls are handed over: one enqueue, not two.
+    let p = profile("fan", &[("A", 0.0, 0.0), ("B", 0.0, 100.0), ("C", 0.0, 100.0)], &[("A", "B", Async), ("A", "C", Async)]);
+    let price = |ms: f64| ms / 1000.0 * 0.125 * Pricing::LAMBDA_X86.per_gb_second + Pricing::LAMBDA_X86.per_request;
+    let remote = Model::new(&p, LAMBDA, Pricing::LAMBDA_X86).predict(&p.setup);
+    assert!(remote.latency_ms.abs() < 1e-9 && (remote.completion_ms - 190.0).abs() < 1e-9, "{remote:?}");
+    assert!((remote.cost - (price(90.0) + 2.0 * price(100.0))).abs() < 1e-15, "A is billed for one enqueue: {remote:?}");
+}
+
+#[test]
+fn the_model_learns_its_corrections_from_every_setup_measured() {
+    // The chain of the hand-worked test: all-remote predicted at 150 ms, fused at 110 ms.
+    let mut p = profile("chain", &[("A", 0.0, 10.0), ("B", 0.0, 100.0)], &[("A", "B", Sync)]);
+    p.measured = Measured { p50_latency_ms: 300.0, p50_completion_ms: 300.0, mean_cost: 1e-5, invocations: 2.0, cost_by_function: BTreeMap::new() };
+    let fused = FusionSetup::preset(Preset::AllLocal, "chain", &p.tasks.keys().cloned().collect(), "A");
+    let alone = Model::new(&p, LAMBDA, Pricing::LAMBDA_X86);
+    assert!((alone.correction().latency - 2.0).abs() < 1e-9, "the profiled setup measured twice the prediction");
+    // The fused setup measured half its prediction: together, the model was right on average.
+    let also = vec![(fused.clone(), Measured { p50_latency_ms: 55.0, ..p.measured.clone() })];
+    let learned = Model::learned(&p, LAMBDA, Pricing::LAMBDA_X86, &also);
+    assert!((learned.correction().latency - 1.0).abs() < 1e-9, "{:?}", learned.correction());
+    assert!((learned.predict(&fused).latency_ms - 110.0).abs() < 1e-9);
+}
+
+#[test]
+fn fused_back_to_back_cpu_shares_one_burst_as_the_hosts_budget_does() {
+    // A burns 5 ms of CPU and calls B, which burns 5 ms: at 128 MB (0.072 vCPU) each invocation
+    // runs its first 20 ms × 0.072 at full speed, the rest at the share.
+    let p = profile("burst", &[("A", 5.0, 0.0), ("B", 5.0, 0.0)], &[("A", "B", Sync)]);
+    let model = Model::new(&p, LAMBDA, Pricing::LAMBDA_X86);
+    let share = 128.0 / 1769.0;
+    let burst = 20.0 * share;
+    let alone = (5.0 - burst) / share;
+    let remote = model.predict(&p.setup);
+    assert!((remote.latency_ms - (alone + LAMBDA.sync_hop_ms + alone)).abs() < 1e-9, "a burst each: {remote:?}");
+    // Fused, B finds the bank A drained (what refilled while A ran paid for A): 10 ms of CPU on
+    // one burst, as the host's per-invocation budget paces it.
+    let fused = model.predict(&FusionSetup::preset(Preset::AllLocal, "burst", &p.tasks.keys().cloned().collect(), "A"));
+    assert!((fused.latency_ms - (10.0 - burst) / share).abs() < 1e-9, "one burst for both: {fused:?}");
+}
+
+#[test]
+fn fused_async_work_starts_after_the_sync_calls_made_before_it() {
+    // A fires C (30 ms of CPU, ~394 ms paced at 128 MB) and calls B, which waits 1 s.
+    let mut p = profile("fire", &[("A", 0.0, 0.0), ("B", 0.0, 1000.0), ("C", 30.0, 0.0)], &[("A", "B", Sync), ("A", "C", Async)]);
+    let all_local = FusionSetup::preset(Preset::AllLocal, "fire", &p.tasks.keys().cloned().collect(), "A");
+    let billed = |p: &Profile| {
+        let cost = Model::new(p, LAMBDA, Pricing::LAMBDA_X86).predict(&all_local).cost - Pricing::LAMBDA_X86.per_request;
+        cost / (0.125 * Pricing::LAMBDA_X86.per_gb_second) * 1000.0
+    };
+    let paced_c: f64 = (30.0 - 20.0 * 128.0 / 1769.0) / (128.0 / 1769.0);
+    // Fired first: C runs while B waits, and the invocation ends with B.
+    assert!((billed(&p) - 1000.0).abs() < 1e-6, "{}", billed(&p));
+    // Fired after B returned: C runs on after the response.
+    p.edges[1].after = ["B".to_string()].into();
+    assert!((billed(&p) - (1000.0 + paced_c).ceil()).abs() < 1e-6, "{} vs {}", billed(&p), 1000.0 + paced_c);
+}
+
+#[test]
+fn request_fees_that_dominate_move_the_cost_pick_to_fewer_invocations() {
+    // A holds 1,000 MB and fires C, which waits 500 ms. At Lambda's prices C is cheaper in a
+    // function of its own at 128 MB than waiting in A's gigabyte; when a request costs 100× as
+    // much and a GB-second 100× less, the invocation C costs is what matters.
+    let mut p = profile("fire", &[("A", 0.0, 0.0), ("C", 0.0, 500.0)], &[("A", "C", Async)]);
+    p.tasks.get_mut("A").unwrap().memory_mb = 1000.0;
+    let fees = Pricing { per_gb_second: Pricing::LAMBDA_X86.per_gb_second / 100.0, per_request: Pricing::LAMBDA_X86.per_request * 100.0, ..Pricing::LAMBDA_X86 };
+    let cheapest = |pricing: Pricing| search(&Model::new(&p, LAMBDA, pricing), Goal::of(Objective::Cost)).pick;
+    let (lambda, fee_heavy) = (cheapest(Pricing::LAMBDA_X86), cheapest(fees));
+    assert_eq!((lambda.grouping.len(), lambda.prediction.invocations), (2, 2.0), "{:?}", lambda.grouping);
+    assert_eq!((fee_heavy.grouping.len(), fee_heavy.prediction.invocations), (1, 1.0), "{:?}", fee_heavy.grouping);
+}
+
+#[test]
+fn billing_per_100_ms_changes_what_fusing_short_tasks_saves() {
+    // A calls B calls C, sync, each waiting 2 ms, 128 MB. Per 100 ms every one of these
+    // invocations is billed one whole period, so fusing the three into one saves two periods and
+    // two request fees, more than per 1 ms, where it saves what the callers waited.
+    let p = profile("short", &[("A", 0.0, 2.0), ("B", 0.0, 2.0), ("C", 0.0, 2.0)], &[("A", "B", Sync), ("B", "C", Sync)]);
+    let all_local = FusionSetup::preset(Preset::AllLocal, "short", &p.tasks.keys().cloned().collect(), "A");
+    let per_100_ms = Pricing { granularity_ms: 100, ..Pricing::LAMBDA_X86 };
+    // What fusing saves: dollars, and the fraction of all-remote's cost.
+    let saving = |overheads: Overheads, pricing: Pricing| {
+        let model = Model::new(&p, overheads, pricing);
+        let (remote, fused) = (model.predict(&p.setup).cost, model.predict(&all_local).cost);
+        (remote - fused, (remote - fused) / remote)
+    };
+    let (x86, free) = (Pricing::LAMBDA_X86, Overheads { sync_hop_ms: 0.0, async_enqueue_ms: 0.0 });
+    let period = 0.1 * 0.125 * x86.per_gb_second + x86.per_request;
+    for overheads in [LAMBDA, free] {
+        let (per_1, per_100) = (saving(overheads, x86), saving(overheads, per_100_ms));
+        assert!((per_100.0 - 2.0 * period).abs() < 1e-15, "two invocations of one period each: {per_100:?}");
+        assert!(per_100.0 > per_1.0, "{per_100:?} vs {per_1:?}");
+    }
+    // Per 1 ms with Lambda's 40 ms hop, all-remote bills A 86 ms (its wait, two hops, B's 44 ms)
+    // and fused 6 ms: 126 ms saved. As a share, per 100 ms saves 2/3 whatever the hop, since the
+    // fused invocation is billed a whole period too: more than per 1 ms with free hops, less with
+    // Lambda's, whose double-billed waits fusing removes.
+    let lambda_per_1 = saving(LAMBDA, x86);
+    assert!((lambda_per_1.0 - (0.126 * 0.125 * x86.per_gb_second + 2.0 * x86.per_request)).abs() < 1e-15, "{lambda_per_1:?}");
+    assert!((saving(LAMBDA, per_100_ms).1 - 2.0 / 3.0).abs() < 1e-9);
+    assert!(saving(free, per_100_ms).1 > saving(free, x86).1 && saving(LAMBDA, per_100_ms).1 < lambda_per_1.1);
+}
