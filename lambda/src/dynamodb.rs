@@ -1,7 +1,9 @@
 //! The key-value backend on AWS: one DynamoDB table per app (`fusion deploy aws` creates it),
 //! partition key `store`, sort key `key`, the bytes in `value`. Reads are strongly consistent;
 //! `increment` and `compare-and-swap` are conditional writes (the item's old value or its absence
-//! is the condition), retried when another writer got there first, so no update is lost.
+//! is the condition), retried when another writer got there first, so no update is lost. A retry
+//! waits a random time under a cap that doubles per attempt (full jitter), so writers contending
+//! for one counter spread out instead of colliding again in lockstep.
 //! Calls are the DynamoDB JSON API signed with SigV4, as the Invoke API's are.
 
 use std::sync::Arc;
@@ -18,7 +20,13 @@ use crate::aws_api::{AwsClient, Failure};
 pub const KEY_SCHEMA: [(&str, &str); 2] = [("store", "HASH"), ("key", "RANGE")];
 
 /// How often an increment retries when other writers keep changing the same item.
-const MAX_INCREMENT_ATTEMPTS: usize = 64;
+const MAX_INCREMENT_ATTEMPTS: u32 = 64;
+
+/// The cap of the random wait before a retry: 1 ms doubled per failed attempt, at most 64 ms.
+fn retry_wait(failed_attempts: u32) -> std::time::Duration {
+    let cap_ms = 1u64 << failed_attempts.min(6);
+    std::time::Duration::from_micros(fastrand::u64(0..=cap_ms * 1000))
+}
 
 /// One call of DynamoDB's JSON API at `endpoint`, signed for `dynamodb`: the answer's body, or
 /// what DynamoDB refused it with. The backend below and `fusion deploy aws`'s table both use it.
@@ -137,7 +145,10 @@ impl DynamoKv {
             }
             KvOp::Keys { store, prefix } => self.keys(&store, &prefix).await.map(KvAnswer::Keys),
             KvOp::Increment { store, key, delta } => {
-                for _ in 0..MAX_INCREMENT_ATTEMPTS {
+                for attempt in 0..MAX_INCREMENT_ATTEMPTS {
+                    if attempt > 0 {
+                        tokio::time::sleep(retry_wait(attempt)).await;
+                    }
                     let old = self.get(&store, &key).await?;
                     let sum = add_to_counter(&key, parse_counter(&key, old.as_deref())?, delta)?;
                     if self.put_if(&store, &key, sum.to_string().as_bytes(), Some(old.as_deref())).await? {
