@@ -3,6 +3,7 @@
 
 use std::hash::Hasher;
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 use sha2::{Digest, Sha256};
@@ -19,6 +20,10 @@ pub struct LoadedComponent {
     pub component: Component,
     /// True when a precompiled artifact was used instead of compiling.
     pub from_artifact: bool,
+    /// What loading it costs a new environment: deserializing its artifact. For a component
+    /// compiled here, loading the artifact it was compiled to: a cold environment on Lambda
+    /// loads an artifact and never compiles, so compiling is a one-time cost of the machine.
+    pub load_time: Duration,
 }
 
 /// `sha256:<hex>` of a component's bytes: its identity everywhere in Fusion.
@@ -55,12 +60,19 @@ impl ArtifactCache {
         if let Some(loaded) = self.load_cached(&digest) {
             return Ok(loaded);
         }
+        let compiling = Instant::now();
         let component = Component::new(&self.engine, bytes).map_err(anyhow::Error::from).context("not a valid component")?;
         let artifact = component.serialize()?;
-        if let Err(err) = store_artifact(&self.dir, &self.path(&digest), |file| std::io::Write::write_all(file, &artifact)) {
-            tracing::warn!("could not cache the artifact of {digest}: {err:#}");
+        match store_artifact(&self.dir, &self.path(&digest), |file| std::io::Write::write_all(file, &artifact)) {
+            // The artifact's mapping replaces the compiled copy, so the load time is the artifact's.
+            Ok(()) => {
+                if let Some(loaded) = self.load_cached(&digest) {
+                    return Ok(LoadedComponent { from_artifact: false, ..loaded });
+                }
+            }
+            Err(err) => tracing::warn!("could not cache the artifact of {digest}: {err:#}"),
         }
-        Ok(LoadedComponent { digest, component, from_artifact: false })
+        Ok(LoadedComponent { digest, component, from_artifact: false, load_time: compiling.elapsed() })
     }
 
     /// The component `digest` from its cached artifact, without its bytes; None when there is no
@@ -70,11 +82,12 @@ impl ArtifactCache {
         if !artifact.exists() {
             return None;
         }
+        let started = Instant::now();
         // SAFETY: artifacts in this directory were written by Fusion for exactly the component
         // whose digest names them, under this engine's fingerprint: by `load_bytes`, or by
         // `install` from a source the caller authenticated.
         match unsafe { Component::deserialize_file(&self.engine, &artifact) } {
-            Ok(component) => Some(LoadedComponent { digest: digest.to_string(), component, from_artifact: true }),
+            Ok(component) => Some(LoadedComponent { digest: digest.to_string(), component, from_artifact: true, load_time: started.elapsed() }),
             Err(err) => {
                 tracing::warn!("ignoring unusable artifact {}: {err:#}", artifact.display());
                 None
@@ -87,6 +100,7 @@ impl ArtifactCache {
     /// artifact (tens of MB for an interpreter) is on disk. The caller must have checked that
     /// Fusion wrote it (see the store's sealed artifacts): a forged artifact is native code.
     pub fn install(&self, digest: &str, len: usize, fill: impl FnOnce(&mut [u8]) -> Result<()>) -> Result<LoadedComponent> {
+        let started = Instant::now();
         let image = MemFile::filled(len, fill)?;
         // SAFETY: the caller authenticated the artifact as one Fusion compiled for this digest;
         // wasmtime checks it was compiled for this engine's configuration, and nothing writes the
@@ -102,7 +116,7 @@ impl ArtifactCache {
         if let Err(err) = cached {
             tracing::warn!("could not cache the artifact of {digest}: {err}");
         }
-        Ok(LoadedComponent { digest: digest.to_string(), component, from_artifact: true })
+        Ok(LoadedComponent { digest: digest.to_string(), component, from_artifact: true, load_time: started.elapsed() })
     }
 
     /// The bytes of the cached artifact of `digest`, to publish it.

@@ -5,9 +5,6 @@
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-/// How long an idle environment stays warm (Lambda keeps them for minutes, unpublished).
-pub const IDLE_TIMEOUT: Duration = Duration::from_secs(600);
-
 /// The execution environments of one function: the idle ones still warm, and the generation that
 /// retires them all.
 pub struct Environments {
@@ -83,7 +80,7 @@ mod tests {
 
     #[test]
     fn concurrency_beyond_the_warm_environments_starts_cold() {
-        let envs = Environments::new(IDLE_TIMEOUT);
+        let envs = Environments::new(crate::platform::Platform::LAMBDA.idle_timeout);
         let first = envs.acquire();
         assert!(first.cold, "the first invocation starts an environment");
         let second = envs.acquire();
@@ -97,7 +94,7 @@ mod tests {
 
     #[test]
     fn expired_environments_start_cold_again() {
-        let envs = Environments::new(IDLE_TIMEOUT);
+        let envs = Environments::new(crate::platform::Platform::LAMBDA.idle_timeout);
         drop(envs.acquire());
         let busy = envs.acquire();
         envs.expire();

@@ -53,7 +53,7 @@ impl FunctionHost {
             kv,
             routers,
             sink,
-            environments: Environments::new(runtime.config.idle_timeout),
+            environments: Environments::new(runtime.config.platform.idle_timeout),
             runtime,
             work,
             outbox: Arc::default(),

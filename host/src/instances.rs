@@ -29,7 +29,8 @@ pub struct TaskCode {
     pub digest: String,
     /// True when it was loaded from a precompiled artifact.
     pub from_artifact: bool,
-    /// What loading took: replayed when an emulated environment starts cold.
+    /// What loading its artifact and linking it took: replayed when an emulated environment
+    /// starts cold (compiling is not: a cold environment on Lambda loads an artifact).
     pub load_time: Duration,
     pub(crate) pre: TaskPre<TaskState>,
     /// Instances ready for an execution, each in its own store: never called, or (for a task

@@ -18,6 +18,9 @@ pub const FUSION_SYNC_HOP: Duration = Duration::from_micros(200);
 /// benchmark: ~0.15 ms). The caller does not wait for it: the call waits in its outbox.
 pub const FUSION_ASYNC_CALL: Duration = Duration::from_micros(150);
 
+/// How long every profile assumes an idle environment stays warm: 10 minutes.
+const IDLE_TIMEOUT: Duration = Duration::from_secs(600);
+
 /// The overheads a platform adds on top of Fusion's own.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Platform {
@@ -34,6 +37,10 @@ pub struct Platform {
     /// until the call is handed over; the enqueues of one invocation overlap, as concurrent
     /// `Event` invokes do ([`crate::outbox`]).
     pub async_enqueue: Duration,
+    /// How long an idle execution environment stays warm before the next invocation of its
+    /// function must start a new one. Lambda does not publish it (environments are seen kept for
+    /// minutes); the emulator keeps them 10 minutes and the model predicts cold starts with it.
+    pub idle_timeout: Duration,
     /// False on the real platform (a host on AWS Lambda): cold starts, hops and loading happen for
     /// real there, so nothing is added, not even the time the group's components took to load.
     pub emulated: bool,
@@ -41,8 +48,14 @@ pub struct Platform {
 
 impl Platform {
     /// Nothing added: Fusion's own overheads only.
-    pub const RAW: Platform =
-        Platform { name: "raw", runtime_init: Duration::ZERO, sync_hop: Duration::ZERO, async_enqueue: Duration::ZERO, emulated: true };
+    pub const RAW: Platform = Platform {
+        name: "raw",
+        runtime_init: Duration::ZERO,
+        sync_hop: Duration::ZERO,
+        async_enqueue: Duration::ZERO,
+        idle_timeout: IDLE_TIMEOUT,
+        emulated: true,
+    };
 
     /// AWS Lambda's published overheads, emulated on local hosts.
     pub const LAMBDA: Platform = Platform {
@@ -50,12 +63,19 @@ impl Platform {
         runtime_init: Duration::from_millis(18),
         sync_hop: Duration::from_millis(40),
         async_enqueue: Duration::from_millis(90),
+        idle_timeout: IDLE_TIMEOUT,
         emulated: true,
     };
 
     /// AWS Lambda itself: a host in Lambda mode.
-    pub const AWS: Platform =
-        Platform { name: "aws", runtime_init: Duration::ZERO, sync_hop: Duration::ZERO, async_enqueue: Duration::ZERO, emulated: false };
+    pub const AWS: Platform = Platform {
+        name: "aws",
+        runtime_init: Duration::ZERO,
+        sync_hop: Duration::ZERO,
+        async_enqueue: Duration::ZERO,
+        idle_timeout: IDLE_TIMEOUT,
+        emulated: false,
+    };
 
     /// The profiles a local host can emulate.
     pub const EMULATED: [Platform; 2] = [Platform::RAW, Platform::LAMBDA];

@@ -15,7 +15,6 @@ use crate::bindings::{Task, TaskPre};
 use crate::components::{ArtifactCache, LoadedComponent};
 use crate::cpu::CpuMeter;
 use crate::engine::{FusionEngine, KEEP_RESIDENT, MAX_TASK_MEMORY};
-use crate::environments::IDLE_TIMEOUT;
 use crate::error::{CallError, ErrorKind};
 use crate::instances::{Instantiator, Keeper, Ready, arm_deadline};
 use crate::memory::{MemoryBudget, OutOfMemory};
@@ -41,8 +40,6 @@ pub struct RuntimeConfig {
     pub platform: Platform,
     /// Pace each invocation's guest CPU time to its function's share (Lambda's resource model).
     pub pace_cpu: bool,
-    /// How long an idle execution environment stays warm.
-    pub idle_timeout: Duration,
     /// Bytes of each pool slot's linear memory kept mapped between uses: faster first calls for
     /// guests that touch that much, at that much resident memory per slot used.
     pub keep_resident: usize,
@@ -61,7 +58,6 @@ impl Default for RuntimeConfig {
             warm_instances: 2,
             platform: Platform::RAW,
             pace_cpu: true,
-            idle_timeout: IDLE_TIMEOUT,
             keep_resident: KEEP_RESIDENT,
             memory_mb: None,
         }
@@ -101,24 +97,21 @@ impl Runtime {
 
     /// Compiles (or loads the artifact of) the component at `path` and checks that it is a task.
     pub fn load(&self, task: &str, path: &Path) -> Result<Arc<TaskCode>> {
-        let started = Instant::now();
         let loaded = self.artifacts.load_file(path).with_context(|| format!("loading task '{task}'"))?;
-        self.prepare(task, loaded, started).with_context(|| format!("{} does not implement the fusion:task world", path.display()))
+        self.prepare(task, loaded).with_context(|| format!("{} does not implement the fusion:task world", path.display()))
     }
 
     /// Like [`Runtime::load`], for a component's bytes.
     pub fn load_bytes(&self, task: &str, bytes: &[u8]) -> Result<Arc<TaskCode>> {
-        let started = Instant::now();
         let loaded = self.artifacts.load_bytes(bytes).with_context(|| format!("loading task '{task}'"))?;
         let digest = loaded.digest.clone();
-        self.prepare(task, loaded, started).with_context(|| format!("component {digest} of task '{task}' does not implement the fusion:task world"))
+        self.prepare(task, loaded).with_context(|| format!("component {digest} of task '{task}' does not implement the fusion:task world"))
     }
 
     /// Loads task `task` from the cached artifact of component `digest`, if there is one.
     pub fn load_artifact(&self, task: &str, digest: &str) -> Result<Option<Arc<TaskCode>>> {
-        let started = Instant::now();
         match self.artifacts.load_cached(digest) {
-            Some(loaded) => self.prepare(task, loaded, started).map(Some).with_context(|| format!("loading task '{task}' from its artifact")),
+            Some(loaded) => self.prepare(task, loaded).map(Some).with_context(|| format!("loading task '{task}' from its artifact")),
             None => Ok(None),
         }
     }
@@ -126,9 +119,8 @@ impl Runtime {
     /// Loads task `task` from the artifact of component `digest` obtained elsewhere, `len` bytes
     /// that `fill` writes, which the caller authenticated (see [`ArtifactCache::install`]).
     pub fn load_installed(&self, task: &str, digest: &str, len: usize, fill: impl FnOnce(&mut [u8]) -> Result<()>) -> Result<Arc<TaskCode>> {
-        let started = Instant::now();
         let loaded = self.artifacts.install(digest, len, fill)?;
-        self.prepare(task, loaded, started).with_context(|| format!("loading task '{task}' from its artifact"))
+        self.prepare(task, loaded).with_context(|| format!("loading task '{task}' from its artifact"))
     }
 
     /// The precompiled artifacts of this runtime's engine.
@@ -137,13 +129,15 @@ impl Runtime {
     }
 
     /// Links a loaded component against the host's imports and has instances prepared for it.
-    fn prepare(&self, task: &str, loaded: LoadedComponent, started: Instant) -> Result<Arc<TaskCode>> {
+    /// Its load time is loading the artifact and linking it: what a new environment replays.
+    fn prepare(&self, task: &str, loaded: LoadedComponent) -> Result<Arc<TaskCode>> {
+        let linking = Instant::now();
         let pre = self.linker.instantiate_pre(&loaded.component).and_then(TaskPre::new).map_err(anyhow::Error::from)?;
         let code = Arc::new(TaskCode {
             task: task.to_string(),
             digest: loaded.digest,
             from_artifact: loaded.from_artifact,
-            load_time: started.elapsed(),
+            load_time: loaded.load_time + linking.elapsed(),
             pre,
             warm: Mutex::new(Vec::new()),
         });

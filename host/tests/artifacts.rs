@@ -1,5 +1,6 @@
 //! Components are compiled once: the second load comes from the precompiled artifact, and an
-//! artifact that is damaged is ignored and rewritten instead of being trusted.
+//! artifact that is damaged is ignored and rewritten instead of being trusted. A new environment
+//! replays loading the artifact, never the compile.
 
 
 use fusion_test_artifacts::*;
@@ -12,8 +13,13 @@ fn the_second_load_uses_the_artifact_and_a_damaged_one_is_replaced() {
     let cache = tempfile::tempdir().unwrap();
     let runtime = Runtime::new(cache.path(), RuntimeConfig::default()).unwrap();
 
+    let compiling = std::time::Instant::now();
     let first = runtime.load("echo", &component).unwrap();
+    let compiled_in = compiling.elapsed();
     assert!(!first.from_artifact, "nothing cached yet: compiled");
+    // What a cold environment replays is loading the artifact, not compiling (a ratio within
+    // one run: compiling takes tens of times longer than mapping the artifact).
+    assert!(first.load_time * 2 < compiled_in, "{:?} of {compiled_in:?}", first.load_time);
     let second = runtime.load("echo", &component).unwrap();
     assert!(second.from_artifact, "cached: deserialized, not compiled");
     assert_eq!(first.digest, second.digest);
