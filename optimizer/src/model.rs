@@ -5,7 +5,9 @@
 //! it runs after its caller, sharing the invocation's CPU share with the rest of the fused async
 //! work. Every remote call is an invocation of its own, billed from its start until its last local
 //! work ends, rounded up as the price table bills. A request completes when the last of its work
-//! ends: a remote async callee starts an enqueue after its caller made the call.
+//! ends: a remote async callee starts an enqueue after its caller made the call. Cold starts are
+//! added per function from the traffic's rate ([`crate::cold_starts`]), after the correction: it
+//! is learned from steady-state measurements, which leave requests that met a cold environment out.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -13,9 +15,10 @@ use fusion_host::memory::HOST_SHARE;
 use fusion_host::platform::Platform;
 use fusion_host::{CallMode, FusionSetup};
 
+use crate::cold_starts::ColdStarts;
 use crate::objective::Outcome;
 use crate::pricing::Pricing;
-use crate::profile::{EdgeProfile, EnvironmentMemory, Measured, Profile};
+use crate::profile::{EdgeProfile, EnvironmentProfile, Measured, Profile};
 use crate::resources::CpuBank;
 
 /// What crossing a function boundary costs the caller, ms.
@@ -26,13 +29,22 @@ pub struct Overheads {
     /// An asynchronous call to another function, until the callee's function has it. The caller
     /// goes on at once (the call waits in its function's outbox); its invocation lasts until then.
     pub async_enqueue_ms: f64,
+    /// Starting a new environment before its components load, ms.
+    pub runtime_init_ms: f64,
+    /// How long an idle environment stays warm, s.
+    pub idle_timeout_s: f64,
 }
 
 impl Overheads {
     /// What `platform`'s profile says a hop and an async call cost, Fusion's own hop included.
     pub fn of(platform: &Platform) -> Overheads {
         let ms = |d: std::time::Duration| d.as_secs_f64() * 1e3;
-        Overheads { sync_hop_ms: ms(platform.expected_sync_hop()), async_enqueue_ms: ms(platform.expected_async_call()) }
+        Overheads {
+            sync_hop_ms: ms(platform.expected_sync_hop()),
+            async_enqueue_ms: ms(platform.expected_async_call()),
+            runtime_init_ms: ms(platform.runtime_init),
+            idle_timeout_s: platform.idle_timeout.as_secs_f64(),
+        }
     }
 }
 
@@ -49,6 +61,9 @@ pub struct Prediction {
     pub cost: f64,
     /// Lambda invocations per request: the entry's, plus one per remote call.
     pub invocations: f64,
+    /// New environments started per request in steady state, at the profiled traffic's rate.
+    #[serde(default)]
+    pub cold_starts: f64,
 }
 
 impl Prediction {
@@ -102,6 +117,20 @@ struct Run {
     invocations: f64,
 }
 
+/// One pass of the model over a setup: what it adds for cold environments, and what it learns
+/// of each function on the way.
+#[derive(Default)]
+struct Pass {
+    /// Per function, what an invocation waits on average for a new environment (none: steady).
+    cold_wait_ms: BTreeMap<String, f64>,
+    /// Per function, how long one of its invocations lasts, ms.
+    durations: BTreeMap<String, f64>,
+    /// With cold waits: each function's duration in steady state, billed as usual. What the
+    /// waits add is an expected value, billed unrounded (rounding it up would bill every
+    /// invocation a period more for a cold start one in a thousand pays).
+    steady_ms: BTreeMap<String, f64>,
+}
+
 const MAX_DEPTH: usize = 64;
 
 impl<'a> Model<'a> {
@@ -120,7 +149,7 @@ impl<'a> Model<'a> {
         let measured = std::iter::once((&profile.setup, &profile.measured)).chain(also.iter().map(|(setup, m)| (setup, m)));
         let (mut logs, mut n) = ([0.0f64; 3], 0.0);
         for (setup, m) in measured {
-            let raw = model.predict(setup);
+            let raw = model.uncorrected(setup, &mut Pass::default());
             logs[0] += ratio(m.p50_latency_ms, raw.latency_ms).ln();
             logs[1] += ratio(m.p50_completion_ms, raw.completion_ms).ln();
             logs[2] += ratio(m.mean_cost, raw.cost).ln();
@@ -143,7 +172,7 @@ impl<'a> Model<'a> {
         let predicted = (HOST_SHARE >> 20) as f64 + self.live_mb(setup, function, function, 0);
         let config = setup.function(function);
         let group: BTreeSet<&str> = std::iter::once(function).chain(config.inline.iter().map(String::as_str)).collect();
-        let ran_here = |e: &&EnvironmentMemory| e.group.iter().filter(|t| self.profile.tasks.contains_key(*t)).all(|t| group.contains(t.as_str()));
+        let ran_here = |e: &&EnvironmentProfile| e.group.iter().filter(|t| self.profile.tasks.contains_key(*t)).all(|t| group.contains(t.as_str()));
         let measured = self.profile.environments.get(function).filter(ran_here).map_or(0, |e| e.peak_mb);
         (predicted.ceil() as u32).max(measured)
     }
@@ -168,25 +197,48 @@ impl<'a> Model<'a> {
     /// What `setup` would do per request: median latency and completion time, cost and
     /// invocations.
     pub fn predict(&self, setup: &FusionSetup) -> Prediction {
-        let entry = &self.profile.entry;
-        let (cost, invocations, run) = self.invocation(setup, entry, 0);
-        let latency_ms = run.duration * self.correction.latency;
+        let mut pass = Pass::default();
+        let steady = self.uncorrected(setup, &mut pass);
+        let c = self.correction;
+        let mut prediction = Prediction { latency_ms: steady.latency_ms * c.latency, completion_ms: steady.completion_ms * c.completion, cost: steady.cost * c.cost, ..steady };
+        let cold = ColdStarts::of(self.profile, setup, &self.overheads, &pass.durations);
+        if cold.per_request > 0.0 {
+            let with_cold = self.uncorrected(setup, &mut Pass { cold_wait_ms: cold.wait_ms, steady_ms: pass.durations, ..Pass::default() });
+            prediction.latency_ms += with_cold.latency_ms - steady.latency_ms;
+            prediction.completion_ms += with_cold.completion_ms - steady.completion_ms;
+            prediction.cost += with_cold.cost - steady.cost;
+            prediction.cold_starts = cold.per_request;
+        }
         // Corrected apart, completion could fall before the response it follows.
-        let completion_ms = (run.done * self.correction.completion).max(latency_ms);
-        Prediction { latency_ms, completion_ms, cost: cost * self.correction.cost, invocations }
+        prediction.completion_ms = prediction.completion_ms.max(prediction.latency_ms);
+        prediction
+    }
+
+    /// The model's own prediction for `setup`, before the correction.
+    fn uncorrected(&self, setup: &FusionSetup, pass: &mut Pass) -> Prediction {
+        let (cost, invocations, run) = self.invocation(setup, &self.profile.entry, 0, pass);
+        Prediction { latency_ms: run.duration, completion_ms: run.done, cost, invocations, cold_starts: 0.0 }
     }
 
     /// An invocation of `F(task)`: its cost with everything it causes, the invocations, its run.
-    fn invocation(&self, setup: &FusionSetup, task: &str, depth: usize) -> (f64, f64, Run) {
+    /// A cold start's expected wait comes first: the task starts once its environment is up.
+    fn invocation(&self, setup: &FusionSetup, task: &str, depth: usize, pass: &mut Pass) -> (f64, f64, Run) {
         let memory_mb = setup.function(task).memory_mb;
-        let run = self.run(setup, task, task, depth, &mut CpuBank::full(memory_mb));
-        let cost = self.pricing.cost(run.end.max(run.duration), memory_mb);
+        let mut run = self.run(setup, task, task, depth, &mut CpuBank::full(memory_mb), pass);
+        let init = pass.cold_wait_ms.get(task).copied().unwrap_or_default();
+        (run.duration, run.end, run.done) = (run.duration + init, run.end + init, run.done + init);
+        let lasts = run.end.max(run.duration);
+        pass.durations.insert(task.to_string(), lasts);
+        let cost = match pass.steady_ms.get(task) {
+            Some(&steady) => self.pricing.cost(steady, memory_mb) + self.pricing.duration_cost((lasts - steady).max(0.0), memory_mb),
+            None => self.pricing.cost(lasts, memory_mb),
+        };
         (cost + run.cost, 1.0 + run.invocations, run)
     }
 
     /// `task` run inside `function`, drawing on the invocation's CPU `bank` with everything
     /// fused beside it.
-    fn run(&self, setup: &FusionSetup, task: &str, function: &str, depth: usize, bank: &mut CpuBank) -> Run {
+    fn run(&self, setup: &FusionSetup, task: &str, function: &str, depth: usize, bank: &mut CpuBank, pass: &mut Pass) -> Run {
         let Some(profile) = self.profile.tasks.get(task).filter(|_| depth < MAX_DEPTH) else { return Run::default() };
         let mut run = Run { cpu: profile.cpu_ms, ..Run::default() };
         // The task's own CPU, then its own waits (the bank refills while it waits).
@@ -208,7 +260,11 @@ impl<'a> Model<'a> {
                     continue;
                 }
                 // Concurrent callees draw on the bank together, paced below as one.
-                let child = if call.concurrent { self.run(setup, &call.callee, function, depth + 1, &mut bank.clone()) } else { self.run(setup, &call.callee, function, depth + 1, bank) };
+                let child = if call.concurrent {
+                    self.run(setup, &call.callee, function, depth + 1, &mut bank.clone(), pass)
+                } else {
+                    self.run(setup, &call.callee, function, depth + 1, bank, pass)
+                };
                 run.cost += n * child.cost;
                 run.invocations += n * child.invocations;
                 if call.concurrent {
@@ -226,7 +282,7 @@ impl<'a> Model<'a> {
                 sync_tail = sync_tail.max(child.end - child.duration);
                 done_tail = done_tail.max(child.done - child.duration);
             } else {
-                let (cost, invocations, child) = self.invocation(setup, &call.callee, depth + 1);
+                let (cost, invocations, child) = self.invocation(setup, &call.callee, depth + 1, pass);
                 run.cost += n * cost;
                 run.invocations += n * invocations;
                 if call.mode == CallMode::Async {
@@ -264,7 +320,7 @@ impl<'a> Model<'a> {
         for call in fused_async {
             let n = call.calls_per_run;
             // Its CPU is paced below with the rest of the fused async work.
-            let child = self.run(setup, &call.callee, function, depth + 1, &mut bank.clone());
+            let child = self.run(setup, &call.callee, function, depth + 1, &mut bank.clone(), pass);
             run.cost += n * child.cost;
             run.invocations += n * child.invocations;
             let start = fired(call);

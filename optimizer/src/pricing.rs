@@ -69,6 +69,13 @@ impl Pricing {
         self.billed_ms(duration_ms) / 1000.0 * memory_mb as f64 / 1024.0 * self.per_gb_second + self.per_request
     }
 
+    /// What `duration_ms` more of an invocation at `memory_mb` costs, not rounded to the billing
+    /// period: for an expected duration (a cold start's init times its probability), which
+    /// rounding up would turn into a whole period.
+    pub fn duration_cost(&self, duration_ms: f64, memory_mb: u32) -> f64 {
+        duration_ms / 1000.0 * memory_mb as f64 / 1024.0 * self.per_gb_second
+    }
+
     /// What one recorded invocation costs. A sync caller waiting on a remote callee is billed for
     /// the wait too (double billing): its invocation simply lasts that long.
     pub fn invocation(&self, inv: &InvocationRecord) -> f64 {

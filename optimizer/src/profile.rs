@@ -26,9 +26,9 @@ pub struct TaskProfile {
     pub memory_mb: f64,
 }
 
-/// What the environments of one function of the profiled setup used.
+/// What the environments of one function of the profiled setup used, and what starting one took.
 #[derive(Debug, Clone, PartialEq)]
-pub struct EnvironmentMemory {
+pub struct EnvironmentProfile {
     /// The tasks the function ran in-process (its group).
     pub group: BTreeSet<String>,
     /// The most an environment used in one invocation, the host's share included, MB; for an
@@ -36,6 +36,9 @@ pub struct EnvironmentMemory {
     pub peak_mb: u32,
     /// Whether an invocation ran out of memory.
     pub out_of_memory: bool,
+    /// The median init of its cold starts (the platform's runtime and loading the group's
+    /// components), ms; None when none was seen or the host could not see it (on Lambda itself).
+    pub init_ms: Option<f64>,
 }
 
 /// One call edge: a task calling another in one mode, as the profiled setup made it.
@@ -99,6 +102,9 @@ pub struct Profile {
     /// waits of its callers on it), so it says nothing about a setup's per-request latency and
     /// cost.
     pub cold_requests: usize,
+    /// Requests per second the profiled traffic arrived at: every complete request, cold or not,
+    /// between the first's start and the last's. None with fewer than two.
+    pub arrival_per_s: Option<f64>,
     /// Per task, by name, what it does per run.
     pub tasks: BTreeMap<String, TaskProfile>,
     /// Every call edge seen, one per caller, callee and mode.
@@ -106,7 +112,7 @@ pub struct Profile {
     /// What the profiled setup measured: the model is calibrated and checked against it.
     pub measured: Measured,
     /// Per function of the profiled setup that was invoked, the memory its environments used.
-    pub environments: BTreeMap<String, EnvironmentMemory>,
+    pub environments: BTreeMap<String, EnvironmentProfile>,
 }
 
 /// What the profile counts of one call edge: calls, sync calls that overlapped a sibling call,
@@ -136,6 +142,7 @@ impl Profile {
         ensure!(!spans.is_empty(), "no telemetry of setup version {} of '{app}'", setup.version);
         let complete: Vec<&Vec<&Span>> = spans.values().filter(|trace| is_complete(trace, entry)).collect();
         ensure!(!complete.is_empty(), "no complete request of setup version {} in the telemetry (cut off while running?)", setup.version);
+        let arrival_per_s = arrival_rate(complete.iter().map(|trace| extent(trace.iter().copied()).0));
         let warm: Vec<&Vec<&Span>> = complete.iter().filter(|trace| !trace.iter().any(|s| s.cold_start)).copied().collect();
         let cold_requests = if warm.is_empty() { 0 } else { complete.len() - warm.len() };
         let complete = if warm.is_empty() { complete } else { warm };
@@ -148,12 +155,19 @@ impl Profile {
             let peak = task_memory_kb.entry(&span.task).or_default();
             *peak = (*peak).max(span.memory_used_kb);
         }
-        let mut environments: BTreeMap<String, EnvironmentMemory> = BTreeMap::new();
+        let mut environments: BTreeMap<String, EnvironmentProfile> = BTreeMap::new();
+        let mut inits: BTreeMap<&str, Vec<f64>> = BTreeMap::new();
         for inv in invocations.values().flatten() {
             let group = std::iter::once(inv.function.clone()).chain(setup.function(&inv.function).inline).collect();
-            let memory = environments.entry(inv.function.clone()).or_insert(EnvironmentMemory { group, peak_mb: 0, out_of_memory: false });
-            memory.peak_mb = memory.peak_mb.max(inv.max_memory_used_mb);
-            memory.out_of_memory |= inv.out_of_memory;
+            let env = environments.entry(inv.function.clone()).or_insert(EnvironmentProfile { group, peak_mb: 0, out_of_memory: false, init_ms: None });
+            env.peak_mb = env.peak_mb.max(inv.max_memory_used_mb);
+            env.out_of_memory |= inv.out_of_memory;
+            if inv.cold_start && inv.init_us > 0 {
+                inits.entry(&inv.function).or_default().push(inv.init_us as f64 / 1e3);
+            }
+        }
+        for (function, mut init) in inits {
+            environments.get_mut(function).expect("recorded above").init_ms = Some(median(&mut init));
         }
         let mut edges: BTreeMap<(&str, &str, CallMode), EdgeTally<'_>> = BTreeMap::new();
         let (mut latencies, mut completions) = (Vec::new(), Vec::new());
@@ -222,7 +236,7 @@ impl Profile {
             invocations: invs.len() as f64 / requests as f64,
             cost_by_function,
         };
-        Ok(Profile { app: app.to_string(), entry: entry.to_string(), setup: setup.clone(), requests, cold_requests, tasks, edges, measured, environments })
+        Ok(Profile { app: app.to_string(), entry: entry.to_string(), setup: setup.clone(), requests, cold_requests, arrival_per_s, tasks, edges, measured, environments })
     }
 
     /// The calls `task` makes.
@@ -237,6 +251,15 @@ pub fn extent<'a>(trace: impl IntoIterator<Item = &'a Span>) -> (u64, u64) {
     let mut spans = trace.into_iter().map(|s| (s.start_us, s.start_us + s.duration_us));
     let first = spans.next().unwrap_or_default();
     spans.fold(first, |(start, end), (s, e)| (start.min(s), end.max(e)))
+}
+
+/// Requests per second from their start times (µs): the gaps between the first and the last.
+fn arrival_rate(starts: impl Iterator<Item = u64>) -> Option<f64> {
+    let (mut first, mut last, mut n) = (u64::MAX, 0, 0usize);
+    for start in starts {
+        (first, last, n) = (first.min(start), last.max(start), n + 1);
+    }
+    (n >= 2 && last > first).then(|| (n - 1) as f64 / ((last - first) as f64 / 1e6))
 }
 
 /// Every span's parent was recorded, and the root is the entry task.

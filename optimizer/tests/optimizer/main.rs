@@ -2,6 +2,7 @@
 //! reference apps' call graphs, and the profile's errors on bad telemetry; the shared fixtures
 //! are here.
 
+mod cold_starts;
 mod model;
 mod profile;
 mod search;
@@ -18,10 +19,11 @@ use fusion_optimizer::objective::{Goal, Objective};
 use fusion_optimizer::search::{connected_partitions, search};
 use CallMode::{Async, Sync};
 
-const LAMBDA: Overheads = Overheads { sync_hop_ms: 40.0, async_enqueue_ms: 90.0 };
+const LAMBDA: Overheads = Overheads { sync_hop_ms: 40.0, async_enqueue_ms: 90.0, runtime_init_ms: 18.0, idle_timeout_s: 600.0 };
 
 /// A profile of `tasks` (name, cpu ms, wait ms) calling each other along `edges`, profiled
-/// all-remote with nothing measured (so the model is not corrected).
+/// all-remote with nothing measured (so the model is not corrected) and at no known rate (so
+/// without cold starts).
 fn profile(app: &str, tasks: &[(&str, f64, f64)], edges: &[(&str, &str, CallMode)]) -> Profile {
     let names: BTreeSet<String> = tasks.iter().map(|t| t.0.to_string()).collect();
     Profile {
@@ -30,6 +32,7 @@ fn profile(app: &str, tasks: &[(&str, f64, f64)], edges: &[(&str, &str, CallMode
         setup: FusionSetup::preset(Preset::AllRemote, app, &names, tasks[0].0),
         requests: 1,
         cold_requests: 0,
+        arrival_per_s: None,
         tasks: tasks.iter().map(|(t, cpu, wait)| (t.to_string(), TaskProfile { runs_per_request: 1.0, cpu_ms: *cpu, wait_ms: *wait, memory_mb: 1.0 })).collect(),
         edges: edges
             .iter()

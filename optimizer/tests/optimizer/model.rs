@@ -138,7 +138,7 @@ fn billing_per_100_ms_changes_what_fusing_short_tasks_saves() {
         let (remote, fused) = (model.predict(&p.setup).cost, model.predict(&all_local).cost);
         (remote - fused, (remote - fused) / remote)
     };
-    let (x86, free) = (Pricing::LAMBDA_X86, Overheads { sync_hop_ms: 0.0, async_enqueue_ms: 0.0 });
+    let (x86, free) = (Pricing::LAMBDA_X86, Overheads { sync_hop_ms: 0.0, async_enqueue_ms: 0.0, ..LAMBDA });
     let period = 0.1 * 0.125 * x86.per_gb_second + x86.per_request;
     for overheads in [LAMBDA, free] {
         let (per_1, per_100) = (saving(overheads, x86), saving(overheads, per_100_ms));

@@ -42,6 +42,14 @@ fn requests_that_met_a_cold_environment_are_left_out_of_the_steady_state() {
     assert_eq!((with_cold.requests, with_cold.cold_requests), (3, 1));
     assert_eq!(with_cold.measured, steady.measured, "the cold request sways neither latency nor cost");
     assert_eq!(with_cold.tasks, steady.tasks, "nor what the tasks do per run");
+    // What starting an environment took is kept, per function: the model predicts cold starts
+    // from it and the traffic's rate, which counts every request, cold or not.
+    assert_eq!(with_cold.environments[&warm.entry].init_ms, Some(2000.0));
+    assert_eq!(steady.environments[&warm.entry].init_ms, None, "no cold start seen");
+    let mut starts: Vec<u64> = records.iter().filter_map(|r| if let Record::Span(s) = r { s.parent_span.is_none().then_some(s.start_us) } else { None }).collect();
+    starts.sort();
+    let rate = 3.0 / ((starts[3] - starts[0]) as f64 / 1e6);
+    assert!((with_cold.arrival_per_s.unwrap() / rate - 1.0).abs() < 1e-9, "{:?} vs {rate}", with_cold.arrival_per_s);
     // When every request met a cold environment, that is all there is to learn from.
     let all_cold: Vec<Record> = cold.iter().cloned().map(|r| match r {
         Record::Span(mut s) => {

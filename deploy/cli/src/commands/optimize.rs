@@ -223,6 +223,9 @@ fn print_proposal(proposal: &Proposal, goal: Goal) {
             print!("{}", front_table(front, *evaluated));
             let p = pick.prediction;
             println!("pick ({}): {} → p50 {:.1} ms (completion {:.1} ms), ${:.3e} per request", goal.objective, describe(&pick.grouping), p.latency_ms, p.completion_ms, p.cost);
+            if let Some(rate) = profile.arrival_per_s {
+                println!("at the profiled {rate:.2} requests/s the pick starts {:.2e} new environments per request in steady state (included above)", p.cold_starts);
+            }
             if !goal.meets_slo(p.outcome()) {
                 let slos = [("latency", goal.latency_slo_ms), ("completion", goal.completion_slo_ms)].map(|(name, slo)| slo.map(|ms| format!("{name} {ms} ms")));
                 println!("no setup is predicted to meet the SLO ({}): the pick is the nearest", slos.into_iter().flatten().collect::<Vec<_>>().join(", "));
