@@ -64,10 +64,11 @@ pub struct EdgeProfile {
 /// What the profiled setup measured, per request.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Measured {
-    /// Median latency of a request (its root span's duration), ms.
+    /// Median latency of a request, from its entry invocation's start (a cold environment's init
+    /// included) to its root span's end, ms.
     pub p50_latency_ms: f64,
-    /// Median completion time of a request, from its first span's start to its last span's end,
-    /// ms (loops recorded before it have none).
+    /// Median completion time of a request, from its start (as for latency) to its last span's
+    /// end, ms (loops recorded before it have none).
     #[serde(default)]
     pub p50_completion_ms: f64,
     /// Mean dollars per request, all the invocations it caused included.
@@ -142,7 +143,8 @@ impl Profile {
         ensure!(!spans.is_empty(), "no telemetry of setup version {} of '{app}'", setup.version);
         let complete: Vec<&Vec<&Span>> = spans.values().filter(|trace| is_complete(trace, entry)).collect();
         ensure!(!complete.is_empty(), "no complete request of setup version {} in the telemetry (cut off while running?)", setup.version);
-        let arrival_per_s = arrival_rate(complete.iter().map(|trace| extent(trace.iter().copied()).0));
+        let invocations_of = |trace: &[&Span]| invocations.get(trace[0].trace_id.as_str()).map(Vec::as_slice).unwrap_or_default();
+        let arrival_per_s = arrival_rate(complete.iter().map(|trace| extent(trace.iter().copied(), invocations_of(trace)).0));
         let warm: Vec<&Vec<&Span>> = complete.iter().filter(|trace| !trace.iter().any(|s| s.cold_start)).copied().collect();
         let cold_requests = if warm.is_empty() { 0 } else { complete.len() - warm.len() };
         let complete = if warm.is_empty() { complete } else { warm };
@@ -172,7 +174,7 @@ impl Profile {
         let mut edges: BTreeMap<(&str, &str, CallMode), EdgeTally<'_>> = BTreeMap::new();
         let (mut latencies, mut completions) = (Vec::new(), Vec::new());
         for trace in &complete {
-            let (first_start, last_end) = extent(trace.iter().copied());
+            let (first_start, last_end) = extent(trace.iter().copied(), invocations_of(trace));
             completions.push((last_end - first_start) as f64 / 1e3);
             let by_id: BTreeMap<&str, &Span> = trace.iter().map(|s| (s.span_id.as_str(), *s)).collect();
             for span in trace.iter() {
@@ -183,7 +185,7 @@ impl Profile {
                 run.1.push(cpu_ms);
                 run.2 += (own_ms - paced_ms(cpu_ms, span.memory_mb)).max(0.0);
                 match span.parent_span.as_deref().map(|p| by_id[p]) {
-                    None => latencies.push(span.duration_us as f64 / 1e3),
+                    None => latencies.push((span.start_us + span.duration_us - first_start) as f64 / 1e3),
                     Some(parent) => {
                         let edge = edges.entry((&parent.task, &span.task, span.mode)).or_default();
                         edge.0 += 1;
@@ -245,12 +247,20 @@ impl Profile {
     }
 }
 
-/// When a request's work began and ended: its first span's start and its last span's end, µs
-/// (0, 0 without spans).
-pub fn extent<'a>(trace: impl IntoIterator<Item = &'a Span>) -> (u64, u64) {
-    let mut spans = trace.into_iter().map(|s| (s.start_us, s.start_us + s.duration_us));
-    let first = spans.next().unwrap_or_default();
-    spans.fold(first, |(start, end), (s, e)| (start.min(s), end.max(e)))
+/// When a request began and its work ended, µs (0, 0 without spans): from its entry
+/// invocation's start, which a cold environment's init precedes the first span by (what the
+/// client waits for too), else its first span's start, to its last span's end.
+pub fn extent<'a>(trace: impl IntoIterator<Item = &'a Span>, invocations: &[&InvocationRecord]) -> (u64, u64) {
+    let mut root = None;
+    let mut spans = trace.into_iter().inspect(|s| {
+        if s.parent_span.is_none() {
+            root = Some(s.span_id.as_str());
+        }
+    });
+    let first = spans.next().map(|s| (s.start_us, s.start_us + s.duration_us)).unwrap_or_default();
+    let (start, end) = spans.fold(first, |(start, end), s| (start.min(s.start_us), end.max(s.start_us + s.duration_us)));
+    let entry = invocations.iter().find(|i| Some(i.root_span.as_str()) == root);
+    (entry.map_or(start, |i| i.start_us.min(start)), end)
 }
 
 /// Requests per second from their start times (µs): the gaps between the first and the last.

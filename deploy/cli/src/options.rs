@@ -126,6 +126,14 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
     Ok(Duration::from_secs_f64(secs))
 }
 
+/// A request rate: a positive number of requests per second.
+pub fn parse_rate(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(rate) if rate.is_finite() && rate > 0.0 => Ok(rate),
+        _ => Err(format!("'{text}' is not a rate: a positive number of requests per second")),
+    }
+}
+
 /// A built-in price table by name, else a price file; a name wins over a file of the same name.
 fn parse_pricing(text: &str) -> Result<Pricing, String> {
     text.parse().or_else(|unknown| {

@@ -1,5 +1,6 @@
 //! The local cluster for real: one `fusion-host` process per function, driven by the load
-//! generator, telemetry read back from every host's file; and `fusion up` as a user runs it.
+//! generator, telemetry read back from every host's file, profiled and predicted (cold starts
+//! included); and `fusion up` as a user runs it.
 
 mod support;
 
@@ -93,6 +94,51 @@ async fn the_cold_profile_makes_every_invocation_a_cold_start() {
     for request in requests {
         assert_eq!((request.invocations, request.cold_starts), (7, 7), "Tree has 7 functions, all cold");
     }
+    cluster.stop();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cold_starts_cost_what_the_model_predicts_once_every_environment_idled_out() {
+    // Tree all-remote on Lambda's profile: a steady run to profile (its first request starts
+    // every function's environment, so the profile has each init), then requests that each find
+    // every environment idled out, as traffic far sparser than the idle timeout would.
+    let dir = tempfile::tempdir().unwrap();
+    let store = store::private(&dir.path().join("s3")).await.unwrap();
+    let lambda = fusion_host::platform::Platform::LAMBDA;
+    let cluster = LocalCluster::start(&project("tree"), dir.path(), &all_remote("tree"), "all-remote", lambda, store).await.unwrap();
+    let run = async |requests: usize, profile: Profile| {
+        let outcomes = load::run(&cluster.state, &spec(requests, profile, SMALL_WORK), |_| {}).await.unwrap();
+        load::wait_idle(&cluster.state).await.unwrap();
+        assert!(outcomes.iter().all(|o| o.error.is_none()), "{outcomes:?}");
+        outcomes.into_iter().map(|o| o.trace_id).collect::<BTreeSet<String>>()
+    };
+    let steady_traces = run(6, Profile::Steady).await;
+    let cold_traces = run(3, Profile::Cold).await;
+    let (records, _) = extract::read_dir(&cluster.state.telemetry, None).unwrap();
+    let steady_records: Vec<Record> = records.iter().filter(|r| steady_traces.contains(trace_of(r))).cloned().collect();
+    let m = manifest("tree");
+    let setup = cluster.store().setup("tree", cluster.state.setup_version).await.unwrap();
+    let mut profile = fusion_optimizer::profile::Profile::from_records(&steady_records, "tree", &m.entry, &m.task_names(), &setup, Pricing::LAMBDA_X86).unwrap();
+    assert!(profile.environments.values().all(|e| e.init_ms.is_some_and(|ms| ms >= 18.0)), "every function started once, Lambda's runtime init included: {:?}", profile.environments);
+    let overheads = fusion_optimizer::model::Overheads::of(&lambda);
+    let steady = fusion_optimizer::model::Model::new(&profile, overheads, Pricing::LAMBDA_X86).predict(&setup);
+    assert!(steady.cold_starts < 0.01, "at the profiled rate environments stay warm: {steady:?}");
+    // One request a week: every environment has idled out.
+    profile.arrival_per_s = Some(1.0 / (7.0 * 86_400.0));
+    let cold = fusion_optimizer::model::Model::new(&profile, overheads, Pricing::LAMBDA_X86).predict(&setup);
+    assert!((cold.cold_starts - 7.0).abs() < 0.01, "Tree's 7 functions start cold: {cold:?}");
+
+    let [measured] = &extract::extract(&records, Pricing::LAMBDA_X86, Some(&cold_traces))[..] else { panic!("one setup version") };
+    assert!(measured.requests.iter().all(|r| r.cold_starts == 7), "{:?}", measured.requests);
+    let mean_cost = measured.requests.iter().map(|r| r.cost).sum::<f64>() / 3.0;
+    let mut latencies: Vec<f64> = measured.requests.iter().map(|r| r.latency_us as f64 / 1e3).collect();
+    let p50_latency = fusion_optimizer::profile::median(&mut latencies);
+    // What cold starts add, predicted against measured: each against the steady state of its kind.
+    let (added_cost, measured_cost) = (cold.cost - steady.cost, mean_cost - profile.measured.mean_cost);
+    let (added_latency, measured_latency) = (cold.latency_ms - steady.latency_ms, p50_latency - profile.measured.p50_latency_ms);
+    eprintln!("cold starts added: cost predicted {added_cost:.3e}, measured {measured_cost:.3e}; p50 latency predicted {added_latency:.1} ms, measured {measured_latency:.1} ms");
+    assert!(measured_cost > 0.0 && (added_cost / measured_cost - 1.0).abs() < 0.2, "cost added: predicted {added_cost:.3e}, measured {measured_cost:.3e}");
+    assert!(measured_latency > 0.0 && (added_latency / measured_latency - 1.0).abs() < 0.2, "latency added: predicted {added_latency:.1} ms, measured {measured_latency:.1} ms");
     cluster.stop();
 }
 

@@ -61,14 +61,15 @@ pub struct Edge {
     pub mean_cpu_us: f64,
 }
 
-/// One request: from its first span's start to the end of its root span, and of its last span.
+/// One request: from its start to the end of its root span, and of its last span.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RequestReport {
     /// The request's trace.
     pub trace_id: String,
-    /// From its first span's start to its root span's end, µs.
+    /// From its start (its entry invocation's, a cold environment's init included; else its
+    /// first span's) to its root span's end, µs.
     pub latency_us: u64,
-    /// From its first span's start to its last span's end (async work included), µs.
+    /// From its start to its last span's end (async work included), µs.
     pub completion_us: u64,
     /// Dollars, every invocation of the request at its billed duration.
     pub cost: f64,
@@ -158,8 +159,8 @@ pub fn extract(records: &[Record], pricing: Pricing, traces: Option<&BTreeSet<St
             edge.1 += span.duration_us;
             edge.2 += span.cpu_us;
         }
-        let (first_start, last_end) = extent(spans.iter().copied());
         let invs = invocations.get(trace).map(Vec::as_slice).unwrap_or_default();
+        let (first_start, last_end) = extent(spans.iter().copied(), invs);
         for inv in invs {
             let samples = memory.entry(inv.function.clone()).or_insert_with(|| (inv.memory_mb, Vec::new(), 0));
             samples.1.push(inv.max_memory_used_mb);
@@ -256,6 +257,26 @@ mod tests {
         // Without async work, it completes when it answers.
         let sync_only = extract(&records[1..2], Pricing::LAMBDA_X86, None);
         assert_eq!(sync_only[0].requests[0].completion_us, sync_only[0].requests[0].latency_us);
+        // A cold entry invocation starts its environment 20 ms before I's span: the request
+        // waited for that too.
+        let entry = Record::Invocation(InvocationRecord {
+            trace_id: "t".into(),
+            function: "I".into(),
+            setup_version: 1,
+            root_span: "i".into(),
+            start_us: 1_000_000 - 20_000,
+            init_us: 20_000,
+            response_us: 30_000,
+            duration_us: 30_000,
+            billed_ms: 30,
+            memory_mb: 128,
+            cold_start: true,
+            max_memory_used_mb: 0,
+            out_of_memory: false,
+            process_max_rss_mb: 0,
+        });
+        let cold = extract(&[records.as_slice(), &[entry]].concat(), Pricing::LAMBDA_X86, None);
+        assert_eq!((cold[0].requests[0].latency_us, cold[0].requests[0].completion_us), (30_000, 65_000));
     }
 
     #[test]

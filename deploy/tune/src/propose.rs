@@ -51,7 +51,10 @@ pub enum Next {
 
 /// Profiles the measured setup and proposes the next one; applies it when the request says so.
 pub async fn propose(project: &Project, store: &Store, request: &Request) -> Result<Proposal> {
-    let (profile, cluster) = profile(project, store, request.version, request.pricing).await?;
+    let (mut profile, cluster) = profile(project, store, request.version, request.pricing).await?;
+    if let Some(rate) = request.traffic {
+        profile.arrival_per_s = Some(rate);
+    }
     let platform = request.platform(&cluster);
     let model = Model::new(&profile, request.overheads(&cluster), request.pricing);
     let correction = model.correction();

@@ -50,6 +50,8 @@ pub struct Request {
     pub platform: Option<Platform>,
     /// The price model.
     pub pricing: Pricing,
+    /// Requests per second the model predicts cold starts at; None: the profiled traffic's.
+    pub traffic: Option<f64>,
     /// Make the proposal current (and hot-swap the running cluster).
     pub apply: bool,
 }

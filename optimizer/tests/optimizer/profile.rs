@@ -46,7 +46,10 @@ fn requests_that_met_a_cold_environment_are_left_out_of_the_steady_state() {
     // from it and the traffic's rate, which counts every request, cold or not.
     assert_eq!(with_cold.environments[&warm.entry].init_ms, Some(2000.0));
     assert_eq!(steady.environments[&warm.entry].init_ms, None, "no cold start seen");
-    let mut starts: Vec<u64> = records.iter().filter_map(|r| if let Record::Span(s) = r { s.parent_span.is_none().then_some(s.start_us) } else { None }).collect();
+    // A request arrives when its entry invocation starts (before a cold environment's init).
+    let roots: BTreeSet<&str> = records.iter().filter_map(|r| if let Record::Span(s) = r { s.parent_span.is_none().then_some(s.span_id.as_str()) } else { None }).collect();
+    let mut starts: Vec<u64> = records.iter().filter_map(|r| if let Record::Invocation(i) = r { roots.contains(i.root_span.as_str()).then_some(i.start_us) } else { None }).collect();
+    assert_eq!(starts.len(), 4);
     starts.sort();
     let rate = 3.0 / ((starts[3] - starts[0]) as f64 / 1e6);
     assert!((with_cold.arrival_per_s.unwrap() / rate - 1.0).abs() < 1e-9, "{:?} vs {rate}", with_cold.arrival_per_s);

@@ -67,6 +67,7 @@ pub async fn run(args: Args) -> Result<()> {
             version: None,
             platform: None,
             pricing: args.pricing.pricing,
+            traffic: None,
             apply: true,
         };
         let report = tuning_loop::run(project, cluster.store(), &request, &load, args.max_iterations, &Terminal::Results).await;

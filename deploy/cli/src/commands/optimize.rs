@@ -19,7 +19,7 @@ use fusion_tune::tuning_loop::{self, LoopReport};
 use fusion_tune::validate::{self, Validation};
 use fusion_tune::{Request, Strategy, autopilot, record};
 
-use crate::options::{PricingArg, SteadyLoadArgs, parse_duration};
+use crate::options::{PricingArg, SteadyLoadArgs, parse_duration, parse_rate};
 use crate::output::Terminal;
 
 /// `fusion optimize`'s options.
@@ -58,6 +58,10 @@ pub struct Args {
     /// sizes (checks a search beyond exhaustive against setups it did not pick).
     #[arg(long, default_value_t = 0, requires = "validate")]
     sample: usize,
+    /// Predict cold starts at this many requests per second instead of the profiled traffic's
+    /// rate (0.001: one request every ~17 minutes, when most environments have idled out).
+    #[arg(long, value_name = "REQ_PER_S", value_parser = parse_rate, conflicts_with_all = ["run_loop", "validate", "watch"])]
+    traffic: Option<f64>,
     #[command(flatten)]
     load: SteadyLoadArgs,
     /// The loop's iterations at most.
@@ -133,6 +137,7 @@ pub async fn run(project: &Project, args: Args) -> Result<()> {
         version: args.version,
         platform: args.platform,
         pricing: args.pricing.pricing,
+        traffic: args.traffic,
         apply: args.apply,
     };
     if args.watch {
@@ -224,7 +229,8 @@ fn print_proposal(proposal: &Proposal, goal: Goal) {
             let p = pick.prediction;
             println!("pick ({}): {} → p50 {:.1} ms (completion {:.1} ms), ${:.3e} per request", goal.objective, describe(&pick.grouping), p.latency_ms, p.completion_ms, p.cost);
             if let Some(rate) = profile.arrival_per_s {
-                println!("at the profiled {rate:.2} requests/s the pick starts {:.2e} new environments per request in steady state (included above)", p.cold_starts);
+                let rate = if rate >= 0.01 { format!("{rate:.2}") } else { format!("{rate:.1e}") };
+                println!("at {rate} requests/s the pick starts {:.2e} new environments per request in steady state (included above)", p.cold_starts);
             }
             if !goal.meets_slo(p.outcome()) {
                 let slos = [("latency", goal.latency_slo_ms), ("completion", goal.completion_slo_ms)].map(|(name, slo)| slo.map(|ms| format!("{name} {ms} ms")));
