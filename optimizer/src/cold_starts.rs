@@ -15,7 +15,6 @@ use std::collections::BTreeMap;
 
 use fusion_host::FusionSetup;
 
-use crate::model::Overheads;
 use crate::profile::Profile;
 
 /// What cold environments add to one setup in steady state.
@@ -31,18 +30,20 @@ const MAX_DEPTH: usize = 64;
 
 impl ColdStarts {
     /// The cold starts of `setup` under the profile's arrival rate, each of its functions'
-    /// invocations lasting `durations` (ms, by function). None without a known rate.
-    pub fn of(profile: &Profile, setup: &FusionSetup, overheads: &Overheads, durations: &BTreeMap<String, f64>) -> ColdStarts {
+    /// invocations lasting `durations` (ms, by function), on a platform whose new environment
+    /// takes `runtime_init_ms` before its components load and idles out after `idle_timeout_s`.
+    /// None without a known rate.
+    pub fn of(profile: &Profile, setup: &FusionSetup, runtime_init_ms: f64, idle_timeout_s: f64, durations: &BTreeMap<String, f64>) -> ColdStarts {
         let Some(rate) = profile.arrival_per_s else { return ColdStarts::default() };
         let mut invocations = BTreeMap::from([(profile.entry.clone(), 1.0)]);
         count_invocations(profile, setup, &profile.entry, &profile.entry, 1.0, 0, &mut invocations);
-        let loads = load_ms(profile, overheads);
+        let loads = load_ms(profile, runtime_init_ms);
         let mut cold = ColdStarts::default();
         for (function, per_request) in invocations {
             let duration_s = durations.get(&function).copied().unwrap_or_default() / 1e3;
-            let share = cold_share(rate * per_request, duration_s, overheads.idle_timeout_s);
+            let share = cold_share(rate * per_request, duration_s, idle_timeout_s);
             let group = std::iter::once(function.clone()).chain(setup.function(&function).inline);
-            let init_ms = overheads.runtime_init_ms + group.filter_map(|task| loads.get(&task)).sum::<f64>();
+            let init_ms = runtime_init_ms + group.filter_map(|task| loads.get(&task)).sum::<f64>();
             cold.per_request += share * per_request;
             cold.wait_ms.insert(function, share * init_ms);
         }
@@ -88,12 +89,12 @@ fn count_invocations(profile: &Profile, setup: &FusionSetup, task: &str, functio
 
 /// What loading each task's component adds to a new environment's init, ms: each profiled
 /// function's measured init less the platform's runtime init, split evenly over its group.
-fn load_ms(profile: &Profile, overheads: &Overheads) -> BTreeMap<String, f64> {
+fn load_ms(profile: &Profile, runtime_init_ms: f64) -> BTreeMap<String, f64> {
     let mut loads = BTreeMap::new();
     for env in profile.environments.values() {
         let Some(init_ms) = env.init_ms else { continue };
         let tasks: Vec<&String> = env.group.iter().filter(|t| profile.tasks.contains_key(*t)).collect();
-        let each = (init_ms - overheads.runtime_init_ms).max(0.0) / tasks.len().max(1) as f64;
+        let each = (init_ms - runtime_init_ms).max(0.0) / tasks.len().max(1) as f64;
         for task in tasks {
             loads.insert(task.clone(), each);
         }

@@ -201,7 +201,8 @@ impl<'a> Model<'a> {
         let steady = self.uncorrected(setup, &mut pass);
         let c = self.correction;
         let mut prediction = Prediction { latency_ms: steady.latency_ms * c.latency, completion_ms: steady.completion_ms * c.completion, cost: steady.cost * c.cost, ..steady };
-        let cold = ColdStarts::of(self.profile, setup, &self.overheads, &pass.durations);
+        let o = &self.overheads;
+        let cold = ColdStarts::of(self.profile, setup, o.runtime_init_ms, o.idle_timeout_s, &pass.durations);
         if cold.per_request > 0.0 {
             let with_cold = self.uncorrected(setup, &mut Pass { cold_wait_ms: cold.wait_ms, steady_ms: pass.durations, ..Pass::default() });
             prediction.latency_ms += with_cold.latency_ms - steady.latency_ms;
