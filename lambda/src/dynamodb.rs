@@ -13,7 +13,7 @@ use base64::engine::general_purpose::STANDARD;
 use fusion_host::kv::{KvAnswer, KvBackend, KvError, KvFuture, KvOp, MAX_LISTED_KEYS, add_to_counter, parse_counter};
 use serde_json::{Value, json};
 
-use crate::aws_api::{AwsClient, Failure};
+use fusion_store::aws_api::{AwsClient, Failure};
 
 /// The table's key schema: the partition key `store` and the sort key `key`, both strings
 /// (`fusion deploy aws` creates the table with it). Items also hold the bytes in `value`.

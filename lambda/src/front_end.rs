@@ -40,7 +40,7 @@ use lambda_runtime::{Diagnostic, LambdaEvent, service_fn};
 use serde_json::Value;
 use tokio_util::task::TaskTracker;
 
-use crate::aws_api::AwsClient;
+use fusion_store::aws_api::AwsClient;
 use crate::dynamodb::DynamoKv;
 use crate::event;
 use crate::invoke::{InvokeConfig, LambdaTransport};

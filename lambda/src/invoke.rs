@@ -11,7 +11,7 @@ use fusion_host::router::Transport;
 use fusion_host::runtime::BoxFuture;
 use fusion_host::{Call, CallError, CallMode, ErrorKind};
 
-use crate::aws_api::{AwsClient, Failure};
+use fusion_store::aws_api::{AwsClient, Failure};
 use crate::event;
 
 /// Where the Invoke API is and how functions are named there.

@@ -6,12 +6,10 @@
 //! - [`invoke`]: calls between functions through the Lambda Invoke API, `RequestResponse` for
 //!   sync calls and `Event` for async ones, signed with SigV4.
 //! - [`event`]: how a Fusion call travels as a Lambda event, and how its result or error comes back.
-//! - [`aws_api`]: the SigV4-signed HTTP client these use, and the control plane's deploy.
 //! - [`emulator`]: a local stand-in for the Lambda service (the Invoke API, and a Runtime API per
 //!   execution environment) that runs unmodified hosts in Lambda mode on one machine, started by
 //!   the caller or by the emulator itself from the functions' configurations.
 
-pub mod aws_api;
 pub mod dynamodb;
 pub mod emulator;
 pub mod event;

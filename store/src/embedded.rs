@@ -1,5 +1,5 @@
 //! The embedded default: an S3-compatible server on loopback (s3s over a local directory). Every
-//! part of Fusion talks to it with the same aws-sdk-s3 code it uses against AWS.
+//! part of Fusion talks to it with the same signed S3 calls it makes to AWS.
 
 use std::path::Path;
 

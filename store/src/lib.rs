@@ -3,7 +3,9 @@
 //! pointer to the current one, and telemetry batches. Any S3 endpoint works; locally it is the
 //! embedded server of [`embedded`].
 
+pub mod aws_api;
 pub mod embedded;
+mod s3;
 pub mod seal;
 mod setups;
 pub mod source;
@@ -12,10 +14,9 @@ mod whole_reads;
 use std::collections::BTreeMap;
 
 use anyhow::{Context, Result, bail};
-use aws_sdk_s3::Client;
-use aws_sdk_s3::config::{BehaviorVersion, Credentials, Region};
-use aws_sdk_s3::error::{DisplayErrorContext, SdkError};
-use aws_sdk_s3::primitives::ByteStream;
+use aws_config::{BehaviorVersion, Region};
+use aws_credential_types::Credentials;
+use aws_credential_types::provider::SharedCredentialsProvider;
 use fusion_host::Policy;
 use fusion_host::components::digest_of;
 
@@ -48,38 +49,28 @@ impl StoreConfig {
 /// A client of the store: one bucket and key prefix on S3; clones share the connection.
 #[derive(Clone)]
 pub struct Store {
-    s3: Client,
-    bucket: String,
+    bucket: s3::Bucket,
     prefix: String,
 }
+
+/// How long one S3 call may take, its body included (an artifact is tens of MB).
+const S3_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(300);
 
 impl Store {
     /// A client for `config` (path-style addressing, so any endpoint works); creates the bucket
     /// if it does not exist.
     pub async fn connect(config: &StoreConfig) -> Result<Store> {
-        let mut loader = aws_config::defaults(BehaviorVersion::latest()).region(Region::new(config.region.clone()));
-        if let Some((key, secret)) = &config.credentials {
-            loader = loader.credentials_provider(Credentials::new(key, secret, None, None, "fusion"));
-        }
-        let shared = loader.load().await;
-        let mut s3 = aws_sdk_s3::config::Builder::from(&shared).force_path_style(true);
-        if let Some(endpoint) = &config.endpoint {
-            s3 = s3.endpoint_url(endpoint);
-        }
-        let store = Store { s3: Client::from_conf(s3.build()), bucket: config.bucket.clone(), prefix: config.prefix.clone() };
-        store.ensure_bucket().await?;
+        let credentials = match &config.credentials {
+            Some((key, secret)) => SharedCredentialsProvider::new(Credentials::new(key, secret, None, None, "fusion")),
+            None => {
+                let shared = aws_config::defaults(BehaviorVersion::latest()).region(Region::new(config.region.clone())).load().await;
+                shared.credentials_provider().context("no AWS credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or a profile")?
+            }
+        };
+        let client = aws_api::AwsClient::new(credentials, &config.region, S3_TIMEOUT)?;
+        let store = Store { bucket: s3::Bucket::new(client, config.endpoint.as_deref(), &config.bucket), prefix: config.prefix.clone() };
+        store.bucket.ensure().await?;
         Ok(store)
-    }
-
-    async fn ensure_bucket(&self) -> Result<()> {
-        if self.s3.head_bucket().bucket(&self.bucket).send().await.is_ok() {
-            return Ok(());
-        }
-        match self.s3.create_bucket().bucket(&self.bucket).send().await {
-            Ok(_) => Ok(()),
-            Err(err) if err.as_service_error().is_some_and(|e| e.is_bucket_already_owned_by_you()) => Ok(()),
-            Err(err) => Err(failed(&format!("creating bucket '{}'", self.bucket), err)),
-        }
     }
 
     fn key(&self, rest: &str) -> String {
@@ -185,59 +176,30 @@ impl Store {
     pub async fn destroy(&self) -> Result<usize> {
         let keys = self.list("").await?;
         for key in &keys {
-            let key = self.key(key);
-            self.s3.delete_object().bucket(&self.bucket).key(&key).send().await.map_err(|e| failed(&format!("deleting {key}"), e))?;
+            self.bucket.delete(&self.key(key)).await?;
         }
-        if self.s3.list_objects_v2().bucket(&self.bucket).max_keys(1).send().await.is_ok_and(|page| page.contents().is_empty()) {
-            self.s3.delete_bucket().bucket(&self.bucket).send().await.map_err(|e| failed(&format!("deleting bucket {}", self.bucket), e))?;
+        if self.bucket.list("", Some(1)).await.is_ok_and(|left| left.is_empty()) {
+            self.bucket.delete_bucket().await?;
         }
         Ok(keys.len())
     }
 
     async fn exists(&self, key: &str) -> Result<bool> {
-        match self.s3.head_object().bucket(&self.bucket).key(key).send().await {
-            Ok(_) => Ok(true),
-            Err(err) if err.as_service_error().is_some_and(|e| e.is_not_found()) => Ok(false),
-            Err(err) => Err(failed(&format!("looking up {key}"), err)),
-        }
+        self.bucket.exists(key).await
     }
 
     async fn put(&self, key: &str, bytes: Vec<u8>) -> Result<()> {
-        self.s3
-            .put_object()
-            .bucket(&self.bucket)
-            .key(key)
-            .body(ByteStream::from(bytes))
-            .send()
-            .await
-            .map_err(|e| failed(&format!("writing {key}"), e))?;
-        Ok(())
+        self.bucket.put(key, bytes).await
     }
 
     async fn get(&self, key: &str) -> Result<Option<Vec<u8>>> {
-        let object = match self.s3.get_object().bucket(&self.bucket).key(key).send().await {
-            Ok(object) => object,
-            Err(err) if err.as_service_error().is_some_and(|e| e.is_no_such_key()) => return Ok(None),
-            Err(err) => return Err(failed(&format!("reading {key}"), err)),
-        };
-        // One copy, chunk by chunk, into a buffer of the announced size (an artifact is tens of MB).
-        let announced = object.content_length().and_then(|n| usize::try_from(n).ok()).unwrap_or(0);
-        let mut bytes = Vec::with_capacity(announced);
-        let mut body = object.body;
-        while let Some(chunk) = body.try_next().await.with_context(|| format!("reading {key}"))? {
-            bytes.extend_from_slice(&chunk);
-        }
-        Ok(Some(bytes))
+        self.bucket.get(key).await
     }
 
+    /// The keys under `prefix` (within this store's prefix), without the store's prefix.
     async fn list(&self, prefix: &str) -> Result<Vec<String>> {
-        let mut keys = Vec::new();
-        let mut pages = self.s3.list_objects_v2().bucket(&self.bucket).prefix(self.key(prefix)).into_paginator().send();
-        while let Some(page) = pages.next().await {
-            let page = page.map_err(|e| failed(&format!("listing {prefix}"), e))?;
-            keys.extend(page.contents().iter().filter_map(|o| o.key()).map(|k| k[self.prefix.len()..].to_string()));
-        }
-        Ok(keys)
+        let keys = self.bucket.list(&self.key(prefix), None).await?;
+        Ok(keys.into_iter().map(|k| k[self.prefix.len()..].to_string()).collect())
     }
 }
 
@@ -253,6 +215,3 @@ fn artifact_key(digest: &str, fingerprint: &str) -> String {
     format!("artifacts/{fingerprint}/{}.cwasm", digest.trim_start_matches("sha256:"))
 }
 
-fn failed<E: std::error::Error + Send + Sync + 'static, R: std::fmt::Debug>(what: &str, err: SdkError<E, R>) -> anyhow::Error {
-    anyhow::anyhow!("S3: {what}: {}", DisplayErrorContext(&err))
-}

@@ -1,4 +1,4 @@
-//! The store against the real embedded S3 server, through aws-sdk-s3.
+//! The store against the real embedded S3 server, through the signed S3 calls the store makes to AWS too.
 
 use fusion_host::FusionSetup;
 use fusion_store::embedded::EmbeddedS3;

@@ -4,7 +4,7 @@
 //! its payload-2.0 events as the local front door answers HTTP (see `fusion_lambda::event`).
 
 use anyhow::{Result, bail};
-use fusion_lambda::aws_api::{Answer, AwsClient};
+use fusion_store::aws_api::{Answer, AwsClient};
 use serde_json::{Value, json};
 
 /// The statement of the public-invoke permission a NONE URL needs.

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use anyhow::{Result, bail};
-use fusion_lambda::aws_api::{Answer, AwsClient};
+use fusion_store::aws_api::{Answer, AwsClient};
 use serde_json::{Value, json};
 
 pub struct Functions<'a> {

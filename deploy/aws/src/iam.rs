@@ -3,7 +3,7 @@
 //! functions and write logs.
 
 use anyhow::{Result, bail};
-use fusion_lambda::aws_api::{Answer, AwsClient};
+use fusion_store::aws_api::{Answer, AwsClient};
 
 const VERSION: &str = "2010-05-08";
 

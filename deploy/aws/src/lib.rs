@@ -19,7 +19,7 @@ use anyhow::{Context, Result};
 use aws_config::BehaviorVersion;
 use fusion_host::policy::DEFAULT_TIMEOUT;
 use fusion_host::{FusionSetup, Preset};
-use fusion_lambda::aws_api::AwsClient;
+use fusion_store::aws_api::AwsClient;
 use fusion_lambda::dynamodb::DynamoKv;
 use fusion_lambda::front_end::vars;
 use fusion_store::{Store, StoreConfig};

@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use anyhow::{Result, bail};
-use fusion_lambda::aws_api::AwsClient;
+use fusion_store::aws_api::AwsClient;
 use fusion_lambda::dynamodb;
 use serde_json::{Value, json};
 

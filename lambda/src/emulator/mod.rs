@@ -47,7 +47,7 @@ use serde_json::Value;
 use tokio::net::TcpListener;
 use tokio::sync::mpsc;
 
-use crate::aws_api::AwsClient;
+use fusion_store::aws_api::AwsClient;
 use environments::open_environment;
 use function::Function;
 

@@ -18,7 +18,7 @@ use fusion_host::router::{Transport, group};
 use fusion_host::telemetry::Record;
 use fusion_host::setup::FunctionConfig;
 use fusion_host::{CallMode, ErrorKind};
-use fusion_lambda::aws_api::AwsClient;
+use fusion_store::aws_api::AwsClient;
 use fusion_lambda::emulator::{Configuration, Launch, Launcher, LambdaEmulator};
 use opentelemetry_proto::tonic::trace::v1::Span as OtlpSpan;
 use CallMode::{Async, Sync};

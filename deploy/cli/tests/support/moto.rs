@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use aws_credential_types::Credentials;
 use aws_credential_types::provider::SharedCredentialsProvider;
-use fusion_lambda::aws_api::AwsClient;
+use fusion_store::aws_api::AwsClient;
 
 const MOTO: &str = "moto[server]==5.2.1";
 
