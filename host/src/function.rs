@@ -1,7 +1,7 @@
 //! A function: the unit a fusion setup deploys (a Lambda, or one host process). It serves
 //! invocations; inside one, fused calls run in-process and the rest go through the router.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
 use futures_util::FutureExt;
@@ -39,6 +39,9 @@ pub struct FunctionHost {
     kv: Option<Arc<dyn KvBackend>>,
     /// Remote async calls of its invocations, until they are handed over.
     outbox: Arc<Outbox>,
+    /// How long the environment took to start where the host could not time it per invocation
+    /// (on Lambda, the process's init): recorded on its first cold invocation.
+    started_in: Mutex<Option<Duration>>,
 }
 
 impl FunctionHost {
@@ -57,7 +60,16 @@ impl FunctionHost {
             runtime,
             work,
             outbox: Arc::default(),
+            started_in: Mutex::new(None),
         })
+    }
+
+    /// Records how long this environment took to start before its first invocation, on a platform
+    /// whose cold starts the host does not emulate (Lambda's init of this process): the first cold
+    /// invocation's record carries it, as an emulated one carries what it replays, so a profile of
+    /// the platform's telemetry knows what a new environment costs.
+    pub fn started_in(&self, init: Duration) {
+        *self.started_in.lock().unwrap() = Some(init);
     }
 
     /// The function's routers: the current setup's, and those of calls still under earlier ones.
@@ -124,6 +136,12 @@ impl FunctionHost {
         if !init.is_zero() {
             tokio::time::sleep(init).await;
         }
+        // An init the host did not replay came before the invocation: its record starts earlier
+        // and lasts longer by it, as the caller waited for it and Lambda bills it.
+        let outside_us = match environment.cold && !config.platform.emulated {
+            true => self.started_in.lock().unwrap().take().unwrap_or_default().as_micros() as u64,
+            false => 0,
+        };
         // Lambda's timeout counts from the end of init and bounds all of the invocation's work.
         let timeout = router.setup.policy.timeout(&self.name, config.deadline);
         let deadline = Deadline { at: Instant::now() + timeout, timeout };
@@ -151,12 +169,12 @@ impl FunctionHost {
         if invocation.memory.exceeded() && response.is_ok() {
             response = Err(CallError::new(ErrorKind::OutOfMemory, format!("function '{}' ran out of memory: its environment needed {} MB", self.name, invocation.memory.peak().div_ceil(1 << 20))));
         }
-        let response_us = started.elapsed().as_micros() as u64;
+        let response_us = started.elapsed().as_micros() as u64 + outside_us;
         let local_work_ended = invocation.tracker.is_empty();
         invocation.tracker.close();
         let end = async move {
             invocation.tracker.wait().await;
-            let duration_us = started.elapsed().as_micros() as u64;
+            let duration_us = started.elapsed().as_micros() as u64 + outside_us;
             let out_of_memory = invocation.memory.exceeded();
             if out_of_memory {
                 // Lambda does not reuse a sandbox that ran out of memory.
@@ -169,8 +187,8 @@ impl FunctionHost {
                 function: invocation.function.clone(),
                 setup_version: invocation.router.setup.version,
                 root_span,
-                start_us,
-                init_us: init.as_micros() as u64,
+                start_us: start_us.saturating_sub(outside_us),
+                init_us: init.as_micros() as u64 + outside_us,
                 response_us,
                 duration_us,
                 billed_ms: billed_ms(duration_us),

@@ -166,8 +166,13 @@ struct Function {
 
 /// Runs the function until Lambda stops it. An init failure is reported to Lambda first.
 pub async fn run() -> Result<()> {
+    let started = Instant::now();
     let function = match init().await {
-        Ok(function) => Arc::new(function),
+        Ok(function) => {
+            // What Lambda's init of this environment took, as far as the host saw it.
+            function.host.started_in(started.elapsed());
+            Arc::new(function)
+        }
         Err(err) => {
             report_init_error(&err).await;
             return Err(err);

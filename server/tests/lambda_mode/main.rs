@@ -73,6 +73,13 @@ async fn iot_runs_on_hosts_in_lambda_mode_calling_each_other_through_the_invoke_
     let batched = String::from_utf8(store.store.telemetry("iot").await.unwrap()).unwrap();
     let batched_spans = batched.lines().filter_map(|l| serde_json::from_str::<Record>(l).ok()).filter(|r| matches!(r, Record::Span(_))).count();
     assert_eq!(batched_spans, spans(&records).len(), "every CloudWatch span is in a store batch");
+    // Each environment's first invocation carries the process's init, which Lambda does not
+    // show the host per invocation; the invocations after it start warm.
+    let invocations: Vec<_> = batched.lines().filter_map(|l| match serde_json::from_str::<Record>(l) { Ok(Record::Invocation(i)) => Some(i), _ => None }).collect();
+    assert!(invocations.iter().any(|i| i.cold_start), "{invocations:?}");
+    for invocation in &invocations {
+        assert_eq!(invocation.cold_start, invocation.init_us > 0, "{invocation:?}");
+    }
     // And the extractor rebuilds the requests from the batches alone, as `fusion extract --store`.
     let (batched, skipped) = extract::parse_lines(batched.as_bytes(), None);
     assert_eq!(skipped.total(), 0, "{skipped}");
