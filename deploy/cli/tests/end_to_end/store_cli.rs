@@ -7,6 +7,7 @@ use std::process::Command;
 
 use fusion_test_artifacts::project_dir;
 use fusion_store::embedded::EmbeddedS3;
+use crate::support;
 
 fn fusion(s3: &EmbeddedS3, args: &[&str]) -> (bool, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_fusion"))
@@ -24,6 +25,7 @@ fn fusion(s3: &EmbeddedS3, args: &[&str]) -> (bool, String) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn push_apply_history_and_rollback_through_the_cli() {
+    let _machine = support::shared();
     let dir = tempfile::tempdir().unwrap();
     let s3 = EmbeddedS3::start(dir.path(), "127.0.0.1:0", "cli-key", "cli-secret").await.unwrap();
 

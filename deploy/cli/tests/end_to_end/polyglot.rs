@@ -9,6 +9,7 @@ use fusion_cluster::store;
 use fusion_measure::extract;
 use fusion_host::{FusionSetup, RuntimeConfig, TraceContext};
 use serde_json::{Value, json};
+use crate::support;
 
 /// The polyglot app split so that every kind of edge crosses languages: Rust calls JavaScript
 /// (CW) and Python (SE) in-process; Python calls Python in-process (CSL) and JavaScript remotely
@@ -37,6 +38,7 @@ fn function_of(task: &str) -> &str {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rust_python_and_javascript_tasks_call_each_other_in_process_and_remotely() {
+    let _machine = support::shared();
     let dir = tempfile::tempdir().unwrap();
     let store = store::private(&dir.path().join("s3")).await.unwrap();
     let cluster = LocalCluster::start(&project("polyglot"), dir.path(), &mixed_setup(), "mixed", fusion_host::platform::Platform::RAW, store).await.unwrap();
@@ -81,6 +83,7 @@ async fn relay(app: &App, task: &str, input: Value) -> Value {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn python_and_javascript_guests_echo_json_through_a_rust_caller() {
+    let _machine = support::shared();
     let app = testkit();
     let input = json!({ "reading": 21.5, "sensor": "s-1", "tags": ["a", "ü"] });
     for task in ["py", "js"] {
@@ -90,6 +93,7 @@ async fn python_and_javascript_guests_echo_json_through_a_rust_caller() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_exception_reaches_a_rust_caller_as_a_typed_application_error() {
+    let _machine = support::shared();
     let app = testkit();
     let python = relay(&app, "py", json!({ "op": "raise", "message": "bad reading" })).await;
     assert_eq!(python, json!({ "error": { "kind": "application", "message": "ValueError: bad reading" } }));
@@ -99,6 +103,7 @@ async fn an_exception_reaches_a_rust_caller_as_a_typed_application_error() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn failed_calls_raise_typed_errors_in_python_and_javascript() {
+    let _machine = support::shared();
     let app = testkit();
     // Python: a subclass per kind.
     let seen = relay(&app, "py", json!({ "op": "call", "task": "no-such-task" })).await;
@@ -119,6 +124,7 @@ async fn failed_calls_raise_typed_errors_in_python_and_javascript() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn python_and_javascript_share_a_key_value_store_with_typed_errors() {
+    let _machine = support::shared();
     let app = testkit();
     let count = |key: &str| json!({ "op": "count", "key": key });
     assert_eq!(relay(&app, "py", count("visits")).await, json!({ "ok": { "ok": 1 } }));
@@ -133,6 +139,7 @@ async fn python_and_javascript_share_a_key_value_store_with_typed_errors() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_python_guest_is_denied_files_environment_and_network() {
+    let _machine = support::shared();
     let app = testkit();
     let seen = relay(&app, "py", json!({ "op": "snoop" })).await;
     let report = &seen["ok"];
@@ -145,6 +152,7 @@ async fn a_python_guest_is_denied_files_environment_and_network() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_javascript_guest_that_tries_the_network_is_stopped_and_the_host_serves_on() {
+    let _machine = support::shared();
     let app = testkit();
     let seen = relay(&app, "js", json!({ "op": "fetch" })).await;
     assert_eq!(seen["error"]["kind"], "trapped", "fetch has no way out of the sandbox: {seen}");

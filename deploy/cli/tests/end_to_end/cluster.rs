@@ -2,7 +2,7 @@
 //! generator, telemetry read back from every host's file, profiled and predicted (cold starts
 //! included); and `fusion up` as a user runs it.
 
-mod support;
+use crate::support;
 
 use std::collections::BTreeSet;
 use std::process::Command;
@@ -52,6 +52,7 @@ async fn run_all_remote(app: &str, requests: usize, profile: Profile, payload: &
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn telemetry_of_every_host_rebuilds_the_exact_call_tree() {
+    let _machine = support::shared();
     let Run { cluster, outcomes, records, _dir } = run_all_remote("iot", 2, Profile::Steady, SMALL_WORK).await;
     for outcome in &outcomes {
         let trace: Vec<Record> = records.iter().filter(|r| trace_of(r) == outcome.trace_id).cloned().collect();
@@ -86,6 +87,7 @@ async fn telemetry_of_every_host_rebuilds_the_exact_call_tree() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_cold_profile_makes_every_invocation_a_cold_start() {
+    let _machine = support::shared();
     let Run { cluster, outcomes, records, _dir } = run_all_remote("tree", 3, Profile::Cold, SMALL_WORK).await;
     let traces = outcomes.iter().map(|o| o.trace_id.clone()).collect();
     let versions = extract::extract(&records, Pricing::LAMBDA_X86, Some(&traces));
@@ -99,6 +101,7 @@ async fn the_cold_profile_makes_every_invocation_a_cold_start() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cold_starts_cost_what_the_model_predicts_once_every_environment_idled_out() {
+    let _machine = support::alone();
     // Tree all-remote on Lambda's profile: a steady run to profile (its first request starts
     // every function's environment, so the profile has each init), then requests that each find
     // every environment idled out, as traffic far sparser than the idle timeout would.
@@ -144,6 +147,7 @@ async fn cold_starts_cost_what_the_model_predicts_once_every_environment_idled_o
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_profile_of_a_real_run_has_the_apps_calls_and_the_model_prefers_fusing() {
+    let _machine = support::shared();
     // CSA's sieve (paced at 128 MB) and CSL's writes both last long enough for their
     // concurrency to show even when one of them starts cold.
     let work = r#"{"work":{"burn":2.0,"sieve":1000000,"db_ms":5,"sleep_ms":2}}"#;
@@ -227,6 +231,7 @@ fn fusion_up(app: &str, setup: &str, s3: Option<&EmbeddedS3>) -> (Up, ClusterSta
 
 #[test]
 fn fusion_up_serves_fusion_load_and_stops_every_host_on_ctrl_c() {
+    let _machine = support::shared();
     let (mut up, state) = fusion_up("tree", "fusionize-optimum", None);
     let load = fusion(&["load", "-f", project_dir("tree").as_str(), "--rate", "4", "--duration", "1s", "--size", "small"]);
     let stdout = String::from_utf8_lossy(&load.stdout);
@@ -315,6 +320,7 @@ fn requests_and_latency(extracted: &str) -> Vec<&str> {
 /// On a store of its own, reached as any S3 is (the hosts take their keys from the environment).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hosts_do_not_outlive_a_killed_fusion_up() {
+    let _machine = support::shared();
     let dir = tempfile::tempdir().unwrap();
     let s3 = EmbeddedS3::start(dir.path(), "127.0.0.1:0", "up-key", "up-secret").await.unwrap();
     let (mut up, state) = fusion_up("iot", "all-remote", Some(&s3));

@@ -4,10 +4,9 @@
 //! holds while the mix is stable, and no request fails across the switches; Ctrl-C leaves the
 //! current setup serving.
 
-mod support;
+use crate::support;
 
 use std::process::Command;
-use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use fusion_cluster::ClusterState;
@@ -17,10 +16,6 @@ use fusion_test_artifacts::{SMALL_WORK, project, project_dir};
 use serde_json::Value;
 use support::autopilot::{Autopilot, journal};
 use support::{fusion, ok, spawn_up};
-
-/// One end-to-end scenario at a time: two clusters under load at once on two cores would make
-/// each other's windows noisy.
-static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
 
 /// The autopilot on the reference project `app`, started once it has said what it watches.
 fn start_autopilot(app: &str, knobs: &[&str]) -> Autopilot {
@@ -55,7 +50,7 @@ fn send(cluster: &ClusterState, payload: &str, rate: f64, duration: Duration) ->
 
 #[test]
 fn a_setup_measured_worse_than_predicted_is_rolled_back_and_not_tried_again() {
-    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
+    let _machine = support::alone();
     // Fusion's own overheads only: fusing promises less than on Lambda, so a slower dependency
     // can undo it.
     let (_up, _) = spawn_up(Command::new(env!("CARGO_BIN_EXE_fusion")).args(["up", "-f", project_dir("iot").as_str(), "--platform", "raw"]));
@@ -120,7 +115,7 @@ fn a_setup_measured_worse_than_predicted_is_rolled_back_and_not_tried_again() {
 
 #[test]
 fn the_autopilot_follows_webshop_from_browsing_to_checkout_and_holds_while_the_mix_is_stable() {
-    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
+    let _machine = support::alone();
     let webshop = project_dir("webshop");
     let (_up, _) = spawn_up(Command::new(env!("CARGO_BIN_EXE_fusion")).args(["up", "-f", webshop.as_str(), "--platform", "lambda"]));
     let autopilot = start_autopilot("webshop", &["--window-requests", "60", "--window", "4s", "--settle", "1s"]);

@@ -2,7 +2,7 @@
 //! request at an OTLP receiver, continuing the client's W3C trace context; and a real Prometheus
 //! server scraping every host from the configuration `fusion up` writes.
 
-mod support;
+use crate::support;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::process::{Command, Stdio};
@@ -24,6 +24,7 @@ fn printed<'a>(lines: &'a [String], prefix: &str) -> &'a str {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_iot_request_from_a_traced_client_is_one_trace_with_the_right_tree_at_an_otlp_receiver() {
+    let _machine = support::shared();
     let receiver = otlp::Receiver::start();
     let mut command = Command::new(env!("CARGO_BIN_EXE_fusion"));
     command.env("OTEL_EXPORTER_OTLP_ENDPOINT", &receiver.url).env("OTEL_BSP_SCHEDULE_DELAY", "100").env("OTEL_SERVICE_NAME", "iot-under-test");
@@ -133,6 +134,7 @@ impl Prometheus {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn prometheus_scrapes_every_host_from_the_config_fusion_up_writes_and_answers_a_latency_quantile() {
+    let _machine = support::shared();
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("prometheus.yml");
     let mut command = Command::new(env!("CARGO_BIN_EXE_fusion"));

@@ -2,7 +2,7 @@
 //! cluster with its public front door, a mixed load, the optimizer, push; and the clear errors of
 //! a bad manifest, a build that leaves no component and a component of a foreign world.
 
-mod support;
+use crate::support;
 
 use std::io::{Read, Write};
 use std::path::Path;
@@ -35,6 +35,7 @@ fn post(url: &str, headers: &[(&str, &str)], body: &str) -> (u16, String) {
 
 #[test]
 fn a_rust_project_builds_runs_serves_its_front_door_and_is_optimized() {
+    let _machine = support::shared();
     let home = tempfile::tempdir().unwrap();
     let made = ok(&fusion(home.path(), &["new", "shop", "--template", "rust"]));
     assert!(made.contains("created shop"), "{made}");
@@ -94,6 +95,7 @@ fn a_rust_project_builds_runs_serves_its_front_door_and_is_optimized() {
 
 #[test]
 fn a_python_project_builds_and_runs_unchanged() {
+    let _machine = support::shared();
     let home = tempfile::tempdir().unwrap();
     ok(&fusion(home.path(), &["new", "py", "--template", "python"]));
     let run = ok(&fusion(&home.path().join("py"), &["run", "--payload", r#"{"quantity": 101}"#, "--requests", "2"]));
@@ -107,6 +109,7 @@ fn a_python_project_builds_and_runs_unchanged() {
 /// `wasm-tools component new`), with the tools from the machine or the toolchain cache.
 #[test]
 fn a_javascript_project_runs_unchanged_and_with_a_task_in_c() {
+    let _machine = support::shared();
     let home = tempfile::tempdir().unwrap();
     ok(&fusion(home.path(), &["new", "web", "--template", "js"]));
     let dir = home.path().join("web");
@@ -137,6 +140,7 @@ fn a_javascript_project_runs_unchanged_and_with_a_task_in_c() {
 
 #[test]
 fn a_mixed_project_builds_and_runs_its_python_and_javascript_tasks() {
+    let _machine = support::shared();
     let home = tempfile::tempdir().unwrap();
     ok(&fusion(home.path(), &["new", "mixed", "--template", "mixed"]));
     let run = ok(&fusion(&home.path().join("mixed"), &["run", "--payload", r#"{"quantity": 7}"#, "--requests", "1"]));
@@ -146,6 +150,7 @@ fn a_mixed_project_builds_and_runs_its_python_and_javascript_tasks() {
 
 #[test]
 fn bad_manifests_builds_and_components_are_refused_and_nothing_else_is_lost() {
+    let _machine = support::shared();
     let home = tempfile::tempdir().unwrap();
     ok(&fusion(home.path(), &["new", "app", "--template", "rust"]));
     let dir = home.path().join("app");

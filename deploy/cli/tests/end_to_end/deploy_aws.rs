@@ -4,10 +4,10 @@
 //! a DynamoDB table of the app's name that is not Fusion's is refused.
 //!
 //! moto stores functions but does not run them, so the package holds a stand-in `bootstrap`;
-//! that unmodified hosts serve and call each other in Lambda mode is `server/tests/lambda_mode.rs`'s
+//! that unmodified hosts serve and call each other in Lambda mode is `server/tests/server/lambda_mode`'s
 //! part, and `autopilot_aws.rs` runs them from the functions a deploy made in moto.
 
-mod support;
+use crate::support;
 
 use std::process::Output;
 
@@ -42,6 +42,7 @@ fn line_of<'a>(stdout: &'a str, function: &str) -> &'a str {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn deploy_creates_then_changes_only_what_differs_and_destroy_removes_it_all() {
+    let _machine = support::shared();
     let moto = Moto::start();
     let dir = tempfile::tempdir().unwrap();
     let tasks = ["I", "CW", "SE", "CT", "CS", "CA", "CSL", "CSA", "DJ", "AS"];

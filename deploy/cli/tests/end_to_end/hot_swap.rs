@@ -16,9 +16,11 @@ use fusion_cluster::publish;
 use fusion_host::router::group;
 use fusion_host::telemetry::Record;
 use fusion_host::{FusionSetup, Preset};
+use crate::support;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn setups_switch_under_load_with_no_failed_and_no_mixed_request() {
+    let _machine = support::shared();
     let dir = tempfile::tempdir().unwrap();
     let setups: Vec<String> = ["all-remote", "fusionize-optimum", "all-local", "fusionize-optimum"].map(String::from).into();
     // A load the machine can serve: beyond it, functions would throttle (tests/overload.rs).
@@ -49,6 +51,7 @@ async fn setups_switch_under_load_with_no_failed_and_no_mixed_request() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_setup_that_cannot_be_loaded_is_refused_and_the_last_one_keeps_serving() {
+    let _machine = support::shared();
     let dir = tempfile::tempdir().unwrap();
     let store = store::private(&dir.path().join("s3")).await.unwrap();
     let m = manifest("tree");
@@ -92,6 +95,7 @@ async fn a_setup_that_cannot_be_loaded_is_refused_and_the_last_one_keeps_serving
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn stored_data_survives_a_hot_swap_under_load_and_a_restart() {
+    let _machine = support::shared();
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path().join("s3");
     let project = project("testkit");

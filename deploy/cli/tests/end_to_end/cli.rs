@@ -1,12 +1,13 @@
 //! The `fusion` binary end to end: build, run an application, print latencies and a call tree.
 
-mod support;
+use crate::support;
 
 use fusion_test_artifacts::project_dir;
 use support::{failed, fusion, ok};
 
 #[test]
 fn fusion_run_prints_a_summary_and_the_call_tree() {
+    let _machine = support::shared();
     let stdout = ok(&fusion(&["run", "-f", project_dir("tree").as_str(), "--setup", "fusionize-optimum", "--requests", "2", "--size", "small"]));
     assert!(stdout.contains("2 requests, 0 errors"), "{stdout}");
     // A, B, D, E share F(A); C, F and G each run in their own function.
@@ -17,6 +18,7 @@ fn fusion_run_prints_a_summary_and_the_call_tree() {
 
 #[test]
 fn fusion_run_refuses_an_unknown_setup() {
+    let _machine = support::shared();
     let stderr = failed(&fusion(&["run", "-f", project_dir("iot").as_str(), "--setup", "no-such-setup", "--no-build"]));
     assert!(stderr.contains("'no-such-setup' is neither all-remote, all-local"), "{stderr}");
 }

@@ -3,7 +3,7 @@
 //! DOM holds every chart and, per loop, every labelled point, latency line, cost bar and graph
 //! node its data calls for.
 
-mod support;
+use crate::support;
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -47,6 +47,7 @@ fn tasks(step: &Step) -> BTreeSet<&str> {
 
 #[test]
 fn the_report_loads_in_chromium_with_every_chart_and_no_console_message() {
+    let _machine = support::shared();
     support::debian_program("chromium", "chromium");
     let dir = tempfile::tempdir().unwrap();
     // The check can fail: a page with a broken SVG attribute and a script error is caught.
@@ -103,6 +104,7 @@ fn the_report_loads_in_chromium_with_every_chart_and_no_console_message() {
 
 #[test]
 fn without_a_file_the_report_is_of_the_projects_newest_loop() {
+    let _machine = support::shared();
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("fusion.toml"), "name = \"iot\"\nentry = \"I\"\n\n[tasks.I]\nrust = \"i\"\n").unwrap();
     let empty = Command::new(env!("CARGO_BIN_EXE_fusion")).args(["report"]).current_dir(dir.path()).output().unwrap();

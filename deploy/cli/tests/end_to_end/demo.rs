@@ -3,9 +3,11 @@
 
 
 use std::process::Command;
+use crate::support;
 
 #[test]
 fn the_demo_optimizes_iot_and_writes_its_report() {
+    let _machine = support::shared();
     let dir = tempfile::tempdir().unwrap();
     let report = dir.path().join("demo.html");
     let out = Command::new(env!("CARGO_BIN_EXE_fusion"))

@@ -8,6 +8,7 @@ use fusion_cluster::{LocalCluster, admin, publish, store};
 use fusion_host::{FusionSetup, Preset};
 use fusion_measure::load::{self, LoadSpec, Profile};
 use fusion_test_artifacts::*;
+use crate::support;
 
 /// The sum over the cluster's hosts of metric `name` where its labels include `label`.
 async fn metric_sum(cluster: &fusion_cluster::ClusterState, name: &str, label: &str) -> f64 {
@@ -22,6 +23,7 @@ async fn metric_sum(cluster: &fusion_cluster::ClusterState, name: &str, label: &
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn overloaded_functions_throttle_run_every_accepted_async_call_and_still_swap() {
+    let _machine = support::shared();
     let dir = tempfile::tempdir().unwrap();
     let store = store::private(&dir.path().join("s3")).await.unwrap();
     let m = manifest("iot");

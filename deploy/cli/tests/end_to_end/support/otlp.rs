@@ -21,7 +21,7 @@ impl Receiver {
         let python = super::python_venv("otlp-receiver", PROTO).join("bin/python");
         let dir = tempfile::tempdir().unwrap();
         let (port_file, spans) = (dir.path().join("port"), dir.path().join("spans.jsonl"));
-        let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/support/otlp_receiver.py");
+        let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/end_to_end/support/otlp_receiver.py");
         let server = super::Killed(Command::new(python).arg(script).arg(&port_file).arg(&spans).stdout(Stdio::null()).spawn().expect("the receiver starts"));
         let started = Instant::now();
         let port = loop {

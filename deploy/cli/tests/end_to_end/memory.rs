@@ -14,6 +14,7 @@ use fusion_optimizer::objective::{Goal, Objective};
 use fusion_optimizer::search::search;
 use fusion_test_artifacts::{App, manifest, spans, start};
 use serde_json::json;
+use crate::support;
 
 /// Has the relay take `times` × 40 MB at once through fused calls of `hog`.
 async fn fan_out(app: &App, times: usize) -> Result<Vec<u8>, fusion_host::CallError> {
@@ -32,6 +33,7 @@ fn config() -> RuntimeConfig {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn fused_work_over_the_memory_size_fails_typed_retires_its_environment_and_the_optimizer_sizes_for_it() {
+    let _machine = support::shared();
     let manifest = manifest("testkit");
     let setup = FusionSetup::preset(Preset::AllLocal, "testkit", &manifest.task_names(), &manifest.entry);
     assert_eq!(setup.function("relay").memory_mb, 128);

@@ -7,7 +7,7 @@
 //! version, the memory sizes in moto and the environments serving after the change (their
 //! telemetry) all have it, no request fails across the change, and Ctrl-C leaves it serving.
 
-mod support;
+use crate::support;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -140,6 +140,7 @@ fn memory_of(record: &Record) -> (&str, u64, u32) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_autopilot_on_aws_applies_smaller_memory_that_reaches_new_environments_with_no_failed_request() {
+    let _machine = support::alone();
     let host = fusion_host();
     let moto = Moto::start();
     let dir = tempfile::tempdir().unwrap();

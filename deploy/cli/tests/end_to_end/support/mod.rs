@@ -1,11 +1,13 @@
 //! What the end-to-end tests share: running `fusion`, a `fusion up` that cannot outlive its test,
-//! and moto. Each test crate uses a part of it.
-#![allow(dead_code)]
+//! moto, and the machine itself.
 
 pub mod autopilot;
 pub mod c_toolchain;
+mod machine;
 pub mod moto;
 pub mod otlp;
+
+pub use machine::{alone, shared};
 
 use std::io::BufRead;
 use std::path::Path;
