@@ -85,6 +85,34 @@ pub struct Correction {
     pub cost: f64,
 }
 
+/// What the model fitted to the setups measured under its workload, beyond the profile: how far
+/// the platform's hop costs and the profiled CPU times are off, as scales (1: as given).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Fit {
+    /// Of the sync hop and the async enqueue.
+    pub hops: f64,
+    /// Of every task's CPU time.
+    pub cpu: f64,
+}
+
+impl Fit {
+    /// The hop costs as the platform's profile says and the CPU times as profiled.
+    pub const NONE: Fit = Fit { hops: 1.0, cpu: 1.0 };
+
+    /// The scales tried: 1/4 to 4 in steps of 2^(1/8) (9 %).
+    fn candidates() -> impl Iterator<Item = Fit> {
+        let scales = || (-16..=16).map(|i| 2f64.powf(f64::from(i) / 8.0));
+        scales().flat_map(move |hops| scales().map(move |cpu| Fit { hops, cpu }))
+    }
+}
+
+/// The spread of a window's median or mean, relative: what a setup measured may be off by without
+/// the model being wrong.
+const MEASUREMENT_NOISE: f64 = 0.05;
+/// How far a fitted scale may plausibly be from 1 before any measurement says so: a factor of 4
+/// (a platform's hops, or CPU on a busy machine, can be that far from their tables).
+const PRIOR_SPREAD: f64 = 2.0 * std::f64::consts::LN_2;
+
 /// Predicts the latency, completion time and cost of any setup from one profile, calibrated on
 /// the profiled setup.
 pub struct Model<'a> {
@@ -92,6 +120,7 @@ pub struct Model<'a> {
     pub profile: &'a Profile,
     overheads: Overheads,
     pricing: Pricing,
+    fit: Fit,
     correction: Correction,
 }
 
@@ -139,29 +168,58 @@ impl<'a> Model<'a> {
         Model::learned(profile, overheads, pricing, &[])
     }
 
-    /// A model of `profile` corrected by everything measured under its workload: the profiled
-    /// setup and each of `also` (other setups, with what they measured). Each correction is the
-    /// geometric mean of measured over predicted across them (each within 4×), so what the model
-    /// gets wrong about the app is learned from every setup tried, not from the last alone.
+    /// A model of `profile` that learns from everything measured under its workload: the
+    /// profiled setup and each of `also` (other setups, with what they measured). With two
+    /// setups or more it fits the hop costs and the CPU times ([`Fit`]) to what differs between
+    /// them: the scales that make measured over predicted most alike across the setups, weighed
+    /// against how unlikely scales far from 1 are (a measurement is only so exact). Then each
+    /// correction is the geometric mean of measured over predicted across them (each within
+    /// 4×), so what the model still gets wrong about the app is learned from every setup tried,
+    /// not from the last alone.
     pub fn learned(profile: &'a Profile, overheads: Overheads, pricing: Pricing, also: &[(FusionSetup, Measured)]) -> Model<'a> {
-        let mut model = Model { profile, overheads, pricing, correction: Correction { latency: 1.0, completion: 1.0, cost: 1.0 } };
-        let ratio = |measured: f64, predicted: f64| if predicted > 0.0 && measured > 0.0 { (measured / predicted).clamp(0.25, 4.0) } else { 1.0 };
-        let measured = std::iter::once((&profile.setup, &profile.measured)).chain(also.iter().map(|(setup, m)| (setup, m)));
-        let (mut logs, mut n) = ([0.0f64; 3], 0.0);
-        for (setup, m) in measured {
-            let raw = model.uncorrected(setup, &mut Pass::default());
-            logs[0] += ratio(m.p50_latency_ms, raw.latency_ms).ln();
-            logs[1] += ratio(m.p50_completion_ms, raw.completion_ms).ln();
-            logs[2] += ratio(m.mean_cost, raw.cost).ln();
-            n += 1.0;
+        let mut model = Model { profile, overheads, pricing, fit: Fit::NONE, correction: Correction { latency: 1.0, completion: 1.0, cost: 1.0 } };
+        let measured: Vec<(&FusionSetup, &Measured)> = std::iter::once((&profile.setup, &profile.measured)).chain(also.iter().map(|(setup, m)| (setup, m))).collect();
+        if measured.len() > 1 {
+            let implausibility = |model: &Model<'_>| {
+                let errors = model.log_errors(&measured);
+                let spread = |pick: fn(&[f64; 3]) -> f64| {
+                    let mean = errors.iter().map(pick).sum::<f64>() / errors.len() as f64;
+                    errors.iter().map(|e| (pick(e) - mean).powi(2)).sum::<f64>()
+                };
+                let misfit = (spread(|e| e[0]) + spread(|e| e[2])) / MEASUREMENT_NOISE.powi(2);
+                misfit + (model.fit.hops.ln().powi(2) + model.fit.cpu.ln().powi(2)) / PRIOR_SPREAD.powi(2)
+            };
+            let scored = Fit::candidates().map(|fit| {
+                let candidate = Model { fit, ..model };
+                (implausibility(&candidate), fit)
+            });
+            model.fit = scored.min_by(|a, b| a.0.total_cmp(&b.0)).map_or(Fit::NONE, |(_, fit)| fit);
         }
-        model.correction = Correction { latency: (logs[0] / n).exp(), completion: (logs[1] / n).exp(), cost: (logs[2] / n).exp() };
+        let errors = model.log_errors(&measured);
+        let mean = |i: usize| (errors.iter().map(|e| e[i]).sum::<f64>() / errors.len() as f64).exp();
+        model.correction = Correction { latency: mean(0), completion: mean(1), cost: mean(2) };
         model
+    }
+
+    /// Per setup, the logarithm of measured over predicted (each within 4×), uncorrected:
+    /// latency, completion, cost.
+    fn log_errors(&self, measured: &[(&FusionSetup, &Measured)]) -> Vec<[f64; 3]> {
+        let ratio = |measured: f64, predicted: f64| if predicted > 0.0 && measured > 0.0 { (measured / predicted).clamp(0.25, 4.0).ln() } else { 0.0 };
+        let error = |(setup, m): &(&FusionSetup, &Measured)| {
+            let raw = self.uncorrected(setup, &mut Pass::default());
+            [ratio(m.p50_latency_ms, raw.latency_ms), ratio(m.p50_completion_ms, raw.completion_ms), ratio(m.mean_cost, raw.cost)]
+        };
+        measured.iter().map(error).collect()
     }
 
     /// Measured over predicted on the profiled setup.
     pub fn correction(&self) -> Correction {
         self.correction
+    }
+
+    /// The hop and CPU scales fitted to the setups measured (none with one setup).
+    pub fn fit(&self) -> Fit {
+        self.fit
     }
 
     /// The memory size function `function` of `setup` needs, MB: the host's share plus the
@@ -241,9 +299,10 @@ impl<'a> Model<'a> {
     /// fused beside it.
     fn run(&self, setup: &FusionSetup, task: &str, function: &str, depth: usize, bank: &mut CpuBank, pass: &mut Pass) -> Run {
         let Some(profile) = self.profile.tasks.get(task).filter(|_| depth < MAX_DEPTH) else { return Run::default() };
-        let mut run = Run { cpu: profile.cpu_ms, ..Run::default() };
+        let cpu_ms = profile.cpu_ms * self.fit.cpu;
+        let mut run = Run { cpu: cpu_ms, ..Run::default() };
         // The task's own CPU, then its own waits (the bank refills while it waits).
-        let own = bank.run(profile.cpu_ms);
+        let own = bank.run(cpu_ms);
         bank.wait(profile.wait_ms);
         let (mut sequential, mut concurrent, mut concurrent_cpu, mut sync_tail) = (0.0f64, 0.0f64, 0.0, 0.0f64);
         let (mut sequential_waits, mut concurrent_waits) = (0.0, 0.0f64);
@@ -292,7 +351,7 @@ impl<'a> Model<'a> {
                     continue;
                 }
                 done_tail = done_tail.max(child.done - child.duration);
-                let away = self.overheads.sync_hop_ms + child.duration;
+                let away = self.overheads.sync_hop_ms * self.fit.hops + child.duration;
                 if call.concurrent {
                     concurrent = concurrent.max(away);
                     concurrent_waits = concurrent_waits.max(away);
@@ -339,7 +398,7 @@ impl<'a> Model<'a> {
         // Remote async calls are handed over side by side, an enqueue after they are made: the
         // invocation lasts until then, and the work runs on in invocations of its own.
         for (call, done) in remote_async {
-            let handed_over = fired(call) + self.overheads.async_enqueue_ms;
+            let handed_over = fired(call) + self.overheads.async_enqueue_ms * self.fit.hops;
             run.end = run.end.max(handed_over);
             run.done = run.done.max(handed_over + done);
         }

@@ -9,7 +9,7 @@ use fusion_cluster::publish;
 use fusion_cluster::{ClusterState, resolve_setup};
 use fusion_measure::load::LoadSpec;
 use fusion_optimizer::heuristic::{self, grouping_of};
-use fusion_optimizer::model::{Model, Prediction};
+use fusion_optimizer::model::{Fit, Model, Prediction};
 use fusion_optimizer::objective::Goal;
 use fusion_optimizer::search::{self, Grouping, Point};
 use fusion_project::{Reporter, Project};
@@ -93,7 +93,12 @@ pub async fn run(project: &Project, store: &Store, request: &Request, load: &Loa
         let next = match request.strategy {
             Strategy::Model if iteration > 0 && !improved => break,
             Strategy::Model => {
-                let plan = search::search(&Model::learned(&profile, overheads, request.pricing, &tried), request.goal);
+                let model = Model::learned(&profile, overheads, request.pricing, &tried);
+                let fit = model.fit();
+                if fit != Fit::NONE {
+                    reporter.note(&format!("      the model fitted to {} setups: hop costs ×{:.2}, CPU times ×{:.2}", tried.len() + 1, fit.hops, fit.cpu));
+                }
+                let plan = search::search(&model, request.goal);
                 tried.push((profile.setup.clone(), profile.measured.clone()));
                 basis = Some(profile);
                 front = plan.pareto.iter().map(Candidate::from).collect();

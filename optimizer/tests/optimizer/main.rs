@@ -12,7 +12,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use fusion_host::telemetry::{InvocationRecord, Record, Span};
 use fusion_host::{CallMode, FusionSetup, Preset};
 use fusion_optimizer::heuristic::{grouping_of, inline_next};
-use fusion_optimizer::model::{Model, Overheads};
+use fusion_optimizer::model::{Fit, Model, Overheads};
 use fusion_optimizer::pricing::Pricing;
 use fusion_optimizer::profile::{EdgeProfile, Measured, Profile, TaskProfile};
 use fusion_optimizer::objective::{Goal, Objective};

@@ -69,11 +69,48 @@ fn the_model_learns_its_corrections_from_every_setup_measured() {
     let fused = FusionSetup::preset(Preset::AllLocal, "chain", &p.tasks.keys().cloned().collect(), "A");
     let alone = Model::new(&p, LAMBDA, Pricing::LAMBDA_X86);
     assert!((alone.correction().latency - 2.0).abs() < 1e-9, "the profiled setup measured twice the prediction");
-    // The fused setup measured half its prediction: together, the model was right on average.
-    let also = vec![(fused.clone(), Measured { p50_latency_ms: 55.0, ..p.measured.clone() })];
+    // The same grouping at twice the memory (the same prediction: no CPU to pace) measured half
+    // of it: together, the model was right on average, and nothing differs to fit.
+    let mut bigger = p.setup.clone();
+    bigger.functions.values_mut().for_each(|f| f.memory_mb = 256);
+    let also = vec![(bigger, Measured { p50_latency_ms: 75.0, ..p.measured.clone() })];
     let learned = Model::learned(&p, LAMBDA, Pricing::LAMBDA_X86, &also);
+    assert_eq!(learned.fit(), Fit::NONE);
     assert!((learned.correction().latency - 1.0).abs() < 1e-9, "{:?}", learned.correction());
     assert!((learned.predict(&fused).latency_ms - 110.0).abs() < 1e-9);
+}
+
+#[test]
+fn from_setups_that_differ_in_hops_the_model_fits_what_a_hop_costs() {
+    // A calls B, B calls C; each waits 50 ms. The platform's profile says a hop costs 40 ms, the
+    // setups measure as if it cost twice that.
+    let mut p = profile("chain", &[("A", 0.0, 50.0), ("B", 0.0, 50.0), ("C", 0.0, 50.0)], &[("A", "B", Sync), ("B", "C", Sync)]);
+    let names: BTreeSet<String> = p.tasks.keys().cloned().collect();
+    let all_local = FusionSetup::preset(Preset::AllLocal, "chain", &names, "A");
+    let ab_fused = fusion_optimizer::search::setup_of("chain", &vec![(["A", "B"].map(String::from).into(), 128), (BTreeSet::from(["C".to_string()]), 128)]);
+    // What a setup measures when hops cost `overheads` (the model uncorrected: nothing measured).
+    let bare = p.clone();
+    let measured_with = |overheads: Overheads, setup: &FusionSetup| {
+        let truth = Model::new(&bare, overheads, Pricing::LAMBDA_X86).predict(setup);
+        Measured { p50_latency_ms: truth.latency_ms, p50_completion_ms: truth.completion_ms, mean_cost: truth.cost, invocations: truth.invocations, cost_by_function: BTreeMap::new() }
+    };
+    // Measured as the model predicts: nothing to fit.
+    p.measured = measured_with(LAMBDA, &p.setup);
+    assert_eq!(Model::learned(&p, LAMBDA, Pricing::LAMBDA_X86, &[(ab_fused.clone(), measured_with(LAMBDA, &ab_fused))]).fit(), Fit::NONE);
+
+    let slow_hops = Overheads { sync_hop_ms: 80.0, async_enqueue_ms: 180.0, ..LAMBDA };
+    let (truth, also) = (measured_with(slow_hops, &all_local), vec![(ab_fused.clone(), measured_with(slow_hops, &ab_fused))]);
+    p.measured = measured_with(slow_hops, &p.setup);
+    // From the profiled setup alone, a ratio: 310 ms measured over 230 predicted, carried into
+    // the fused setup, which has no hop to be wrong about.
+    let ratio_only = Model::new(&p, LAMBDA, Pricing::LAMBDA_X86).predict(&all_local);
+    assert!(ratio_only.latency_ms / truth.p50_latency_ms > 1.3, "{ratio_only:?} against {truth:?}");
+    // From two setups with two hops and one: the hop's cost.
+    let learned = Model::learned(&p, LAMBDA, Pricing::LAMBDA_X86, &also);
+    assert!((1.8..=2.2).contains(&learned.fit().hops) && learned.fit().cpu == 1.0, "{:?}", learned.fit());
+    let predicted = learned.predict(&all_local);
+    assert!((predicted.latency_ms / truth.p50_latency_ms - 1.0).abs() < 0.03, "{predicted:?} against {truth:?}");
+    assert!((predicted.cost / truth.mean_cost - 1.0).abs() < 0.03, "{predicted:?} against {truth:?}");
 }
 
 #[test]
