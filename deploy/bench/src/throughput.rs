@@ -1,7 +1,8 @@
 //! `fusion bench throughput`: requests per second one host serves over HTTP with kept-alive
 //! connections, for a trivial task against the same host's `/healthz` (the HTTP stack alone),
 //! measured in the same run: once with a fresh instance per execution (the default), once on a
-//! second host whose setup lets the task reuse its instances.
+//! second host whose setup lets the task reuse its instances, and once on a bare wasmtime host
+//! of the same component ([`crate::bare_host`]).
 
 use std::path::Path;
 use std::sync::Arc;
@@ -17,25 +18,30 @@ use fusion_host::{Call, CallMode, TraceContext};
 use fusion_cluster::host_process::{HostProcess, HostSpec};
 use fusion_project::Project;
 
+use crate::bare_host::BareHost;
+
 /// Requests per second of two hosts of the same task, each endpoint measured the same way.
 pub struct Throughput {
     /// A fresh instance for every execution.
     pub fresh: Rates,
     /// The task's instances reused between executions.
     pub reused: Rates,
+    /// The bare wasmtime host: a new instance per request.
+    pub bare: Rates,
 }
 
 /// Requests per second of one host.
 pub struct Rates {
     /// `GET /healthz`: the host's HTTP stack with no task behind it.
     pub healthz: f64,
-    /// `POST /v1/invoke/echo`: a signed sync call of a trivial task.
+    /// A call of the trivial task: on Fusion's host a signed sync call (`POST /v1/invoke/echo`),
+    /// on the bare host a plain `POST /`.
     pub invoke: f64,
 }
 
 /// Starts a host of the test kit's `echo`, then one whose setup has `echo` reuse its instances,
-/// and keeps `connections` requests in flight for `duration` against each endpoint of each
-/// (after a second of warm-up).
+/// then a bare wasmtime host of it, and keeps `connections` requests in flight for `duration`
+/// against each endpoint of each (after a second of warm-up).
 pub async fn measure(project: &Project, duration: Duration, connections: usize) -> Result<Throughput> {
     let fresh = measure_host(project, None, duration, connections).await?;
     // All-remote under the project's policy from fusion.toml, with reuse on for the task.
@@ -44,7 +50,8 @@ pub async fn measure(project: &Project, duration: Duration, connections: usize) 
     let setup_file = tempfile::NamedTempFile::new()?;
     std::fs::write(setup_file.path(), serde_json::to_string(&reuse)?)?;
     let reused = measure_host(project, Some(setup_file.path()), duration, connections).await?;
-    Ok(Throughput { fresh, reused })
+    let bare = measure_bare(project, duration, connections).await?;
+    Ok(Throughput { fresh, reused, bare })
 }
 
 const TASK: &str = "echo";
@@ -68,6 +75,26 @@ async fn measure_host(project: &Project, setup: Option<&Path>, duration: Duratio
     })
     .await;
     drop(host);
+    Ok(Rates { healthz, invoke })
+}
+
+/// The bare host of the same component, with as many worker threads as a host process has.
+async fn measure_bare(project: &Project, duration: Duration, connections: usize) -> Result<Rates> {
+    let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let host = BareHost::start(&project.components_dir().join(format!("{TASK}.wasm")), workers)?;
+    let client = reqwest::Client::builder().tcp_nodelay(true).build()?;
+    let (healthz_client, healthz_url) = (client.clone(), format!("{}/healthz", host.url));
+    let healthz = rate(duration, connections, move || {
+        let request = healthz_client.get(&healthz_url).send();
+        async move { request.await.is_ok_and(|r| r.status().is_success()) }
+    })
+    .await;
+    let url = format!("{}/", host.url);
+    let invoke = rate(duration, connections, move || {
+        let request = client.post(&url).body("{}").send();
+        async move { request.await.is_ok_and(|r| r.status().is_success()) }
+    })
+    .await;
     Ok(Rates { healthz, invoke })
 }
 

@@ -88,6 +88,10 @@ pub async fn run(project: &Project, command: Command) -> Result<()> {
                 println!("  GET /healthz (HTTP stack only)     {:>9.0} req/s", rates.healthz);
                 println!("  POST /v1/invoke/echo (signed call) {:>9.0} req/s  ({:.2}× /healthz)", rates.invoke, rates.invoke / rates.healthz);
             }
+            println!("bare wasmtime host (wasmtime, wasmtime-wasi and axum; Fusion's engine configuration; a new instance per request)");
+            println!("  GET /healthz (HTTP stack only)     {:>9.0} req/s", t.bare.healthz);
+            println!("  POST / (unsigned call)             {:>9.0} req/s  ({:.2}× /healthz)", t.bare.invoke, t.bare.invoke / t.bare.healthz);
+            println!("Fusion's signed call against the bare host's call: {:.2}× (fresh instances), {:.2}× (reused)", t.fresh.invoke / t.bare.invoke, t.reused.invoke / t.bare.invoke);
         }
         Command::ColdStart { setup, function, runs } => {
             let app = project.name();

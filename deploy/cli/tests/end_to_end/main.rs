@@ -7,6 +7,7 @@ mod support;
 
 mod autopilot;
 mod autopilot_aws;
+mod bare_host;
 mod cli;
 mod cluster;
 mod demo;
