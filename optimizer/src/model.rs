@@ -99,16 +99,19 @@ impl Fit {
     /// The hop costs as the platform's profile says and the CPU times as profiled.
     pub const NONE: Fit = Fit { hops: 1.0, cpu: 1.0 };
 
-    /// The scales tried: 1/4 to 4 in steps of 2^(1/8) (9 %).
-    fn candidates() -> impl Iterator<Item = Fit> {
+    /// The scales tried: 1/4 to 4 in steps of 2^(1/8) (9 %), the CPU's only from `setups`
+    /// measured on: with two setups, one scale already explains whatever differs between them
+    /// (the hop costs, the cheaper guess to be wrong about); a second needs a third setup.
+    fn candidates(setups: usize) -> impl Iterator<Item = Fit> {
         let scales = || (-16..=16).map(|i| 2f64.powf(f64::from(i) / 8.0));
-        scales().flat_map(move |hops| scales().map(move |cpu| Fit { hops, cpu }))
+        let cpu_scales = move || scales().filter(move |&cpu| setups > 2 || cpu == 1.0);
+        scales().flat_map(move |hops| cpu_scales().map(move |cpu| Fit { hops, cpu }))
     }
 }
 
 /// The spread of a window's median or mean, relative: what a setup measured may be off by without
-/// the model being wrong.
-const MEASUREMENT_NOISE: f64 = 0.05;
+/// the model being wrong (a 2-core machine shared with its load generator: 10 %).
+const MEASUREMENT_NOISE: f64 = 0.10;
 /// How far a fitted scale may plausibly be from 1 before any measurement says so: a factor of 4
 /// (a platform's hops, or CPU on a busy machine, can be that far from their tables).
 const PRIOR_SPREAD: f64 = 2.0 * std::f64::consts::LN_2;
@@ -170,7 +173,7 @@ impl<'a> Model<'a> {
 
     /// A model of `profile` that learns from everything measured under its workload: the
     /// profiled setup and each of `also` (other setups, with what they measured). With two
-    /// setups or more it fits the hop costs and the CPU times ([`Fit`]) to what differs between
+    /// setups or more it fits the hop costs (and from three the CPU times: [`Fit`]) to what differs between
     /// them: the scales that make measured over predicted most alike across the setups, weighed
     /// against how unlikely scales far from 1 are (a measurement is only so exact). Then each
     /// correction is the geometric mean of measured over predicted across them (each within
@@ -189,7 +192,7 @@ impl<'a> Model<'a> {
                 let misfit = (spread(|e| e[0]) + spread(|e| e[2])) / MEASUREMENT_NOISE.powi(2);
                 misfit + (model.fit.hops.ln().powi(2) + model.fit.cpu.ln().powi(2)) / PRIOR_SPREAD.powi(2)
             };
-            let scored = Fit::candidates().map(|fit| {
+            let scored = Fit::candidates(measured.len()).map(|fit| {
                 let candidate = Model { fit, ..model };
                 (implausibility(&candidate), fit)
             });

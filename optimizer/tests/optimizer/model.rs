@@ -105,12 +105,20 @@ fn from_setups_that_differ_in_hops_the_model_fits_what_a_hop_costs() {
     // the fused setup, which has no hop to be wrong about.
     let ratio_only = Model::new(&p, LAMBDA, Pricing::LAMBDA_X86).predict(&all_local);
     assert!(ratio_only.latency_ms / truth.p50_latency_ms > 1.3, "{ratio_only:?} against {truth:?}");
-    // From two setups with two hops and one: the hop's cost.
+    // From two setups with two hops and one: most of the hop's cost (the measurements are taken
+    // as exact to 10 %, so two of them move the estimate only so far from the platform's table).
     let learned = Model::learned(&p, LAMBDA, Pricing::LAMBDA_X86, &also);
-    assert!((1.8..=2.2).contains(&learned.fit().hops) && learned.fit().cpu == 1.0, "{:?}", learned.fit());
-    let predicted = learned.predict(&all_local);
-    assert!((predicted.latency_ms / truth.p50_latency_ms - 1.0).abs() < 0.03, "{predicted:?} against {truth:?}");
-    assert!((predicted.cost / truth.mean_cost - 1.0).abs() < 0.03, "{predicted:?} against {truth:?}");
+    let (fit, predicted) = (learned.fit(), learned.predict(&all_local));
+    let error = |predicted: f64, measured: f64| (predicted / measured - 1.0).abs();
+    assert!((1.5..=2.2).contains(&fit.hops) && fit.cpu == 1.0, "{fit:?}");
+    assert!(error(predicted.latency_ms, truth.p50_latency_ms) < 0.1 && error(predicted.cost, truth.mean_cost) < 0.1, "{predicted:?} against {truth:?}");
+    // A third setup, A with B and C fused: more evidence, closer to the truth.
+    let bc_fused = fusion_optimizer::search::setup_of("chain", &vec![(BTreeSet::from(["A".to_string()]), 128), (["B", "C"].map(String::from).into(), 128)]);
+    let more = [also, vec![(bc_fused.clone(), measured_with(slow_hops, &bc_fused))]].concat();
+    let learned = Model::learned(&p, LAMBDA, Pricing::LAMBDA_X86, &more);
+    let closer = learned.predict(&all_local);
+    assert!((learned.fit().hops - 2.0).abs() < (fit.hops - 2.0).abs(), "{:?} after {fit:?}", learned.fit());
+    assert!(error(closer.latency_ms, truth.p50_latency_ms) < error(predicted.latency_ms, truth.p50_latency_ms), "{closer:?} against {truth:?}");
 }
 
 #[test]
