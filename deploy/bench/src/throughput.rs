@@ -20,7 +20,7 @@ use fusion_project::Project;
 
 use crate::bare_host::BareHost;
 
-/// Requests per second of two hosts of the same task, each endpoint measured the same way.
+/// Requests per second of three hosts of the same task, each endpoint measured the same way.
 pub struct Throughput {
     /// A fresh instance for every execution.
     pub fresh: Rates,
@@ -59,13 +59,7 @@ const TASK: &str = "echo";
 async fn measure_host(project: &Project, setup: Option<&Path>, duration: Duration, connections: usize) -> Result<Rates> {
     const SECRET: &str = "throughput";
     let host = HostProcess::start(project, HostSpec { setup, ..HostSpec::new(project.name(), TASK, SECRET) })?;
-    let client = reqwest::Client::builder().tcp_nodelay(true).build()?;
-    let healthz_url = format!("{}/healthz", host.url);
-    let healthz = rate(duration, connections, move || {
-        let request = client.get(&healthz_url).send();
-        async move { request.await.is_ok_and(|r| r.status().is_success()) }
-    })
-    .await;
+    let healthz = healthz_rate(&host.url, duration, connections).await?;
     let peers = [(TASK.to_string(), host.url.clone())].into();
     let transport = HttpTransport::new(peers, Some(Signer::new(SECRET)), Duration::from_secs(10))?;
     let invoke = rate(duration, connections, move || {
@@ -82,13 +76,8 @@ async fn measure_host(project: &Project, setup: Option<&Path>, duration: Duratio
 async fn measure_bare(project: &Project, duration: Duration, connections: usize) -> Result<Rates> {
     let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
     let host = BareHost::start(&project.components_dir().join(format!("{TASK}.wasm")), workers)?;
+    let healthz = healthz_rate(&host.url, duration, connections).await?;
     let client = reqwest::Client::builder().tcp_nodelay(true).build()?;
-    let (healthz_client, healthz_url) = (client.clone(), format!("{}/healthz", host.url));
-    let healthz = rate(duration, connections, move || {
-        let request = healthz_client.get(&healthz_url).send();
-        async move { request.await.is_ok_and(|r| r.status().is_success()) }
-    })
-    .await;
     let url = format!("{}/", host.url);
     let invoke = rate(duration, connections, move || {
         let request = client.post(&url).body("{}").send();
@@ -96,6 +85,17 @@ async fn measure_bare(project: &Project, duration: Duration, connections: usize)
     })
     .await;
     Ok(Rates { healthz, invoke })
+}
+
+/// `GET /healthz` of the host at `url`: its HTTP stack alone.
+async fn healthz_rate(url: &str, duration: Duration, connections: usize) -> Result<f64> {
+    let client = reqwest::Client::builder().tcp_nodelay(true).build()?;
+    let url = format!("{url}/healthz");
+    Ok(rate(duration, connections, move || {
+        let request = client.get(&url).send();
+        async move { request.await.is_ok_and(|r| r.status().is_success()) }
+    })
+    .await)
 }
 
 /// Successful requests per second with `connections` in flight, after a warm-up second.
