@@ -1,19 +1,23 @@
 //! What the model learns beyond a profile from the setups measured under its workload: scales of
-//! the platform's hop costs and of the tasks' CPU times, a maximum a posteriori estimate.
+//! the platform's hop costs, of the tasks' CPU times and of their waits, a maximum a posteriori
+//! estimate.
 
 /// What the model fitted to the setups measured under its workload, beyond the profile: how far
-/// the platform's hop costs and the profiled CPU times are off, as scales (1: as given).
+/// the platform's hop costs and the profiled CPU times and waits are off, as scales (1: as given).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Fit {
     /// Of the sync hop and the async enqueue.
     pub hops: f64,
     /// Of every task's CPU time.
     pub cpu: f64,
+    /// Of every task's own waits (I/O, a database): a profile taken while a dependency was slow
+    /// or under another setup's contention.
+    pub waits: f64,
 }
 
 impl Fit {
     /// The hop costs as the platform's profile says and the CPU times as profiled.
-    pub const NONE: Fit = Fit { hops: 1.0, cpu: 1.0 };
+    pub const NONE: Fit = Fit { hops: 1.0, cpu: 1.0, waits: 1.0 };
 
     /// The most plausible scales given, for each candidate, the logarithm of measured over
     /// predicted per setup (latency, completion, cost): measured over predicted most alike across
@@ -27,20 +31,44 @@ impl Fit {
                 errors.iter().map(|e| (pick(e) - mean).powi(2)).sum::<f64>()
             };
             let misfit = (spread(|e| e[0]) + spread(|e| e[2])) / MEASUREMENT_NOISE.powi(2);
-            misfit + (fit.hops.ln().powi(2) + fit.cpu.ln().powi(2)) / PRIOR_SPREAD.powi(2)
+            misfit + (fit.hops.ln().powi(2) + fit.cpu.ln().powi(2) + fit.waits.ln().powi(2)) / PRIOR_SPREAD.powi(2)
         };
-        let scored = Fit::candidates(setups).map(|fit| (implausibility(fit), fit));
-        scored.min_by(|a, b| a.0.total_cmp(&b.0)).map_or(Fit::NONE, |(_, fit)| fit)
+        let best = |candidates: &mut dyn Iterator<Item = Fit>| candidates.map(|fit| (implausibility(fit), fit)).min_by(|a, b| a.0.total_cmp(&b.0)).map_or(Fit::NONE, |(_, fit)| fit);
+        if setups < 4 {
+            return best(&mut Fit::candidates(setups));
+        }
+        // From four setups the waits' too. Their scale trades off against the other two along a
+        // diagonal, which fitting one scale at a time does not follow: a grid of all three in
+        // double steps, then the single steps around its best.
+        let coarse = best(&mut grid(scales().step_by(2)));
+        let near = |scale: f64| [-1, 0, 1].into_iter().map(move |step| scale * STEP.powi(step));
+        best(&mut near(coarse.hops).flat_map(|hops| near(coarse.cpu).flat_map(move |cpu| near(coarse.waits).map(move |waits| Fit { hops, cpu, waits }))))
     }
 
-    /// The scales tried: 1/4 to 4 in steps of 2^(1/8) (9 %), the CPU's only from `setups`
-    /// measured on: with two setups, one scale already explains whatever differs between them
+    /// The hop and CPU scales tried with the waits' as profiled: the CPU's only from three
+    /// `setups` measured on: with two, one scale already explains whatever differs between them
     /// (the hop costs, the cheaper guess to be wrong about); a second needs a third setup.
     fn candidates(setups: usize) -> impl Iterator<Item = Fit> {
-        let scales = || (-16..=16).map(|i| 2f64.powf(f64::from(i) / 8.0));
         let cpu_scales = move || scales().filter(move |&cpu| setups > 2 || cpu == 1.0);
-        scales().flat_map(move |hops| cpu_scales().map(move |cpu| Fit { hops, cpu }))
+        scales().flat_map(move |hops| cpu_scales().map(move |cpu| Fit { hops, cpu, waits: 1.0 }))
     }
+}
+
+/// One step between the scales tried: 2^(1/8), 9 %.
+const STEP: f64 = 1.090_507_732_665_257_7;
+
+/// Every scale tried: 1/4 to 4 in steps of [`STEP`].
+fn scales() -> impl Iterator<Item = f64> + Clone {
+    (-16..=16).map(|i| STEP.powi(i))
+}
+
+/// Every combination of `scales` for the three.
+fn grid(scales: impl Iterator<Item = f64> + Clone) -> impl Iterator<Item = Fit> {
+    let (cpu, waits) = (scales.clone(), scales.clone());
+    scales.flat_map(move |hops| {
+        let waits = waits.clone();
+        cpu.clone().flat_map(move |cpu| waits.clone().map(move |waits| Fit { hops, cpu, waits }))
+    })
 }
 
 /// The spread of a window's median or mean, relative: what a setup measured may be off by without

@@ -143,7 +143,7 @@ impl<'a> Model<'a> {
 
     /// A model of `profile` that learns from everything measured under its workload: the
     /// profiled setup and each of `also` (other setups, with what they measured). With two
-    /// setups or more it fits the hop costs (and from three the CPU times: [`Fit`]) to what differs between
+    /// setups or more it fits the hop costs (from three the CPU times, from four the waits: [`Fit`]) to what differs between
     /// them: the scales that make measured over predicted most alike across the setups, weighed
     /// against how unlikely scales far from 1 are (a measurement is only so exact). Then each
     /// correction is the geometric mean of measured over predicted across them (each within
@@ -259,11 +259,11 @@ impl<'a> Model<'a> {
     /// fused beside it.
     fn run(&self, setup: &FusionSetup, task: &str, function: &str, depth: usize, bank: &mut CpuBank, pass: &mut Pass) -> Run {
         let Some(profile) = self.profile.tasks.get(task).filter(|_| depth < MAX_DEPTH) else { return Run::default() };
-        let cpu_ms = profile.cpu_ms * self.fit.cpu;
+        let (cpu_ms, wait_ms) = (profile.cpu_ms * self.fit.cpu, profile.wait_ms * self.fit.waits);
         let mut run = Run { cpu: cpu_ms, ..Run::default() };
         // The task's own CPU, then its own waits (the bank refills while it waits).
         let own = bank.run(cpu_ms);
-        bank.wait(profile.wait_ms);
+        bank.wait(wait_ms);
         let (mut sequential, mut concurrent, mut concurrent_cpu, mut sync_tail) = (0.0f64, 0.0f64, 0.0, 0.0f64);
         let (mut sequential_waits, mut concurrent_waits) = (0.0, 0.0f64);
         // What sync callees leave running after they return, remote work included.
@@ -327,8 +327,8 @@ impl<'a> Model<'a> {
         if concurrent_cpu > 0.0 {
             concurrent = concurrent.max(bank.run(concurrent_cpu));
         }
-        run.duration = own + profile.wait_ms + sequential + concurrent;
-        run.waits = profile.wait_ms + sequential_waits + concurrent_waits;
+        run.duration = own + wait_ms + sequential + concurrent;
+        run.waits = wait_ms + sequential_waits + concurrent_waits;
         run.end = run.duration + sync_tail;
         // Fused async work starts once the sync calls before it returned and runs on beside the
         // rest. All of it shares the invocation's CPU share, so it lasts at least its CPU paced

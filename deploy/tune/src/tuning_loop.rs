@@ -96,7 +96,7 @@ pub async fn run(project: &Project, store: &Store, request: &Request, load: &Loa
                 let model = Model::learned(&profile, overheads, request.pricing, &tried);
                 let fit = model.fit();
                 if fit != Fit::NONE {
-                    reporter.note(&format!("      the model fitted to {} setups: hop costs ×{:.2}, CPU times ×{:.2}", tried.len() + 1, fit.hops, fit.cpu));
+                    reporter.note(&format!("      the model fitted to {} setups: hop costs ×{:.2}, CPU times ×{:.2}, waits ×{:.2}", tried.len() + 1, fit.hops, fit.cpu, fit.waits));
                 }
                 let plan = search::search(&model, request.goal);
                 tried.push((profile.setup.clone(), profile.measured.clone()));

@@ -51,6 +51,13 @@ fn profile(app: &str, tasks: &[(&str, f64, f64)], edges: &[(&str, &str, CallMode
     }
 }
 
+/// What `setup` measures where `truth` is what the app does and `overheads` what a hop costs:
+/// the model's prediction from the truth, uncorrected (nothing measured in it).
+fn measured_as(truth: &Profile, overheads: Overheads, setup: &FusionSetup) -> Measured {
+    let predicted = Model::new(truth, overheads, Pricing::LAMBDA_X86).predict(setup);
+    Measured { p50_latency_ms: predicted.latency_ms, p50_completion_ms: predicted.completion_ms, mean_cost: predicted.cost, invocations: predicted.invocations, cost_by_function: BTreeMap::new() }
+}
+
 fn groups(setup: &FusionSetup, profile: &Profile) -> BTreeSet<BTreeSet<String>> {
     let tasks = profile.tasks.keys().cloned().collect();
     grouping_of(setup, &tasks).into_iter().map(|(g, _)| g).collect()
