@@ -5,7 +5,7 @@
 //! JavaScript, the modules it imports. A component is rebuilt only when its code, the WIT or the
 //! pinned toolchain changed: a build takes 10–40 s.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Mutex;
@@ -88,7 +88,15 @@ fn build_one(context: &Shared<'_>, task: &GuestTask) -> Result<Built> {
     if !fresh {
         let tmp = task.out.with_extension("wasm.build");
         let program = &context.programs[&task.guest];
-        let output = command(context, task, program, &tmp).output().with_context(|| format!("cannot run {}", program.display()))?;
+        let sources = python_folders(context, task);
+        let caches_before = bytecode_caches(&sources);
+        let output = command(context, task, program, &tmp).output();
+        // componentize-py's interpreter imports the task to snapshot it, and writes bytecode beside
+        // the sources whatever PYTHONDONTWRITEBYTECODE says: what it wrote there is taken away.
+        for cache in bytecode_caches(&sources).difference(&caches_before) {
+            let _ = std::fs::remove_dir_all(cache);
+        }
+        let output = output.with_context(|| format!("cannot run {}", program.display()))?;
         if !output.status.success() {
             bail!(
                 "building the {} task '{}' ({}) failed ({}):\n{}{}",
@@ -113,17 +121,12 @@ fn command(context: &Shared<'_>, task: &GuestTask, program: &Path, out: &Path) -
     match task.guest {
         // The SDK's `fusion_component` module exports the world and imports the task as `task`.
         Guest::Python => {
-            command
-                // Importing the task to componentize it must not leave bytecode beside its sources.
-                .env("PYTHONDONTWRITEBYTECODE", "1")
-                .arg("-d")
-                .arg(&context.wit)
-                .args(["-w", "task", "componentize", "fusion_component", "-p"])
-                .arg(task.source.parent().unwrap_or(Path::new(".")))
-                .arg("-p")
-                .arg(&context.python_sdk);
-            for shared in &context.project.manifest.shared {
-                command.arg("-p").arg(context.project.path(shared));
+            // The task's own folder first, then the SDK, then the shared folders.
+            let mut path = python_folders(context, task);
+            path.insert(1, context.python_sdk.clone());
+            command.arg("-d").arg(&context.wit).args(["-w", "task", "componentize", "fusion_component"]);
+            for folder in path {
+                command.arg("-p").arg(folder);
             }
             command.arg("-o").arg(out)
         }
@@ -145,6 +148,33 @@ fn command(context: &Shared<'_>, task: &GuestTask, program: &Path, out: &Path) -
         }
     };
     command
+}
+
+/// The project's folders a Python task imports from: its own and the shared ones (none for a
+/// JavaScript task).
+fn python_folders(context: &Shared<'_>, task: &GuestTask) -> Vec<PathBuf> {
+    if task.guest != Guest::Python {
+        return Vec::new();
+    }
+    let own = task.source.parent().unwrap_or(Path::new(".")).to_path_buf();
+    std::iter::once(own).chain(context.project.manifest.shared.iter().map(|s| context.project.path(s))).collect()
+}
+
+/// Every `__pycache__` folder in or below `folders`.
+fn bytecode_caches(folders: &[PathBuf]) -> BTreeSet<PathBuf> {
+    let mut found = BTreeSet::new();
+    let mut pending = folders.to_vec();
+    while let Some(dir) = pending.pop() {
+        let Ok(entries) = std::fs::read_dir(&dir) else { continue };
+        for path in entries.flatten().filter(|e| e.file_type().is_ok_and(|t| t.is_dir())).map(|e| e.path()) {
+            if path.file_name().is_some_and(|n| n == "__pycache__") {
+                found.insert(path);
+            } else {
+                pending.push(path);
+            }
+        }
+    }
+    found
 }
 
 /// A JavaScript task's module graph: its source and every module it imports by relative path,
