@@ -11,8 +11,12 @@ use std::process::Command;
 use support::moto::Moto;
 use support::{failed, ok, spawn_up};
 
+/// `fusion` run in `dir`, building the projects' Rust tasks into one cargo target folder, as for a
+/// user whose `CARGO_TARGET_DIR` says so: the template's dependencies (wit-bindgen's macros,
+/// serde_json) compile once for the three projects with Rust tasks, not once each.
 fn fusion(dir: &Path, args: &[&str]) -> std::process::Output {
-    support::fusion_in(dir, args)
+    let target = Path::new(env!("CARGO_TARGET_TMPDIR")).join("project-tasks");
+    Command::new(env!("CARGO_BIN_EXE_fusion")).args(args).current_dir(dir).env("CARGO_TARGET_DIR", target).output().expect("fusion runs")
 }
 
 /// The last response `fusion run` printed, as JSON.
@@ -102,6 +106,10 @@ fn a_python_project_builds_and_runs_unchanged() {
     assert!(run.contains("2 requests, 0 errors"), "{run}");
     assert_eq!(response(&run)["verdict"], serde_json::json!({"ok": false, "quantity": 101}), "{run}");
     assert!(run.contains("archive async in F(main)"), "{run}");
+    for task in ["main", "check", "archive"] {
+        let folder = home.path().join("py/tasks").join(task);
+        assert!(folder.join("task.py").is_file() && !folder.join("__pycache__").exists(), "the build leaves no bytecode in {}", folder.display());
+    }
 }
 
 /// The JavaScript template as written, then with `check` replaced by a task in C that its own

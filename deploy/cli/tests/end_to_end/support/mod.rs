@@ -10,17 +10,11 @@ pub mod otlp;
 pub use machine::{alone, shared};
 
 use std::io::BufRead;
-use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
 
 /// `fusion ARGS` in the current directory.
 pub fn fusion(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_fusion")).args(args).output().expect("fusion runs")
-}
-
-/// `fusion ARGS` in `dir`.
-pub fn fusion_in(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_fusion")).args(args).current_dir(dir).output().expect("fusion runs")
 }
 
 /// The stdout of a command that must have succeeded.
