@@ -133,6 +133,23 @@ struct Pass {
     steady_ms: BTreeMap<String, f64>,
 }
 
+/// A task as the model runs it: the entry, or the callee of a call edge, whose own waits can
+/// differ by caller (IoT's AS writes six records only when CA calls it).
+#[derive(Clone, Copy)]
+enum Runs<'p> {
+    Entry(&'p str),
+    Callee(&'p EdgeProfile),
+}
+
+impl Runs<'_> {
+    fn task(&self) -> &str {
+        match self {
+            Runs::Entry(task) => task,
+            Runs::Callee(call) => &call.callee,
+        }
+    }
+}
+
 const MAX_DEPTH: usize = 64;
 
 impl<'a> Model<'a> {
@@ -235,15 +252,16 @@ impl<'a> Model<'a> {
 
     /// The model's own prediction for `setup`, before the correction.
     fn uncorrected(&self, setup: &FusionSetup, pass: &mut Pass) -> Prediction {
-        let (cost, invocations, run) = self.invocation(setup, &self.profile.entry, 0, pass);
+        let (cost, invocations, run) = self.invocation(setup, Runs::Entry(&self.profile.entry), 0, pass);
         Prediction { latency_ms: run.duration, completion_ms: run.done, cost, invocations, cold_starts: 0.0 }
     }
 
     /// An invocation of `F(task)`: its cost with everything it causes, the invocations, its run.
     /// A cold start's expected wait comes first: the task starts once its environment is up.
-    fn invocation(&self, setup: &FusionSetup, task: &str, depth: usize, pass: &mut Pass) -> (f64, f64, Run) {
+    fn invocation(&self, setup: &FusionSetup, runs: Runs<'_>, depth: usize, pass: &mut Pass) -> (f64, f64, Run) {
+        let task = runs.task();
         let memory_mb = setup.function(task).memory_mb;
-        let mut run = self.run(setup, task, task, depth, &mut CpuBank::full(memory_mb), pass);
+        let mut run = self.run(setup, runs, task, depth, &mut CpuBank::full(memory_mb), pass);
         let init = pass.cold_wait_ms.get(task).copied().unwrap_or_default();
         (run.duration, run.end, run.done) = (run.duration + init, run.end + init, run.done + init);
         let lasts = run.end.max(run.duration);
@@ -257,9 +275,14 @@ impl<'a> Model<'a> {
 
     /// `task` run inside `function`, drawing on the invocation's CPU `bank` with everything
     /// fused beside it.
-    fn run(&self, setup: &FusionSetup, task: &str, function: &str, depth: usize, bank: &mut CpuBank, pass: &mut Pass) -> Run {
+    fn run(&self, setup: &FusionSetup, runs: Runs<'_>, function: &str, depth: usize, bank: &mut CpuBank, pass: &mut Pass) -> Run {
+        let task = runs.task();
         let Some(profile) = self.profile.tasks.get(task).filter(|_| depth < MAX_DEPTH) else { return Run::default() };
-        let (cpu_ms, wait_ms) = (profile.cpu_ms * self.fit.cpu, profile.wait_ms * self.fit.waits);
+        let waits = match runs {
+            Runs::Callee(call) => call.callee_wait_ms.unwrap_or(profile.wait_ms),
+            Runs::Entry(_) => profile.wait_ms,
+        };
+        let (cpu_ms, wait_ms) = (profile.cpu_ms * self.fit.cpu, waits * self.fit.waits);
         let mut run = Run { cpu: cpu_ms, ..Run::default() };
         // The task's own CPU, then its own waits (the bank refills while it waits).
         let own = bank.run(cpu_ms);
@@ -281,9 +304,9 @@ impl<'a> Model<'a> {
                 }
                 // Concurrent callees draw on the bank together, paced below as one.
                 let child = if call.concurrent {
-                    self.run(setup, &call.callee, function, depth + 1, &mut bank.clone(), pass)
+                    self.run(setup, Runs::Callee(call), function, depth + 1, &mut bank.clone(), pass)
                 } else {
-                    self.run(setup, &call.callee, function, depth + 1, bank, pass)
+                    self.run(setup, Runs::Callee(call), function, depth + 1, bank, pass)
                 };
                 run.cost += n * child.cost;
                 run.invocations += n * child.invocations;
@@ -302,7 +325,7 @@ impl<'a> Model<'a> {
                 sync_tail = sync_tail.max(child.end - child.duration);
                 done_tail = done_tail.max(child.done - child.duration);
             } else {
-                let (cost, invocations, child) = self.invocation(setup, &call.callee, depth + 1, pass);
+                let (cost, invocations, child) = self.invocation(setup, Runs::Callee(call), depth + 1, pass);
                 run.cost += n * cost;
                 run.invocations += n * invocations;
                 if call.mode == CallMode::Async {
@@ -330,17 +353,19 @@ impl<'a> Model<'a> {
         run.duration = own + wait_ms + sequential + concurrent;
         run.waits = wait_ms + sequential_waits + concurrent_waits;
         run.end = run.duration + sync_tail;
-        // Fused async work starts once the sync calls before it returned and runs on beside the
-        // rest. All of it shares the invocation's CPU share, so it lasts at least its CPU paced
-        // plus the waits of its longest chain, which cannot use CPU the others leave.
+        // Async work is fired after the task's own CPU, as its sync calls are made (the profile
+        // cannot say where in a run a call is made; from one CPU bank, work fired earlier could
+        // not have run sooner anyway), and after the sync calls it follows. Fused, it runs on
+        // beside the rest. All of it shares the invocation's CPU share, so it lasts at least its
+        // CPU paced plus the waits of its longest chain, which cannot use CPU the others leave.
         let duration = run.duration;
-        let fired = |call: &EdgeProfile| call.after.iter().filter_map(|t| took.get(t.as_str())).sum::<f64>().min(duration);
+        let fired = |call: &EdgeProfile| (own + call.after.iter().filter_map(|t| took.get(t.as_str())).sum::<f64>()).min(duration);
         let mut first_start = f64::INFINITY;
         let mut async_cpu = 0.0;
         for call in fused_async {
             let n = call.calls_per_run;
             // Its CPU is paced below with the rest of the fused async work.
-            let child = self.run(setup, &call.callee, function, depth + 1, &mut bank.clone(), pass);
+            let child = self.run(setup, Runs::Callee(call), function, depth + 1, &mut bank.clone(), pass);
             run.cost += n * child.cost;
             run.invocations += n * child.invocations;
             let start = fired(call);

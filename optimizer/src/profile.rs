@@ -59,6 +59,9 @@ pub struct EdgeProfile {
     /// For an async call: the caller's sync calls that return before it is made. Fused async
     /// work starts after them, not when its caller ends.
     pub after: BTreeSet<String>,
+    /// How long the callee waits on its own per run when called over this edge, ms: a task can
+    /// do other I/O for another caller. None: as its task profile says.
+    pub callee_wait_ms: Option<f64>,
 }
 
 /// What the profiled setup measured, per request.
@@ -119,7 +122,7 @@ pub struct Profile {
 /// What the profile counts of one call edge: calls, sync calls that overlapped a sibling call,
 /// for async calls how often each sync sibling had returned before it started, and the calls per
 /// calling span.
-type EdgeTally<'a> = (usize, usize, BTreeMap<&'a str, usize>, BTreeMap<&'a str, u32>);
+type EdgeTally<'a> = (usize, usize, BTreeMap<&'a str, usize>, BTreeMap<&'a str, u32>, f64);
 
 impl Profile {
     /// Profiles `setup` from telemetry `records` of app `app`, whose tasks are `tasks` and whose
@@ -181,15 +184,17 @@ impl Profile {
                 let cpu_ms = span.cpu_us as f64 / 1e3;
                 let own_ms = span.duration_us.saturating_sub(span.calls_us) as f64 / 1e3;
                 let run = runs.entry(&span.task).or_default();
+                let waited = (own_ms - paced_ms(cpu_ms, span.memory_mb)).max(0.0);
                 run.0 += 1;
                 run.1.push(cpu_ms);
-                run.2 += (own_ms - paced_ms(cpu_ms, span.memory_mb)).max(0.0);
+                run.2 += waited;
                 match span.parent_span.as_deref().map(|p| by_id[p]) {
                     None => latencies.push((span.start_us + span.duration_us - first_start) as f64 / 1e3),
                     Some(parent) => {
                         let edge = edges.entry((&parent.task, &span.task, span.mode)).or_default();
                         edge.0 += 1;
                         *edge.3.entry(&parent.span_id).or_default() += 1;
+                        edge.4 += waited;
                         if span.mode == CallMode::Sync && (parent.called_together.contains(&span.task) || overlaps_a_sibling(span, trace)) {
                             edge.1 += 1;
                         }
@@ -215,7 +220,7 @@ impl Profile {
             .collect();
         let edges = edges
             .into_iter()
-            .map(|((caller, callee, mode), (count, overlapping, before, per_run))| EdgeProfile {
+            .map(|((caller, callee, mode), (count, overlapping, before, per_run, waited))| EdgeProfile {
                 caller: caller.to_string(),
                 callee: callee.to_string(),
                 mode,
@@ -223,6 +228,7 @@ impl Profile {
                 most_per_run: per_run.into_values().max().unwrap_or(0),
                 concurrent: overlapping * 2 > count,
                 after: before.into_iter().filter(|(_, n)| n * 2 > count).map(|(t, _)| t.to_string()).collect(),
+                callee_wait_ms: Some(waited / count as f64),
             })
             .collect();
         let traces: BTreeSet<&str> = complete.iter().map(|t| t[0].trace_id.as_str()).collect();

@@ -44,6 +44,7 @@ fn profile(app: &str, tasks: &[(&str, f64, f64)], edges: &[(&str, &str, CallMode
                 most_per_run: 1,
                 concurrent: false,
                 after: BTreeSet::new(),
+                callee_wait_ms: None,
             })
             .collect(),
         measured: Measured { p50_latency_ms: 0.0, p50_completion_ms: 0.0, mean_cost: 0.0, invocations: 0.0, cost_by_function: BTreeMap::new() },

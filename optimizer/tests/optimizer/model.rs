@@ -159,6 +159,39 @@ fn from_four_setups_the_model_fits_waits_that_were_profiled_slow() {
 }
 
 #[test]
+fn a_task_fires_its_async_work_after_its_own_cpu() {
+    // A burns 9 ms of CPU, then fires B, which burns 9 ms (IoT's CT and AS). At 128 MB, 0.072
+    // vCPU with a burst of 20 ms × 0.072 at full speed.
+    let p = profile("tail", &[("A", 9.0, 0.0), ("B", 9.0, 0.0)], &[("A", "B", Async)]);
+    let model = Model::new(&p, LAMBDA, Pricing::LAMBDA_X86);
+    // Billed by the millisecond, rounded up.
+    let (share, price) = (128.0 / 1769.0, |ms: f64| ms.ceil() / 1000.0 * 0.125 * Pricing::LAMBDA_X86.per_gb_second + Pricing::LAMBDA_X86.per_request);
+    let burst = 20.0 * share;
+    let a_alone = (9.0 - burst) / share;
+    // Remote: A's invocation lasts until B is handed over, an enqueue after A's CPU.
+    let remote = model.predict(&p.setup);
+    assert!((remote.cost - (price(a_alone + LAMBDA.async_enqueue_ms) + price(a_alone))).abs() < 1e-15, "{remote:?}");
+    // Fused: one invocation does all 18 ms of CPU on one burst, B after A.
+    let fused = model.predict(&FusionSetup::preset(Preset::AllLocal, "tail", &p.tasks.keys().cloned().collect(), "A"));
+    let both = (18.0 - burst) / share;
+    assert!((fused.completion_ms - both).abs() < 1e-9 && (fused.cost - price(both)).abs() < 1e-15, "{fused:?}");
+}
+
+#[test]
+fn a_task_waits_as_long_as_it_did_for_the_caller_that_calls_it() {
+    // A calls X and Y; each fires S. S waits 60 ms when Y calls it and not at all when X does
+    // (IoT's AS writes six records for CA only): 30 ms on average, 60 on Y's path.
+    let mut p = profile("by-caller", &[("A", 0.0, 0.0), ("X", 0.0, 0.0), ("Y", 0.0, 0.0), ("S", 0.0, 30.0)], &[("A", "X", Sync), ("A", "Y", Sync), ("X", "S", Async), ("Y", "S", Async)]);
+    let all_local = FusionSetup::preset(Preset::AllLocal, "by-caller", &p.tasks.keys().cloned().collect(), "A");
+    let completion = |p: &Profile| Model::new(p, LAMBDA, Pricing::LAMBDA_X86).predict(&all_local).completion_ms;
+    assert!((completion(&p) - 30.0).abs() < 1e-9, "the task's average without the edges' own");
+    for edge in p.edges.iter_mut().filter(|e| e.callee == "S") {
+        edge.callee_wait_ms = Some(if edge.caller == "Y" { 60.0 } else { 0.0 });
+    }
+    assert!((completion(&p) - 60.0).abs() < 1e-9, "{}", completion(&p));
+}
+
+#[test]
 fn fused_back_to_back_cpu_shares_one_burst_as_the_hosts_budget_does() {
     // A burns 5 ms of CPU and calls B, which burns 5 ms: at 128 MB (0.072 vCPU) each invocation
     // runs its first 20 ms × 0.072 at full speed, the rest at the share.

@@ -179,6 +179,10 @@ async fn the_profile_of_a_real_run_has_the_apps_calls_and_the_model_prefers_fusi
         assert_eq!(fired.after, cw_se, "I fires {} after its sync calls return", fired.callee);
     }
     assert!(profile.tasks["SE"].wait_ms >= 5.0, "SE waits on its emulated write (db_ms 5)");
+    // AS writes six records (6 × 5 ms) when CA calls it, none when CT does: its waits are kept
+    // per caller.
+    let as_waits = |caller: &str| profile.edges.iter().find(|e| e.caller == caller && e.callee == "AS").and_then(|e| e.callee_wait_ms).unwrap();
+    assert!(as_waits("CA") >= 25.0 && as_waits("CT") < 5.0, "AS waits {} for CA, {} for CT", as_waits("CA"), as_waits("CT"));
     // With Lambda's hop costs, the model predicts fusing beats one function per task on both.
     let model = fusion_optimizer::model::Model::new(&profile, fusion_optimizer::model::Overheads::of(&fusion_host::platform::Platform::LAMBDA), Pricing::LAMBDA_X86);
     let goal = fusion_optimizer::objective::Goal::of(fusion_optimizer::objective::Objective::Balanced);
