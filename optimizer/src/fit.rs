@@ -16,7 +16,7 @@ pub struct Fit {
 }
 
 impl Fit {
-    /// The hop costs as the platform's profile says and the CPU times as profiled.
+    /// The hop costs as the platform's profile says, the CPU times and waits as profiled.
     pub const NONE: Fit = Fit { hops: 1.0, cpu: 1.0, waits: 1.0 };
 
     /// The most plausible scales given, for each candidate, the logarithm of measured over
@@ -40,17 +40,16 @@ impl Fit {
         // From four setups the waits' too. Their scale trades off against the other two along a
         // diagonal, which fitting one scale at a time does not follow: a grid of all three in
         // double steps, then the single steps around its best.
-        let coarse = best(&mut grid(scales().step_by(2)));
+        let coarse = best(&mut grid(scales().step_by(2), scales().step_by(2), scales().step_by(2)));
         let near = |scale: f64| [-1, 0, 1].into_iter().map(move |step| scale * STEP.powi(step));
-        best(&mut near(coarse.hops).flat_map(|hops| near(coarse.cpu).flat_map(move |cpu| near(coarse.waits).map(move |waits| Fit { hops, cpu, waits }))))
+        best(&mut grid(near(coarse.hops), near(coarse.cpu), near(coarse.waits)))
     }
 
     /// The hop and CPU scales tried with the waits' as profiled: the CPU's only from three
     /// `setups` measured on: with two, one scale already explains whatever differs between them
     /// (the hop costs, the cheaper guess to be wrong about); a second needs a third setup.
     fn candidates(setups: usize) -> impl Iterator<Item = Fit> {
-        let cpu_scales = move || scales().filter(move |&cpu| setups > 2 || cpu == 1.0);
-        scales().flat_map(move |hops| cpu_scales().map(move |cpu| Fit { hops, cpu, waits: 1.0 }))
+        grid(scales(), scales().filter(move |&cpu| setups > 2 || cpu == 1.0), std::iter::once(1.0))
     }
 }
 
@@ -62,10 +61,9 @@ fn scales() -> impl Iterator<Item = f64> + Clone {
     (-16..=16).map(|i| STEP.powi(i))
 }
 
-/// Every combination of `scales` for the three.
-fn grid(scales: impl Iterator<Item = f64> + Clone) -> impl Iterator<Item = Fit> {
-    let (cpu, waits) = (scales.clone(), scales.clone());
-    scales.flat_map(move |hops| {
+/// Every combination of the scales given for each of the three.
+fn grid(hops: impl Iterator<Item = f64>, cpu: impl Iterator<Item = f64> + Clone, waits: impl Iterator<Item = f64> + Clone) -> impl Iterator<Item = Fit> {
+    hops.flat_map(move |hops| {
         let waits = waits.clone();
         cpu.clone().flat_map(move |cpu| waits.clone().map(move |waits| Fit { hops, cpu, waits }))
     })

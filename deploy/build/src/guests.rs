@@ -90,7 +90,7 @@ fn build_one(context: &Shared<'_>, task: &GuestTask) -> Result<Built> {
         let program = &context.programs[&task.guest];
         let sources = python_folders(context, task);
         let caches_before = bytecode_caches(&sources);
-        let output = command(context, task, program, &tmp).output();
+        let output = command(context, task, &sources, program, &tmp).output();
         // componentize-py's interpreter imports the task to snapshot it, and writes bytecode beside
         // the sources whatever PYTHONDONTWRITEBYTECODE says: what it wrote there is taken away.
         for cache in bytecode_caches(&sources).difference(&caches_before) {
@@ -115,17 +115,16 @@ fn build_one(context: &Shared<'_>, task: &GuestTask) -> Result<Built> {
     Ok(Built { task: task.task.clone(), bytes: std::fs::metadata(&task.out)?.len(), path: task.out.clone(), language: task.guest.language() })
 }
 
-fn command(context: &Shared<'_>, task: &GuestTask, program: &Path, out: &Path) -> Command {
+/// The build of `task` by `program` into `out`; a Python task imports from `python_folders`.
+fn command(context: &Shared<'_>, task: &GuestTask, python_folders: &[PathBuf], program: &Path, out: &Path) -> Command {
     let mut command = Command::new(program);
     command.current_dir(&context.project.root);
     match task.guest {
         // The SDK's `fusion_component` module exports the world and imports the task as `task`.
         Guest::Python => {
             // The task's own folder first, then the SDK, then the shared folders.
-            let mut path = python_folders(context, task);
-            path.insert(1, context.python_sdk.clone());
             command.arg("-d").arg(&context.wit).args(["-w", "task", "componentize", "fusion_component"]);
-            for folder in path {
+            for folder in python_folders.iter().take(1).chain([&context.python_sdk]).chain(python_folders.iter().skip(1)) {
                 command.arg("-p").arg(folder);
             }
             command.arg("-o").arg(out)
