@@ -17,12 +17,21 @@ pub struct Built {
     pub bytes: u64,
     /// The language its task is written in.
     pub language: Language,
+    /// Whether it was copied from the user's cache of components another project built.
+    pub cached: bool,
 }
 
 impl Built {
+    /// The component of `task` now at `path`.
+    pub(crate) fn at(task: &str, path: &std::path::Path, language: Language, cached: bool) -> anyhow::Result<Self> {
+        let bytes = std::fs::metadata(path).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?.len();
+        Ok(Built { task: task.to_string(), path: path.to_path_buf(), bytes, language, cached })
+    }
+
     /// Tells `reporter` that this component is finished.
     pub(crate) fn report_to(&self, reporter: &dyn Reporter) {
-        reporter.note(&format!("built {:<24} {:>9.1} KiB  {}", self.task, self.bytes as f64 / 1024.0, self.language.name()));
+        let from = if self.cached { "  (the same code built before: from the component cache)" } else { "" };
+        reporter.note(&format!("built {:<24} {:>9.1} KiB  {}{from}", self.task, self.bytes as f64 / 1024.0, self.language.name()));
     }
 }
 

@@ -53,7 +53,7 @@ pub(crate) fn build(project: &Project, tasks: &[CommandTask], reporter: &dyn Rep
             bail!("the build command of task '{}' succeeded but left no component at {}", task.task, task.component.display());
         }
         install(&task.component, &task.out)?;
-        let component = Built { task: task.task.clone(), bytes: std::fs::metadata(&task.out)?.len(), path: task.out.clone(), language: Language::Other };
+        let component = Built::at(&task.task, &task.out, Language::Other, false)?;
         component.report_to(reporter);
         built.push(component);
     }

@@ -3,7 +3,8 @@
 //!
 //! A task's code is, for Python, its folder, the project's shared folders and the SDK; for
 //! JavaScript, the modules it imports. A component is rebuilt only when its code, the WIT or the
-//! pinned toolchain changed: a build takes 10–40 s.
+//! pinned toolchain changed (a build takes 10–40 s), and copied from the user's cache when another
+//! project built the same.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -15,9 +16,9 @@ use anyhow::{Context, Result, bail};
 use fusion_project::{Project, Reporter};
 use sha2::{Digest, Sha256};
 
-use crate::built::{Built, install};
+use crate::built::Built;
 use crate::language::Guest;
-use crate::{sdk, toolchain};
+use crate::{cache, sdk, toolchain};
 
 /// Components built at once: each build keeps about one and a half cores busy.
 const PARALLEL_BUILDS: usize = 2;
@@ -38,6 +39,8 @@ struct Shared<'a> {
     wit: PathBuf,
     python_sdk: PathBuf,
     programs: BTreeMap<Guest, PathBuf>,
+    /// The user's cache of built components.
+    cache: PathBuf,
 }
 
 /// Builds `tasks`, two at a time; `reporter` hears about each component as it is finished.
@@ -51,7 +54,7 @@ pub(crate) fn build(project: &Project, tasks: Vec<GuestTask>, reporter: &dyn Rep
             entry.insert(toolchain::ensure(guest, reporter)?);
         }
     }
-    let context = Shared { project, wit: sdk::wit_dir(&project.state_dir())?, python_sdk: sdk::python_dir(&project.toolchains_dir())?, programs };
+    let context = Shared { project, wit: sdk::wit_dir(&project.state_dir())?, python_sdk: sdk::python_dir(&project.toolchains_dir())?, programs, cache: cache::dir() };
     let queue = Mutex::new(tasks.into_iter());
     let (done, finished) = mpsc::channel::<Result<Built>>();
     let mut built = Vec::new();
@@ -80,39 +83,44 @@ pub(crate) fn build(project: &Project, tasks: Vec<GuestTask>, reporter: &dyn Rep
     Ok(built)
 }
 
-/// Builds one component unless the one in place was built from the same inputs.
+/// Builds one component unless the one in place was built from the same inputs, or copies it
+/// from the user's [`cache`] when another project built it.
 fn build_one(context: &Shared<'_>, task: &GuestTask) -> Result<Built> {
     let stamp = task.out.with_extension("wasm.inputs");
     let digest = inputs_digest(context.project, task)?;
     let fresh = task.out.is_file() && std::fs::read_to_string(&stamp).is_ok_and(|s| s == digest);
+    let mut cached = false;
     if !fresh {
-        let tmp = task.out.with_extension("wasm.build");
-        let program = &context.programs[&task.guest];
-        let sources = python_folders(context, task);
-        let caches_before = bytecode_caches(&sources);
-        let output = command(context, task, &sources, program, &tmp).output();
-        // componentize-py's interpreter imports the task to snapshot it, and writes bytecode beside
-        // the sources whatever PYTHONDONTWRITEBYTECODE says: what it wrote there is taken away.
-        for cache in bytecode_caches(&sources).difference(&caches_before) {
-            let _ = std::fs::remove_dir_all(cache);
-        }
-        let output = output.with_context(|| format!("cannot run {}", program.display()))?;
-        if !output.status.success() {
-            bail!(
-                "building the {} task '{}' ({}) failed ({}):\n{}{}",
-                task.guest.language().name(),
-                task.task,
-                task.source.display(),
-                output.status,
-                String::from_utf8_lossy(&output.stdout).trim_end(),
-                String::from_utf8_lossy(&output.stderr).trim_end()
-            );
-        }
-        install(&tmp, &task.out)?;
-        std::fs::remove_file(&tmp)?;
+        cached = cache::get_or_build(&context.cache, &digest, &task.out, |tmp| componentize(context, task, tmp))? == cache::Origin::Cached;
         std::fs::write(&stamp, &digest)?;
     }
-    Ok(Built { task: task.task.clone(), bytes: std::fs::metadata(&task.out)?.len(), path: task.out.clone(), language: task.guest.language() })
+    Built::at(&task.task, &task.out, task.guest.language(), cached)
+}
+
+/// Runs the task's componentize tool, writing its component to `out`.
+fn componentize(context: &Shared<'_>, task: &GuestTask, out: &Path) -> Result<()> {
+    let program = &context.programs[&task.guest];
+    let sources = python_folders(context, task);
+    let caches_before = bytecode_caches(&sources);
+    let output = command(context, task, &sources, program, out).output();
+    // componentize-py's interpreter imports the task to snapshot it, and writes bytecode beside
+    // the sources whatever PYTHONDONTWRITEBYTECODE says: what it wrote there is taken away.
+    for bytecode in bytecode_caches(&sources).difference(&caches_before) {
+        let _ = std::fs::remove_dir_all(bytecode);
+    }
+    let output = output.with_context(|| format!("cannot run {}", program.display()))?;
+    if !output.status.success() {
+        bail!(
+            "building the {} task '{}' ({}) failed ({}):\n{}{}",
+            task.guest.language().name(),
+            task.task,
+            task.source.display(),
+            output.status,
+            String::from_utf8_lossy(&output.stdout).trim_end(),
+            String::from_utf8_lossy(&output.stderr).trim_end()
+        );
+    }
+    Ok(())
 }
 
 /// The build of `task` by `program` into `out`; a Python task imports from `python_folders`.

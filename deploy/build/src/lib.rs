@@ -5,6 +5,7 @@
 //! before anything is built, so a bad manifest leaves nothing half-built.
 
 mod built;
+mod cache;
 mod command;
 mod custom;
 mod guests;

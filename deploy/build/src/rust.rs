@@ -60,7 +60,7 @@ fn build_workspace(workspace: &Path, members: &[(&RustTask, String)], reporter: 
         let Some(wasm) = message.filenames.iter().find(|f| f.extension().is_some_and(|e| e == "wasm")) else { continue };
         for (task, _) in members.iter().filter(|(t, _)| same_file(&t.crate_dir.join("Cargo.toml"), &message.manifest_path)) {
             install(wasm, &task.out)?;
-            let component = Built { task: task.task.clone(), bytes: std::fs::metadata(&task.out)?.len(), path: task.out.clone(), language: Language::Rust };
+            let component = Built::at(&task.task, &task.out, Language::Rust, false)?;
             component.report_to(reporter);
             built.push(component);
         }

@@ -13,10 +13,24 @@ use support::{failed, ok, spawn_up};
 
 /// `fusion` run in `dir`, building the projects' Rust tasks into one cargo target folder, as for a
 /// user whose `CARGO_TARGET_DIR` says so: the template's dependencies (wit-bindgen's macros,
-/// serde_json) compile once for the three projects with Rust tasks, not once each.
+/// serde_json) compile once for the three projects with Rust tasks, not once each. Python and
+/// JavaScript components are cached for this run of the tests only, emptied at its start, so
+/// every run builds them (the user's cache would keep them from the last run) and the projects
+/// built from the same templates build each once.
 fn fusion(dir: &Path, args: &[&str]) -> std::process::Output {
+    static EMPTIED: std::sync::Once = std::sync::Once::new();
     let target = Path::new(env!("CARGO_TARGET_TMPDIR")).join("project-tasks");
-    Command::new(env!("CARGO_BIN_EXE_fusion")).args(args).current_dir(dir).env("CARGO_TARGET_DIR", target).output().expect("fusion runs")
+    let components = Path::new(env!("CARGO_TARGET_TMPDIR")).join("project-components");
+    EMPTIED.call_once(|| {
+        let _ = std::fs::remove_dir_all(&components);
+    });
+    Command::new(env!("CARGO_BIN_EXE_fusion"))
+        .args(args)
+        .current_dir(dir)
+        .env("CARGO_TARGET_DIR", target)
+        .env("FUSION_COMPONENT_CACHE", components)
+        .output()
+        .expect("fusion runs")
 }
 
 /// The last response `fusion run` printed, as JSON.
@@ -110,6 +124,14 @@ fn a_python_project_builds_and_runs_unchanged() {
         let folder = home.path().join("py/tasks").join(task);
         assert!(folder.join("task.py").is_file() && !folder.join("__pycache__").exists(), "the build leaves no bytecode in {}", folder.display());
     }
+    // The same code in another project is not built again.
+    ok(&fusion(home.path(), &["new", "copy", "--template", "python"]));
+    let build = fusion(&home.path().join("copy"), &["build"]);
+    ok(&build);
+    let built = String::from_utf8_lossy(&build.stderr);
+    assert_eq!(built.matches("from the component cache").count(), 3, "{built}");
+    let (first, copy) = (home.path().join("py/.fusion/components/check.wasm"), home.path().join("copy/.fusion/components/check.wasm"));
+    assert_eq!(std::fs::read(first).unwrap(), std::fs::read(copy).unwrap());
 }
 
 /// The JavaScript template as written, then with `check` replaced by a task in C that its own
