@@ -20,7 +20,7 @@ pub use crate::fit::Fit;
 use crate::objective::Outcome;
 use crate::pricing::Pricing;
 use crate::profile::{EdgeProfile, EnvironmentProfile, Measured, Profile};
-use crate::resources::CpuBank;
+use crate::resources::{Chain, CpuBank, together};
 
 /// What crossing a function boundary costs the caller, ms.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -108,12 +108,10 @@ struct Run {
     done: f64,
     /// Guest CPU of the run and its fused sync callees, ms.
     cpu: f64,
-    /// Guest CPU of the fused async work it starts, directly or through its callees, ms.
-    tail_cpu: f64,
+    /// The fused async work it starts, directly or through its callees: one chain per call.
+    tail: Vec<Chain>,
     /// Of `duration`, the time spent not running here: its own waits, hops, remote callees, ms.
     waits: f64,
-    /// The same along the longest chain of fused async work it starts, ms.
-    tail_waits: f64,
     /// Dollars and count of the invocations its remote calls cause.
     cost: f64,
     invocations: f64,
@@ -320,8 +318,7 @@ impl<'a> Model<'a> {
                 }
                 took.insert(&call.callee, n * child.duration);
                 run.cpu += n * child.cpu;
-                run.tail_cpu += n * child.tail_cpu;
-                run.tail_waits = run.tail_waits.max(child.tail_waits);
+                run.tail.extend(child.tail.iter().map(|c| Chain { cpu: n * c.cpu, ..*c }));
                 sync_tail = sync_tail.max(child.end - child.duration);
                 done_tail = done_tail.max(child.done - child.duration);
             } else {
@@ -356,12 +353,10 @@ impl<'a> Model<'a> {
         // Async work is fired after the task's own CPU, as its sync calls are made (the profile
         // cannot say where in a run a call is made; from one CPU bank, work fired earlier could
         // not have run sooner anyway), and after the sync calls it follows. Fused, it runs on
-        // beside the rest. All of it shares the invocation's CPU share, so it lasts at least its
-        // CPU paced plus the waits of its longest chain, which cannot use CPU the others leave.
+        // beside the rest, sharing the invocation's CPU share with it ([`together`]).
         let duration = run.duration;
         let fired = |call: &EdgeProfile| (own + call.after.iter().filter_map(|t| took.get(t.as_str())).sum::<f64>()).min(duration);
         let mut first_start = f64::INFINITY;
-        let mut async_cpu = 0.0;
         for call in fused_async {
             let n = call.calls_per_run;
             // Its CPU is paced below with the rest of the fused async work.
@@ -372,13 +367,12 @@ impl<'a> Model<'a> {
             first_start = first_start.min(start);
             run.end = run.end.max(start + child.end.max(child.duration));
             run.done = run.done.max(start + child.done);
-            async_cpu += n * (child.cpu + child.tail_cpu);
-            run.tail_waits = run.tail_waits.max(child.waits + child.tail_waits);
+            let (tail_cpu, tail_waits) = child.tail.iter().fold((0.0, 0.0f64), |(cpu, waits), c| (cpu + c.cpu, waits.max(c.waits)));
+            run.tail.push(Chain { cpu: n * (child.cpu + tail_cpu), waits: child.waits + tail_waits });
         }
-        run.tail_cpu += async_cpu;
-        if run.tail_cpu > 0.0 {
+        if !run.tail.is_empty() {
             let from = if first_start.is_finite() { first_start } else { run.duration };
-            run.end = run.end.max(from + bank.run(run.tail_cpu) + run.tail_waits);
+            run.end = run.end.max(from + together(&run.tail, bank));
         }
         // Remote async calls are handed over side by side, an enqueue after they are made: the
         // invocation lasts until then, and the work runs on in invocations of its own.

@@ -50,6 +50,30 @@ impl CpuBank {
     }
 }
 
+/// A fused async call with everything it causes in its invocation, ms: its guest CPU, and the
+/// waits along its longest path, which run after its CPU.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Chain {
+    pub cpu: f64,
+    pub waits: f64,
+}
+
+/// How long `chains` take together from one start, ms: they share the invocation's CPU `bank`
+/// (drawn on for all their CPU) as the host shares it, equally among those still running, and a
+/// chain's waits overlap the others' CPU. Under that sharing, chains finish their CPU in order of
+/// how much they have: when the k-th of m has, it and the m−k after it each ran as much.
+pub(crate) fn together(chains: &[Chain], bank: &mut CpuBank) -> f64 {
+    let mut by_cpu = chains.to_vec();
+    by_cpu.sort_by(|a, b| a.cpu.total_cmp(&b.cpu));
+    let (mut ran, mut longest) = (0.0, 0.0f64);
+    for (k, chain) in by_cpu.iter().enumerate() {
+        let cpu_done = bank.clone().run(ran + (by_cpu.len() - k) as f64 * chain.cpu);
+        longest = longest.max(cpu_done + chain.waits);
+        ran += chain.cpu;
+    }
+    longest.max(bank.run(ran))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -80,5 +104,20 @@ mod tests {
         long_wait.run(burst);
         long_wait.wait(1000.0);
         assert!((long_wait.run(2.0 * burst) - burst / share).abs() < 1e-9, "never more than one burst banked");
+    }
+
+    #[test]
+    fn a_chain_waits_while_the_others_run_and_runs_as_slowly_as_they_do_before() {
+        let chain = |cpu, waits| Chain { cpu, waits };
+        // One vCPU: wall time is CPU time.
+        assert_eq!(together(&[chain(10.0, 50.0)], &mut CpuBank::full(1769)), 60.0, "alone: its CPU, then its waits");
+        // Sharing the vCPU, the waiting chain's 10 ms take 20; the other runs alone while it waits.
+        assert_eq!(together(&[chain(10.0, 50.0), chain(40.0, 0.0)], &mut CpuBank::full(1769)), 70.0);
+        assert_eq!(together(&[chain(40.0, 0.0), chain(10.0, 5.0)], &mut CpuBank::full(1769)), 50.0, "its waits hidden by the other's CPU");
+        assert_eq!(together(&[chain(40.0, 30.0), chain(10.0, 0.0)], &mut CpuBank::full(1769)), 80.0, "its CPU finishes last, then it waits");
+        let mut bank = CpuBank::full(128);
+        let took = together(&[chain(10.0, 0.0), chain(10.0, 0.0)], &mut bank);
+        assert!((took - paced_ms(20.0, 128)).abs() < 1e-9, "all their CPU paced from one bank: {took}");
+        assert!(bank.run(1.0) > 10.0, "which they leave drained");
     }
 }
