@@ -3,7 +3,7 @@
 
 use std::hash::Hasher;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use anyhow::{Context, Result, bail};
 use sha2::{Digest, Sha256};
@@ -30,6 +30,10 @@ pub struct LoadedComponent {
 pub fn digest_of(bytes: &[u8]) -> String {
     format!("sha256:{}", hex::encode(Sha256::digest(bytes)))
 }
+
+/// The most the artifacts under a cache's root (every engine fingerprint) take on disk before the
+/// least recently used are removed: a Python task's artifact is ~35 MB, a Rust task's ~1 MB.
+pub const LIMIT_BYTES: u64 = 2 << 30;
 
 /// Compiles components, keeping precompiled artifacts in `dir/<engine fingerprint>/`.
 ///
@@ -87,7 +91,11 @@ impl ArtifactCache {
         // whose digest names them, under this engine's fingerprint: by `load_bytes`, or by
         // `install` from a source the caller authenticated.
         match unsafe { Component::deserialize_file(&self.engine, &artifact) } {
-            Ok(component) => Some(LoadedComponent { digest: digest.to_string(), component, from_artifact: true, load_time: started.elapsed() }),
+            Ok(component) => {
+                // Most recently used: the last to be evicted.
+                let _ = std::fs::File::options().write(true).open(&artifact).and_then(|f| f.set_modified(SystemTime::now()));
+                Some(LoadedComponent { digest: digest.to_string(), component, from_artifact: true, load_time: started.elapsed() })
+            }
             Err(err) => {
                 tracing::warn!("ignoring unusable artifact {}: {err:#}", artifact.display());
                 None
@@ -146,7 +154,31 @@ fn store_artifact(dir: &Path, artifact: &Path, write: impl FnOnce(&mut std::fs::
         return Err(err.into());
     }
     std::fs::rename(&tmp, artifact)?;
+    if let Some(root) = dir.parent() {
+        evict(root, LIMIT_BYTES);
+    }
     Ok(())
+}
+
+/// Removes the least recently used artifacts under `root`, of every engine fingerprint, until the
+/// rest fit in `limit` bytes. A host that mapped a removed artifact keeps its mapping.
+pub fn evict(root: &Path, limit: u64) {
+    let entries = |dir: &Path| std::fs::read_dir(dir).into_iter().flatten().flatten().map(|e| e.path());
+    let mut artifacts: Vec<(SystemTime, u64, PathBuf)> = entries(root)
+        .flat_map(|fingerprint| entries(&fingerprint).collect::<Vec<_>>())
+        .filter(|path| path.extension().is_some_and(|e| e == "cwasm"))
+        .filter_map(|path| std::fs::metadata(&path).ok().map(|m| (m.modified().unwrap_or(SystemTime::UNIX_EPOCH), m.len(), path)))
+        .collect();
+    artifacts.sort();
+    let mut total: u64 = artifacts.iter().map(|(_, bytes, _)| bytes).sum();
+    for (_, bytes, path) in artifacts {
+        if total <= limit {
+            break;
+        }
+        if std::fs::remove_file(&path).is_ok() {
+            total -= bytes;
+        }
+    }
 }
 
 /// Names the engine configuration that precompiled artifacts are valid for.

@@ -66,9 +66,10 @@ impl Project {
         self.state_dir().join("components")
     }
 
-    /// Precompiled artifacts, per engine fingerprint.
+    /// Precompiled artifacts, per engine fingerprint, shared by every project of the user: see
+    /// [`artifacts_dir`].
     pub fn artifacts_dir(&self) -> PathBuf {
-        self.state_dir().join("artifacts")
+        artifacts_dir()
     }
 
     /// The project's `fusion up` cluster: its state file and telemetry.
@@ -109,15 +110,26 @@ impl Project {
 }
 
 /// Guest toolchains (componentize-py, componentize-js, zig, moto) and the guest SDKs they build
-/// with, cached once per user: `$FUSION_TOOLCHAINS`, else `$XDG_CACHE_HOME/fusion/toolchains`,
-/// else `~/.cache/fusion/toolchains`.
+/// with, cached once per user: `$FUSION_TOOLCHAINS`, else `toolchains` in [`user_cache`].
 pub fn toolchains_dir() -> PathBuf {
-    if let Some(dir) = std::env::var_os("FUSION_TOOLCHAINS").filter(|d| !d.is_empty()) {
-        return PathBuf::from(dir);
-    }
-    let cache = std::env::var_os("XDG_CACHE_HOME")
-        .filter(|d| !d.is_empty())
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".cache")));
-    cache.unwrap_or_else(std::env::temp_dir).join("fusion/toolchains")
+    from_env("FUSION_TOOLCHAINS").unwrap_or_else(|| user_cache().join("toolchains"))
+}
+
+/// Components compiled for this machine's engine, kept once per user so that a component any
+/// project compiled before (the same template's task, a copy of the project) loads without
+/// compiling (seconds for an interpreter): `$FUSION_ARTIFACTS`, else `artifacts` in
+/// [`user_cache`]. Artifacts are named by the digest of the component they were compiled from.
+pub fn artifacts_dir() -> PathBuf {
+    from_env("FUSION_ARTIFACTS").unwrap_or_else(|| user_cache().join("artifacts"))
+}
+
+/// Fusion's folder in the user's cache: `$XDG_CACHE_HOME/fusion`, else `~/.cache/fusion`.
+fn user_cache() -> PathBuf {
+    let cache = from_env("XDG_CACHE_HOME").or_else(|| std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".cache")));
+    cache.unwrap_or_else(std::env::temp_dir).join("fusion")
+}
+
+/// A folder named by an environment variable, unless it is unset or empty.
+fn from_env(name: &str) -> Option<PathBuf> {
+    std::env::var_os(name).filter(|d| !d.is_empty()).map(PathBuf::from)
 }

@@ -4,7 +4,7 @@
 
 
 use fusion_test_artifacts::*;
-use fusion_host::components::engine_fingerprint;
+use fusion_host::components::{engine_fingerprint, evict};
 use fusion_host::{Runtime, RuntimeConfig};
 
 #[test]
@@ -36,4 +36,25 @@ fn the_second_load_uses_the_artifact_and_a_damaged_one_is_replaced() {
     let third = runtime.load("echo", &component).unwrap();
     assert!(!third.from_artifact, "a damaged artifact is not used");
     assert!(runtime.load("echo", &component).unwrap().from_artifact, "and it was rewritten");
+}
+
+/// The artifacts are kept per user, so they are bounded: the least recently used go first.
+#[test]
+fn beyond_the_limit_the_least_recently_used_artifact_goes_and_is_compiled_again() {
+    let components = project("testkit").components_dir();
+    let (echo, tally) = (components.join("echo.wasm"), components.join("tally.wasm"));
+    let cache = tempfile::tempdir().unwrap();
+    let runtime = Runtime::new(cache.path(), RuntimeConfig::default()).unwrap();
+    let echo_digest = runtime.load("echo", &echo).unwrap().digest.clone();
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    runtime.load("tally", &tally).unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    assert!(runtime.load("echo", &echo).unwrap().from_artifact, "echo is used again, after tally");
+    let echo_artifact = cache
+        .path()
+        .join(engine_fingerprint(&runtime.engine.engine))
+        .join(format!("{}.cwasm", echo_digest.trim_start_matches("sha256:")));
+    evict(cache.path(), std::fs::metadata(&echo_artifact).unwrap().len());
+    assert!(runtime.load("echo", &echo).unwrap().from_artifact, "the most recently used stays");
+    assert!(!runtime.load("tally", &tally).unwrap().from_artifact, "the other was removed, so it is compiled again");
 }
