@@ -96,13 +96,35 @@ pub(crate) fn evict(dir: &Path, limit: u64) {
 mod tests {
     use super::*;
 
+    /// A new folder for one test, removed when it ends (no tempfile: see this crate's manifest).
+    struct Scratch(PathBuf);
+
+    impl Scratch {
+        fn new(name: &str) -> Scratch {
+            let dir = std::env::temp_dir().join(format!("fusion-build-{name}-{}", std::process::id()));
+            let _ = std::fs::remove_dir_all(&dir);
+            std::fs::create_dir_all(&dir).unwrap();
+            Scratch(dir)
+        }
+
+        fn path(&self) -> &Path {
+            &self.0
+        }
+    }
+
+    impl Drop for Scratch {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+
     fn built_as(bytes: &'static [u8]) -> impl FnOnce(&Path) -> Result<()> {
         move |path| Ok(std::fs::write(path, bytes)?)
     }
 
     #[test]
     fn the_second_build_of_the_same_inputs_is_a_copy_of_the_first() {
-        let (cache, project) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        let (cache, project) = (Scratch::new("reuse-cache"), Scratch::new("reuse-project"));
         let (first, second) = (project.path().join("a.wasm"), project.path().join("b.wasm"));
         assert_eq!(get_or_build(cache.path(), "d1", &first, built_as(b"one")).unwrap(), Origin::Built);
         let origin = get_or_build(cache.path(), "d1", &second, |_| panic!("built again")).unwrap();
@@ -113,7 +135,7 @@ mod tests {
 
     #[test]
     fn a_failed_build_caches_nothing() {
-        let (cache, project) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        let (cache, project) = (Scratch::new("failed-cache"), Scratch::new("failed-project"));
         let out = project.path().join("a.wasm");
         let failed = get_or_build(cache.path(), "d1", &out, |path| {
             std::fs::write(path, b"half")?;
@@ -125,7 +147,7 @@ mod tests {
 
     #[test]
     fn eviction_keeps_the_most_recently_used_within_the_limit() {
-        let (cache, project) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        let (cache, project) = (Scratch::new("evict-cache"), Scratch::new("evict-project"));
         let out = project.path().join("a.wasm");
         for digest in ["old", "used", "new"] {
             get_or_build(cache.path(), digest, &out, built_as(b"0123456789")).unwrap();
