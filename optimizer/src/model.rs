@@ -198,7 +198,7 @@ impl<'a> Model<'a> {
     }
 
     /// The memory size function `function` of `setup` needs, MB: the host's share plus the
-    /// most its group holds at once ([`Model::live_mb`]), or more if the profiled setup measured
+    /// most its group holds at once (`live_mb`), or more if the profiled setup measured
     /// more for an environment of the same function that ran no task this group does not (an
     /// invocation that ran out of memory says what it wanted).
     pub fn memory_needed_mb(&self, setup: &FusionSetup, function: &str) -> u32 {

@@ -2,6 +2,7 @@
 
 use std::path::PathBuf;
 
+use anyhow::Context;
 use fusion_project::Reporter;
 
 use crate::language::Language;
@@ -24,7 +25,7 @@ pub struct Built {
 impl Built {
     /// The component of `task` now at `path`.
     pub(crate) fn at(task: &str, path: &std::path::Path, language: Language, cached: bool) -> anyhow::Result<Self> {
-        let bytes = std::fs::metadata(path).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?.len();
+        let bytes = std::fs::metadata(path).with_context(|| path.display().to_string())?.len();
         Ok(Built { task: task.to_string(), path: path.to_path_buf(), bytes, language, cached })
     }
 

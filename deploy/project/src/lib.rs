@@ -9,5 +9,5 @@ mod project;
 mod reporter;
 
 pub use manifest::{MANIFEST_FILE, Manifest, TaskSource};
-pub use project::{Project, artifacts_dir, toolchains_dir};
+pub use project::{Project, toolchains_dir};
 pub use reporter::{Quiet, Reporter};

@@ -66,10 +66,13 @@ impl Project {
         self.state_dir().join("components")
     }
 
-    /// Precompiled artifacts, per engine fingerprint, shared by every project of the user: see
-    /// [`artifacts_dir`].
+    /// Components compiled for this machine's engine, per engine fingerprint, kept once per user
+    /// so that a component any project compiled before (the same template's task, a copy of the
+    /// project) loads without compiling (seconds for an interpreter): `$FUSION_ARTIFACTS`, else
+    /// `$XDG_CACHE_HOME/fusion/artifacts`, else `~/.cache/fusion/artifacts`. Artifacts are named
+    /// by the digest of their component.
     pub fn artifacts_dir(&self) -> PathBuf {
-        artifacts_dir()
+        from_env("FUSION_ARTIFACTS").unwrap_or_else(|| user_cache().join("artifacts"))
     }
 
     /// The project's `fusion up` cluster: its state file and telemetry.
@@ -110,17 +113,10 @@ impl Project {
 }
 
 /// Guest toolchains (componentize-py, componentize-js, zig, moto) and the guest SDKs they build
-/// with, cached once per user: `$FUSION_TOOLCHAINS`, else `toolchains` in [`user_cache`].
+/// with, cached once per user: `$FUSION_TOOLCHAINS`, else `$XDG_CACHE_HOME/fusion/toolchains`,
+/// else `~/.cache/fusion/toolchains`.
 pub fn toolchains_dir() -> PathBuf {
     from_env("FUSION_TOOLCHAINS").unwrap_or_else(|| user_cache().join("toolchains"))
-}
-
-/// Components compiled for this machine's engine, kept once per user so that a component any
-/// project compiled before (the same template's task, a copy of the project) loads without
-/// compiling (seconds for an interpreter): `$FUSION_ARTIFACTS`, else `artifacts` in
-/// [`user_cache`]. Artifacts are named by the digest of the component they were compiled from.
-pub fn artifacts_dir() -> PathBuf {
-    from_env("FUSION_ARTIFACTS").unwrap_or_else(|| user_cache().join("artifacts"))
 }
 
 /// Fusion's folder in the user's cache: `$XDG_CACHE_HOME/fusion`, else `~/.cache/fusion`.
