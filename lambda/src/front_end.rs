@@ -26,7 +26,6 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
-use aws_config::BehaviorVersion;
 use fusion_host::platform::Platform;
 use fusion_host::kv::KvBackend;
 use fusion_host::metrics::ExportCounters;
@@ -187,8 +186,7 @@ pub async fn run() -> Result<()> {
 
 async fn init() -> Result<Function> {
     let settings = Settings::from_env()?;
-    let aws = aws_config::defaults(BehaviorVersion::latest()).region(aws_config::Region::new(settings.region.clone())).load().await;
-    let credentials = aws.credentials_provider().context("no AWS credentials in the function's environment")?;
+    let credentials = fusion_store::aws_api::credentials::standard_chain(&settings.region).await.context("no AWS credentials in the function's environment")?;
     let store_config = StoreConfig::at(&settings.store, settings.store_endpoint.clone(), &settings.region)?;
     let store = Store::connect(&store_config).await.with_context(|| format!("cannot reach the store {}", settings.store))?;
     // Lambda paces the CPU and starts environments itself: nothing is emulated.

@@ -14,7 +14,6 @@ mod whole_reads;
 use std::collections::BTreeMap;
 
 use anyhow::{Context, Result, bail};
-use aws_config::{BehaviorVersion, Region};
 use aws_credential_types::Credentials;
 use aws_credential_types::provider::SharedCredentialsProvider;
 use fusion_host::Policy;
@@ -62,10 +61,7 @@ impl Store {
     pub async fn connect(config: &StoreConfig) -> Result<Store> {
         let credentials = match &config.credentials {
             Some((key, secret)) => SharedCredentialsProvider::new(Credentials::new(key, secret, None, None, "fusion")),
-            None => {
-                let shared = aws_config::defaults(BehaviorVersion::latest()).region(Region::new(config.region.clone())).load().await;
-                shared.credentials_provider().context("no AWS credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or a profile")?
-            }
+            None => aws_api::credentials::standard_chain(&config.region).await?,
         };
         let client = aws_api::AwsClient::new(credentials, &config.region, S3_TIMEOUT)?;
         let store = Store { bucket: s3::Bucket::new(client, config.endpoint.as_deref(), &config.bucket), prefix: config.prefix.clone() };

@@ -16,7 +16,6 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::{Context, Result};
-use aws_config::BehaviorVersion;
 use fusion_host::policy::DEFAULT_TIMEOUT;
 use fusion_host::{FusionSetup, Preset};
 use fusion_store::aws_api::AwsClient;
@@ -81,8 +80,7 @@ impl Target {
     }
 
     async fn client(&self) -> Result<AwsClient> {
-        let config = aws_config::defaults(BehaviorVersion::latest()).region(aws_config::Region::new(self.region.clone())).load().await;
-        let credentials = config.credentials_provider().context("no AWS credentials (environment, profile or role)")?;
+        let credentials = fusion_store::aws_api::credentials::standard_chain(&self.region).await?;
         AwsClient::new(credentials, &self.region, Duration::from_secs(120))
     }
 

@@ -4,11 +4,14 @@
 //! IAM 9.5; S3 alone 4.6 CPU-minutes of 41). It lives with the store, the lowest crate that calls
 //! AWS.
 
+pub mod credentials;
+
 use std::time::{Duration, SystemTime};
 
 use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider};
 use aws_sigv4::http_request::{PayloadChecksumKind, PercentEncodingMode, SignableBody, SignableRequest, SigningSettings, UriPathNormalizationMode, sign};
 use aws_sigv4::sign::v4;
+use aws_smithy_types::error::display::DisplayErrorContext;
 
 /// An answer: status, the headers asked for, body.
 pub struct Answer {
@@ -90,7 +93,8 @@ impl AwsClient {
 
     async fn sign(&self, service: &str, method: &str, url: &str, headers: &[(&str, &str)], body: &[u8]) -> Result<Vec<(String, String)>, Failure> {
         let unsigned = |why: String| Failure::Unsigned(why);
-        let credentials = self.credentials.provide_credentials().await.map_err(|e| unsigned(e.to_string()))?;
+        // The error's whole chain: its own text says only what kind of failure it was.
+        let credentials = self.credentials.provide_credentials().await.map_err(|e| unsigned(format!("no AWS credentials: {}", DisplayErrorContext(&e))))?;
         let identity = credentials.into();
         let params = v4::SigningParams::builder()
             .identity(&identity)
