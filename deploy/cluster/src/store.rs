@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 use fusion_store::embedded::EmbeddedS3;
 use fusion_store::{Store, StoreConfig};
+use fusion_store::aws_api::region;
 use serde::{Deserialize, Serialize};
 
 use fusion_project::Project;
@@ -60,7 +61,7 @@ pub async fn open(project: &Project) -> Result<OpenStore> {
             endpoint: std::env::var("FUSION_S3_ENDPOINT").ok(),
             bucket: bucket.clone(),
             prefix: std::env::var("FUSION_S3_PREFIX").unwrap_or_else(|_| "fusion/".into()),
-            region: std::env::var("AWS_REGION").unwrap_or_else(|_| "us-east-1".into()),
+            region: region::or_configured(None).await,
             credentials: None,
         };
         let store = Store::connect(&config).await?;

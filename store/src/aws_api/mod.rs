@@ -5,6 +5,7 @@
 //! AWS.
 
 pub mod credentials;
+pub mod region;
 
 use std::time::{Duration, SystemTime};
 

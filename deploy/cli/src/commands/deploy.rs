@@ -6,6 +6,7 @@ use anyhow::Result;
 use fusion_aws::package::Arch;
 use fusion_aws::{Change, Target, UrlAuth};
 use fusion_project::Project;
+use fusion_store::aws_api::region;
 
 use crate::options::{BuildArg};
 use crate::output::Terminal;
@@ -26,8 +27,9 @@ pub struct AwsArgs {
     #[arg(long)]
     bucket: String,
     /// The AWS region.
-    #[arg(long, default_value = "us-east-1")]
-    region: String,
+    /// Default: `AWS_REGION`, or `AWS_DEFAULT_REGION`, or the profile's region, else us-east-1.
+    #[arg(long)]
+    region: Option<String>,
     /// Make this setup current (all-remote, all-local, a shipped setup or a file); memory
     /// sizes follow it without a code upload. Default: keep the store's current setup.
     #[arg(long)]
@@ -55,7 +57,7 @@ pub struct AwsArgs {
 /// Deploys or destroys, and prints what changed.
 pub async fn run(project: &Project, command: Command) -> Result<()> {
     let Command::Aws(args) = command;
-    let target = Target { app: project.name().to_string(), bucket: args.bucket, region: args.region, arch: args.arch, host_binary: args.host_binary, endpoint: args.endpoint, url: args.url };
+    let target = Target { app: project.name().to_string(), bucket: args.bucket, region: region::or_configured(args.region).await, arch: args.arch, host_binary: args.host_binary, endpoint: args.endpoint, url: args.url };
     if args.destroy {
         let gone = fusion_aws::destroy(project, &target).await?;
         let (role, table) = (if gone.role { "its" } else { "no" }, if gone.table { "its" } else { "no" });

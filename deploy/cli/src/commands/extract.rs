@@ -8,6 +8,7 @@ use fusion_measure::extract;
 use fusion_project::Project;
 use fusion_report::text;
 use fusion_store::{Store, StoreConfig};
+use fusion_store::aws_api::region;
 
 use crate::options::{PricingArg};
 
@@ -25,8 +26,9 @@ pub struct Args {
     #[arg(long, requires = "store")]
     store_endpoint: Option<String>,
     /// The store's AWS region.
-    #[arg(long, default_value = "us-east-1")]
-    region: String,
+    /// Default: `AWS_REGION`, or `AWS_DEFAULT_REGION`, or the profile's region, else us-east-1.
+    #[arg(long)]
+    region: Option<String>,
     #[command(flatten)]
     pricing: PricingArg,
 }
@@ -37,7 +39,10 @@ pub async fn run(project: &Project, args: Args) -> Result<()> {
     let tasks = fusion_cluster::app_manifest(project).task_names();
     let (records, skipped, source) = match (args.store, args.telemetry) {
         (Some(location), _) => {
-            let store = Store::connect(&StoreConfig::at(&location, args.store_endpoint, &args.region)?).await?;
+            let store = {
+                let region = region::or_configured(args.region).await;
+                Store::connect(&StoreConfig::at(&location, args.store_endpoint, &region)?).await?
+            };
             let (records, skipped) = extract::parse_lines(&store.telemetry(app).await?, Some(&tasks));
             (records, skipped, location)
         }

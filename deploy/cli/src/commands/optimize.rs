@@ -18,6 +18,7 @@ use fusion_tune::propose::{self, Next, Proposal};
 use fusion_tune::tuning_loop::{self, LoopReport};
 use fusion_tune::validate::{self, Validation};
 use fusion_tune::{Request, Strategy, autopilot, record};
+use fusion_store::aws_api::region;
 
 use crate::options::{PricingArg, SteadyLoadArgs, parse_duration, parse_rate};
 use crate::output::Terminal;
@@ -100,8 +101,9 @@ pub struct AutopilotArgs {
     #[arg(long, value_name = "BUCKET", requires = "watch")]
     aws: Option<String>,
     /// With --aws: the AWS region.
-    #[arg(long, default_value = "us-east-1", requires = "aws")]
-    region: String,
+    /// Default: `AWS_REGION`, or `AWS_DEFAULT_REGION`, or the profile's region, else us-east-1.
+    #[arg(long, requires = "aws")]
+    region: Option<String>,
     /// With --aws: one endpoint for S3 and Lambda instead of AWS's (an emulator).
     #[arg(long, requires = "aws")]
     endpoint: Option<String>,
@@ -180,7 +182,7 @@ async fn watch(project: &Project, request: &Request, knobs: &AutopilotArgs) -> R
             autopilot::run(project, &open.store, &cluster, &settings, stop, &Terminal::Results).await?;
         }
         Some(bucket) => {
-            let target = Target { app: project.name().to_string(), bucket: bucket.clone(), region: knobs.region.clone(), arch: Arch::X86_64, host_binary: None, endpoint: knobs.endpoint.clone(), url: None };
+            let target = Target { app: project.name().to_string(), bucket: bucket.clone(), region: region::or_configured(knobs.region.clone()).await, arch: Arch::X86_64, host_binary: None, endpoint: knobs.endpoint.clone(), url: None };
             let app = LambdaApp::connect(&target).await?;
             // Functions on Lambda write their telemetry in batches, at most 10 s old.
             settings.grace = Duration::from_secs(15);

@@ -86,7 +86,7 @@ async fn store(moto: &Moto) -> Store {
 fn start_autopilot(moto: &Moto, knobs: &[&str]) -> Autopilot {
     let mut command = Command::new(env!("CARGO_BIN_EXE_fusion"));
     command
-        .args(["optimize", "-f", project_dir("iot").as_str(), "--watch", "--aws", BUCKET, "--endpoint", moto.url.as_str()])
+        .args(["optimize", "-f", project_dir("iot").as_str(), "--watch", "--aws", BUCKET, "--region", "us-east-1", "--endpoint", moto.url.as_str()])
         .args(knobs)
         .env("AWS_ACCESS_KEY_ID", "testing")
         .env("AWS_SECRET_ACCESS_KEY", "testing")

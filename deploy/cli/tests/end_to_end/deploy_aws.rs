@@ -137,3 +137,19 @@ async fn deploy_creates_then_changes_only_what_differs_and_destroy_removes_it_al
     assert!(moto.configuration("fusion-iot-I").await.is_none(), "refused before any function is made");
 }
 
+/// Without `--region`, a deploy goes where AWS's own tools would: here the profile's region.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_a_region_the_deploy_goes_to_the_profiles_region() {
+    let _machine = support::shared();
+    let moto = Moto::start();
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("config");
+    std::fs::write(&config, "[default]\nregion = eu-west-1\n").unwrap();
+    let project = project_dir("tree");
+    let args = ["-f", project.as_str(), "--bucket", "region-test", "--no-build", "--setup", "all-local", "--url", "none"];
+    support::ok(&moto.deploy_command(dir.path(), &args).env("AWS_CONFIG_FILE", &config).output().unwrap());
+    let function = "/2015-03-31/functions/fusion-tree-A";
+    let deployed = moto.lambda_get_in("eu-west-1", function).await.expect("the function is in the profile's region");
+    assert!(deployed["Configuration"]["FunctionArn"].as_str().unwrap().contains(":eu-west-1:"), "{deployed}");
+    assert!(moto.lambda_get(function).await.is_none(), "and not in us-east-1");
+}

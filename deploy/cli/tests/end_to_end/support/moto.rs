@@ -53,30 +53,50 @@ impl Moto {
         stdout
     }
 
-    /// `deploy`, whether it succeeds or not.
+    /// `deploy` in us-east-1, whether it succeeds or not.
     pub fn try_deploy(&self, dir: &std::path::Path, args: &[&str]) -> Output {
+        self.deploy_command(dir, args).args(["--region", "us-east-1"]).output().unwrap()
+    }
+
+    /// `fusion deploy aws ARGS` as `deploy` runs it, with no region given or configured (no
+    /// `--region`, no region variables, no AWS config file).
+    pub fn deploy_command(&self, dir: &std::path::Path, args: &[&str]) -> Command {
         let bootstrap = self.scratch.path().join("bootstrap");
         std::fs::write(&bootstrap, "#!/bin/sh\n# a stand-in: moto stores functions but does not run them\n").unwrap();
-        Command::new(env!("CARGO_BIN_EXE_fusion"))
-            .args(["deploy", "aws", "--region", "us-east-1", "--endpoint", &self.url, "--host-binary"])
+        let mut command = Command::new(env!("CARGO_BIN_EXE_fusion"));
+        command
+            .args(["deploy", "aws", "--endpoint", &self.url, "--host-binary"])
             .arg(&bootstrap)
             .args(args)
             .current_dir(dir)
             .env("AWS_ACCESS_KEY_ID", "testing")
             .env("AWS_SECRET_ACCESS_KEY", "testing")
+            .env("AWS_CONFIG_FILE", self.scratch.path().join("no-config"))
             .env_remove("AWS_PROFILE")
-            .output()
-            .unwrap()
+            .env_remove("AWS_REGION")
+            .env_remove("AWS_DEFAULT_REGION");
+        command
     }
 
     /// A client signing for us-east-1 with moto's test credentials.
     pub fn client(&self) -> AwsClient {
-        AwsClient::new(SharedCredentialsProvider::new(Credentials::new("testing", "testing", None, None, "test")), "us-east-1", Duration::from_secs(30)).unwrap()
+        self.client_in("us-east-1")
     }
 
-    /// What Lambda (moto) answers a GET of `path`: the JSON body, None for 404.
+    /// A client signing for `region` (moto keeps each region's resources apart, by the region
+    /// requests are signed for).
+    pub fn client_in(&self, region: &str) -> AwsClient {
+        AwsClient::new(SharedCredentialsProvider::new(Credentials::new("testing", "testing", None, None, "test")), region, Duration::from_secs(30)).unwrap()
+    }
+
+    /// What Lambda (moto) answers a GET of `path` in us-east-1: the JSON body, None for 404.
     pub async fn lambda_get(&self, path: &str) -> Option<serde_json::Value> {
-        let answer = self.client().send("lambda", "GET", &format!("{}{path}", self.url), &[], Vec::new()).await.unwrap();
+        self.lambda_get_in("us-east-1", path).await
+    }
+
+    /// What Lambda (moto) answers a GET of `path` in `region`: the JSON body, None for 404.
+    pub async fn lambda_get_in(&self, region: &str, path: &str) -> Option<serde_json::Value> {
+        let answer = self.client_in(region).send("lambda", "GET", &format!("{}{path}", self.url), &[], Vec::new()).await.unwrap();
         match answer.status {
             // moto answers GetFunctionUrlConfig with 201.
             200 | 201 => Some(serde_json::from_slice::<serde_json::Value>(&answer.body).unwrap()),
