@@ -61,12 +61,13 @@ pub async fn run(project: &Project, command: Command) -> Result<()> {
     if args.destroy {
         let gone = fusion_aws::destroy(project, &target).await?;
         let (role, table) = (if gone.role { "its" } else { "no" }, if gone.table { "its" } else { "no" });
-        println!("{}: removed {} functions, {role} role, {table} key-value table, {} objects of {}", target.app, gone.functions, gone.objects, target.store_location());
+        println!("{}: removed {} functions, {role} role, {table} key-value table, {} objects of {}, region {}", target.app, gone.functions, gone.objects, target.store_location(), target.region);
         return Ok(());
     }
     super::build::unless_skipped(project, args.build).await?;
     let deployed = fusion_aws::deploy(project, &target, args.setup.as_deref(), &Terminal::Progress).await?;
-    println!("{}: setup version {} ({}) is current in {}", target.app, deployed.setup.version, deployed.setup.describe(), target.store_location());
+    // Named, as it may have come from the configuration rather than --region.
+    println!("{}: setup version {} ({}) is current in {}, region {}", target.app, deployed.setup.version, deployed.setup.describe(), target.store_location(), target.region);
     println!("role {}: {}", target.role_name(), if deployed.role_created { "created" } else { "policy updated" });
     println!("key-value table {}: {}", target.table_name(), if deployed.table_created { "created" } else { "unchanged" });
     for (name, change) in &deployed.functions {

@@ -147,7 +147,8 @@ async fn without_a_region_the_deploy_goes_to_the_profiles_region() {
     std::fs::write(&config, "[default]\nregion = eu-west-1\n").unwrap();
     let project = project_dir("tree");
     let args = ["-f", project.as_str(), "--bucket", "region-test", "--no-build", "--setup", "all-local", "--url", "none"];
-    support::ok(&moto.deploy_command(dir.path(), &args).env("AWS_CONFIG_FILE", &config).output().unwrap());
+    let deployed = support::ok(&moto.deploy_command(dir.path(), &args).env("AWS_CONFIG_FILE", &config).output().unwrap());
+    assert!(deployed.contains("region eu-west-1"), "the deploy says where it went: {deployed}");
     let function = "/2015-03-31/functions/fusion-tree-A";
     let deployed = moto.lambda_get_in("eu-west-1", function).await.expect("the function is in the profile's region");
     assert!(deployed["Configuration"]["FunctionArn"].as_str().unwrap().contains(":eu-west-1:"), "{deployed}");
