@@ -186,9 +186,10 @@ pub async fn run() -> Result<()> {
 
 async fn init() -> Result<Function> {
     let settings = Settings::from_env()?;
-    let credentials = fusion_store::aws_api::credentials::standard_chain(&settings.region).await.context("no AWS credentials in the function's environment")?;
     let store_config = StoreConfig::at(&settings.store, settings.store_endpoint.clone(), &settings.region)?;
     let store = Store::connect(&store_config).await.with_context(|| format!("cannot reach the store {}", settings.store))?;
+    // The store's credentials sign every other call too: the chain is read, and fetches, once.
+    let credentials = store.credentials();
     // Lambda paces the CPU and starts environments itself: nothing is emulated.
     let config = RuntimeConfig { platform: Platform::AWS, pace_cpu: false, memory_mb: settings.memory_mb, ..RuntimeConfig::default() };
     let mut invoke = InvokeConfig::aws(&settings.region, &settings.function_prefix, config.deadline);

@@ -69,6 +69,12 @@ impl Store {
         Ok(store)
     }
 
+    /// The credentials the store signs with, for the process's other AWS calls: one chain, one
+    /// cache of what it fetched.
+    pub fn credentials(&self) -> SharedCredentialsProvider {
+        self.bucket.client().credentials().clone()
+    }
+
     fn key(&self, rest: &str) -> String {
         format!("{}{rest}", self.prefix)
     }

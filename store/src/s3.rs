@@ -29,6 +29,11 @@ pub struct Bucket {
 }
 
 impl Bucket {
+    /// The signed client the bucket is reached with.
+    pub fn client(&self) -> &AwsClient {
+        &self.client
+    }
+
     /// Bucket `name` at `endpoint` (None: AWS's S3 in the client's region).
     pub fn new(client: AwsClient, endpoint: Option<&str>, name: &str) -> Bucket {
         let endpoint = endpoint.map_or_else(|| format!("https://s3.{}.amazonaws.com", client.region()), |e| e.trim_end_matches('/').to_string());

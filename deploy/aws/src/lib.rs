@@ -79,9 +79,9 @@ impl Target {
         format!("s3://{}/fusion/{}", self.bucket, self.app)
     }
 
-    async fn client(&self) -> Result<AwsClient> {
-        let credentials = fusion_store::aws_api::credentials::standard_chain(&self.region).await?;
-        AwsClient::new(credentials, &self.region, Duration::from_secs(120))
+    /// A client of Lambda, IAM and DynamoDB signing with `store`'s credentials.
+    fn client(&self, store: &Store) -> Result<AwsClient> {
+        AwsClient::new(store.credentials(), &self.region, Duration::from_secs(120))
     }
 
     fn lambda(&self) -> String {
@@ -131,7 +131,7 @@ pub async fn deploy(project: &Project, target: &Target, setup: Option<&str>, rep
             publish::pin_and_apply(&store, preset).await?
         }
     };
-    let client = target.client().await?;
+    let client = target.client(&store)?;
     let table_created = Tables { client: &client, endpoint: target.dynamodb() }
         .ensure(&target.table_name())
         .await
@@ -186,7 +186,7 @@ pub struct SetupApplied {
 pub async fn apply_setup(target: &Target, setup: FusionSetup) -> Result<SetupApplied> {
     let store = target.store().await?;
     let tasks: Vec<String> = store.component_index(&target.app).await?.with_context(|| format!("'{}' is not deployed: run `fusion deploy aws` first", target.app))?.into_keys().collect();
-    let client = target.client().await?;
+    let client = target.client(&store)?;
     let lambda = Functions { client: &client, endpoint: target.lambda() };
     let mut deployed = BTreeMap::new();
     for task in &tasks {
@@ -242,7 +242,8 @@ pub struct Destroyed {
 /// Removes the app's functions, its key-value table (with every entry), its role and its store.
 pub async fn destroy(project: &Project, target: &Target) -> Result<Destroyed> {
     let manifest = fusion_cluster::app_manifest(project);
-    let client = target.client().await?;
+    let store = target.store().await?;
+    let client = target.client(&store)?;
     FunctionUrls { client: &client, endpoint: target.lambda() }.remove(&target.function_name(&manifest.entry)).await?;
     let lambda = Functions { client: &client, endpoint: target.lambda() };
     let mut functions = 0;
@@ -251,7 +252,7 @@ pub async fn destroy(project: &Project, target: &Target) -> Result<Destroyed> {
     }
     let table = Tables { client: &client, endpoint: target.dynamodb() }.delete(&target.table_name()).await?;
     let role = Iam { client: &client, endpoint: target.iam() }.delete_role(&target.role_name()).await?;
-    let objects = target.store().await?.destroy().await?;
+    let objects = store.destroy().await?;
     Ok(Destroyed { functions, role, table, objects })
 }
 

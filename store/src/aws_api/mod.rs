@@ -66,6 +66,11 @@ impl AwsClient {
         &self.region
     }
 
+    /// The credentials it signs with: clients for other services share them (and their cache).
+    pub fn credentials(&self) -> &SharedCredentialsProvider {
+        &self.credentials
+    }
+
     /// Sends a request to `service` (the signing name: `lambda`, `iam`), signed with SigV4.
     /// The body is cheap to clone as [`bytes::Bytes`] (a retry sends it again).
     pub async fn send(&self, service: &str, method: &str, url: &str, headers: &[(&str, &str)], body: impl Into<bytes::Bytes>) -> Result<Answer, Failure> {

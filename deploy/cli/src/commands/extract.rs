@@ -39,10 +39,8 @@ pub async fn run(project: &Project, args: Args) -> Result<()> {
     let tasks = fusion_cluster::app_manifest(project).task_names();
     let (records, skipped, source) = match (args.store, args.telemetry) {
         (Some(location), _) => {
-            let store = {
-                let region = region::or_configured(args.region).await;
-                Store::connect(&StoreConfig::at(&location, args.store_endpoint, &region)?).await?
-            };
+            let region = region::or_configured(args.region).await;
+            let store = Store::connect(&StoreConfig::at(&location, args.store_endpoint, &region)?).await?;
             let (records, skipped) = extract::parse_lines(&store.telemetry(app).await?, Some(&tasks));
             (records, skipped, location)
         }
