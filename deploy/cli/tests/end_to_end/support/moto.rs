@@ -12,12 +12,14 @@ use fusion_store::aws_api::AwsClient;
 
 const MOTO: &str = "moto[server]==5.2.1";
 
-/// moto's server, from PATH or installed from PyPI into the user's toolchain cache.
-fn moto_server() -> PathBuf {
-    if Command::new("moto_server").arg("--help").stdout(Stdio::null()).stderr(Stdio::null()).status().is_ok_and(|s| s.success()) {
-        return PathBuf::from("moto_server");
+/// A Python with moto: the one on PATH if it has moto, else a venv with moto from PyPI in the
+/// user's toolchain cache.
+fn moto_python() -> PathBuf {
+    let has_moto = |python: &str| Command::new(python).args(["-c", "import moto.server"]).stdout(Stdio::null()).stderr(Stdio::null()).status().is_ok_and(|s| s.success());
+    if has_moto("python3") {
+        return PathBuf::from("python3");
     }
-    super::python_venv("moto", MOTO).join("bin/moto_server")
+    super::python_venv("moto", MOTO).join("bin/python")
 }
 
 /// A running moto server, stopped when dropped.
@@ -30,10 +32,12 @@ pub struct Moto {
 }
 
 impl Moto {
-    /// Starts moto on a free loopback port and waits until it listens.
+    /// Starts moto on a free loopback port (through `moto_server.py`, which makes DynamoDB's
+    /// conditional writes atomic as they are on AWS) and waits until it listens.
     pub fn start() -> Moto {
         let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        let child = Command::new(moto_server()).args(["-H", "127.0.0.1", "-p", &port.to_string()]).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
+        let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/end_to_end/support/moto_server.py");
+        let child = Command::new(moto_python()).arg(script).args(["127.0.0.1", &port.to_string()]).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
         let moto = Moto { _server: super::Killed(child), scratch: tempfile::tempdir().unwrap(), url: format!("http://127.0.0.1:{port}") };
         for _ in 0..200 {
             if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
@@ -41,7 +45,7 @@ impl Moto {
             }
             std::thread::sleep(Duration::from_millis(50));
         }
-        panic!("moto_server did not start on {}", moto.url);
+        panic!("moto did not start on {}", moto.url);
     }
 
     /// `fusion deploy aws ARGS` against this moto, in `dir`, with moto's test credentials and a
