@@ -16,7 +16,7 @@ pub struct Args {
     /// all-remote, all-local, a setup shipped with the app (e.g. fusionize-optimum) or a JSON file.
     #[arg(long, default_value = "all-local")]
     setup: String,
-    /// Requests to send, one after the other.
+    /// Requests to send, one after the other (one that times out ends the run).
     #[arg(long, default_value_t = 10)]
     requests: usize,
     #[command(flatten)]
@@ -52,6 +52,9 @@ fn print_report(report: &RunReport) {
     }
     for err in report.errors.iter().take(3) {
         println!("  error: {err}");
+    }
+    if report.not_sent > 0 {
+        println!("stopped after a timeout: {} more requests not sent, each would wait as long (`timeout_s` in fusion.toml)", report.not_sent);
     }
     if let Some(response) = &report.last_response {
         let text = String::from_utf8_lossy(response);

@@ -22,3 +22,18 @@ fn fusion_run_refuses_an_unknown_setup() {
     let stderr = failed(&fusion(&["run", "-f", project_dir("iot").as_str(), "--setup", "no-such-setup", "--no-build"]));
     assert!(stderr.contains("'no-such-setup' is neither all-remote, all-local"), "{stderr}");
 }
+
+#[test]
+fn fusion_run_stops_at_a_timeout_instead_of_waiting_it_out_for_every_request() {
+    let _machine = support::shared();
+    // A project of one runaway task (the testkit's `spin`, built) whose function times out after 1 s.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("fusion.toml"), "name = \"runaway\"\nentry = \"spin\"\n\n[tasks.spin]\nrust = \"spin\"\ntimeout_s = 1\n").unwrap();
+    let components = dir.path().join(".fusion/components");
+    std::fs::create_dir_all(&components).unwrap();
+    std::fs::copy(format!("{}/.fusion/components/spin.wasm", project_dir("testkit")), components.join("spin.wasm")).unwrap();
+    let stdout = ok(&fusion(&["run", "-f", dir.path().to_str().unwrap(), "--no-build", "--requests", "5"]));
+    assert!(stdout.contains("1 requests, 1 errors"), "{stdout}");
+    assert!(stdout.contains("error: timeout: task 'spin' ran past its function's timeout of 1s"), "{stdout}");
+    assert!(stdout.contains("stopped after a timeout: 4 more requests not sent"), "{stdout}");
+}
