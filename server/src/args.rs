@@ -59,8 +59,10 @@ pub struct StoreArgs {
     /// An S3-compatible endpoint instead of AWS (e.g. the embedded store of `fusion up`).
     #[arg(long)]
     pub(crate) store_endpoint: Option<String>,
-    #[arg(long, default_value = "us-east-1")]
-    pub(crate) store_region: String,
+    /// The store's AWS region, which its requests are signed for.
+    /// Default: `AWS_REGION`, or `AWS_DEFAULT_REGION`, or the profile's region, else us-east-1.
+    #[arg(long)]
+    pub(crate) store_region: Option<String>,
     /// How often to look for a new current setup, in milliseconds (a signed
     /// POST /v1/admin/refresh makes the host look at once).
     #[arg(long, default_value_t = 1000)]

@@ -119,7 +119,8 @@ pub(crate) async fn serve(serve: ServeArgs) -> Result<()> {
 /// Loads the function's router for the store's current setup, ready to follow it.
 async fn follow_store(args: &StoreArgs, location: &str, function: &str, runtime: &Arc<Runtime>, transport: Arc<HttpTransport>) -> Result<Routers> {
     let app = args.app_name.as_deref().context("--store needs --app-name")?;
-    let store = Store::connect(&StoreConfig::at(location, args.store_endpoint.clone(), &args.store_region)?).await.with_context(|| format!("cannot reach the store {location}"))?;
+    let region = fusion_store::aws_api::region::or_configured(args.store_region.clone()).await;
+    let store = Store::connect(&StoreConfig::at(location, args.store_endpoint.clone(), &region)?).await.with_context(|| format!("cannot reach the store {location} (region {region})"))?;
     let seal = std::env::var(&args.artifact_key_env).ok().filter(|k| !k.is_empty()).map(ArtifactSeal::new);
     if seal.is_none() {
         tracing::warn!("{} is not set: precompiled artifacts in the store are neither used nor published", args.artifact_key_env);

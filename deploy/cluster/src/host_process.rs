@@ -122,7 +122,7 @@ impl HostProcess {
         die_with_parent(&mut cmd);
         match spec.store {
             Some(store) => {
-                cmd.args(["--store", &store.location, "--app-name", spec.app]);
+                cmd.args(["--store", &store.location, "--store-region", &store.region, "--app-name", spec.app]);
                 if let Some(endpoint) = &store.endpoint {
                     cmd.args(["--store-endpoint", endpoint]);
                 }

@@ -6,7 +6,7 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
-use fusion_store::embedded::EmbeddedS3;
+use fusion_store::embedded::{EMBEDDED_REGION, EmbeddedS3};
 use fusion_store::{Store, StoreConfig};
 use fusion_store::aws_api::region;
 use serde::{Deserialize, Serialize};
@@ -32,6 +32,8 @@ pub struct StoreAccess {
     pub location: String,
     /// An S3-compatible endpoint; None for AWS.
     pub endpoint: Option<String>,
+    /// The AWS region its requests are signed for.
+    pub region: String,
     /// Static keys; None: the host inherits the standard AWS chain.
     pub keys: Option<(String, String)>,
     /// Seals precompiled artifacts; None: hosts do not share artifacts through the store.
@@ -69,6 +71,7 @@ pub async fn open(project: &Project) -> Result<OpenStore> {
         let access = StoreAccess {
             location: location.clone(),
             endpoint: config.endpoint,
+            region: config.region,
             keys: None,
             artifact_key: std::env::var("FUSION_ARTIFACT_KEY").ok().filter(|k| !k.is_empty()),
             kv_file: project.kv_file(),
@@ -92,7 +95,7 @@ pub async fn private(root: &Path) -> Result<OpenStore> {
 }
 
 async fn embedded(root: &Path, keys: Keys, kv_file: PathBuf) -> Result<OpenStore> {
-    let server = EmbeddedS3::start(root, "127.0.0.1:0", &keys.access_key, &keys.secret_key).await?;
+    let server = EmbeddedS3::start(root, "127.0.0.1:0", &keys.access_key, &keys.secret_key, EMBEDDED_REGION).await?;
     connect_embedded(root, server.endpoint.clone(), keys, Some(server), kv_file).await
 }
 
@@ -102,13 +105,14 @@ async fn connect_embedded(root: &Path, endpoint: String, keys: Keys, server: Opt
         endpoint: Some(endpoint.clone()),
         bucket: "fusion".into(),
         prefix: String::new(),
-        region: "us-east-1".into(),
+        region: EMBEDDED_REGION.into(),
         credentials: Some(credentials.clone()),
     };
     let store = Store::connect(&config).await?;
     let access = StoreAccess {
         location: "s3://fusion".into(),
         endpoint: Some(endpoint),
+        region: EMBEDDED_REGION.into(),
         keys: Some(credentials),
         artifact_key: Some(keys.artifact_key),
         kv_file,

@@ -1,14 +1,14 @@
 //! The store against the real embedded S3 server, through the signed S3 calls the store makes to AWS too.
 
 use fusion_host::FusionSetup;
-use fusion_store::embedded::EmbeddedS3;
+use fusion_store::embedded::{EMBEDDED_REGION, EmbeddedS3};
 use fusion_store::{Store, StoreConfig};
 
 const KEY: &str = "fusion-test";
 const SECRET: &str = "fusion-test-secret";
 
 async fn server(root: &std::path::Path) -> EmbeddedS3 {
-    EmbeddedS3::start(root, "127.0.0.1:0", KEY, SECRET).await.expect("embedded S3 starts")
+    EmbeddedS3::start(root, "127.0.0.1:0", KEY, SECRET, EMBEDDED_REGION).await.expect("embedded S3 starts")
 }
 
 fn config(s3: &EmbeddedS3, secret: &str) -> StoreConfig {
@@ -16,7 +16,7 @@ fn config(s3: &EmbeddedS3, secret: &str) -> StoreConfig {
         endpoint: Some(s3.endpoint.clone()),
         bucket: "fusion".into(),
         prefix: "apps/".into(),
-        region: "us-east-1".into(),
+        region: EMBEDDED_REGION.into(),
         credentials: Some((KEY.into(), secret.into())),
     }
 }
@@ -79,4 +79,16 @@ async fn wrong_credentials_are_refused() {
     let s3 = server(dir.path()).await;
     let err = Store::connect(&config(&s3, "not-the-secret")).await.err().expect("refused").to_string();
     assert!(err.contains("S3"), "{err}");
+}
+
+/// As a bucket on AWS does, the server refuses requests signed for another region than its own,
+/// saying which it expects.
+#[tokio::test]
+async fn requests_signed_for_another_region_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let s3 = EmbeddedS3::start(dir.path(), "127.0.0.1:0", KEY, SECRET, "eu-west-1").await.unwrap();
+    let err = format!("{:#}", Store::connect(&config(&s3, SECRET)).await.err().expect("refused"));
+    assert!(err.contains("AuthorizationHeaderMalformed") && err.contains("expecting 'eu-west-1'"), "{err}");
+    let store = Store::connect(&StoreConfig { region: "eu-west-1".into(), ..config(&s3, SECRET) }).await.expect("signed for its region");
+    assert!(store.component_index("tree").await.unwrap().is_none(), "an empty store");
 }

@@ -222,7 +222,8 @@ fn fusion_up(app: &str, setup: &str, s3: Option<&EmbeddedS3>) -> (Up, ClusterSta
             .env("FUSION_S3_BUCKET", "up-test")
             .env("FUSION_S3_ENDPOINT", &s3.endpoint)
             .env("AWS_ACCESS_KEY_ID", &s3.access_key)
-            .env("AWS_SECRET_ACCESS_KEY", &s3.secret_key);
+            .env("AWS_SECRET_ACCESS_KEY", &s3.secret_key)
+            .env("AWS_REGION", STORE_REGION);
     }
     let (up, table) = spawn_up(command.args(["up", "-f", project_dir(app).as_str(), "--setup", setup]));
     let state = ClusterState::running(&project(app).cluster_dir()).expect("the cluster's state");
@@ -321,12 +322,17 @@ fn requests_and_latency(extracted: &str) -> Vec<&str> {
     extracted.lines().filter(|l| l.starts_with("setup version") || l.contains("latency")).collect()
 }
 
-/// On a store of its own, reached as any S3 is (the hosts take their keys from the environment).
+/// The region of the store `fusion_up` is given, not the default one: the hosts must sign their
+/// requests to it for the region the user configured.
+const STORE_REGION: &str = "eu-west-1";
+
+/// On a store of its own in `STORE_REGION`, reached as any S3 is (the hosts take their keys from
+/// the environment).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hosts_do_not_outlive_a_killed_fusion_up() {
     let _machine = support::shared();
     let dir = tempfile::tempdir().unwrap();
-    let s3 = EmbeddedS3::start(dir.path(), "127.0.0.1:0", "up-key", "up-secret").await.unwrap();
+    let s3 = EmbeddedS3::start(dir.path(), "127.0.0.1:0", "up-key", "up-secret", STORE_REGION).await.unwrap();
     let (mut up, state) = fusion_up("iot", "all-remote", Some(&s3));
     up.0.kill().unwrap();
     up.0.wait().unwrap();

@@ -16,7 +16,7 @@ fn fusion(s3: &EmbeddedS3, args: &[&str]) -> (bool, String) {
         .env("FUSION_S3_ENDPOINT", &s3.endpoint)
         .env("AWS_ACCESS_KEY_ID", &s3.access_key)
         .env("AWS_SECRET_ACCESS_KEY", &s3.secret_key)
-        .env("AWS_REGION", "us-east-1")
+        .env("AWS_REGION", "eu-west-2")
         .output()
         .expect("fusion runs");
     let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
@@ -27,7 +27,8 @@ fn fusion(s3: &EmbeddedS3, args: &[&str]) -> (bool, String) {
 async fn push_apply_history_and_rollback_through_the_cli() {
     let _machine = support::shared();
     let dir = tempfile::tempdir().unwrap();
-    let s3 = EmbeddedS3::start(dir.path(), "127.0.0.1:0", "cli-key", "cli-secret").await.unwrap();
+    // In a region other than the default: the CLI signs for the one the environment names.
+    let s3 = EmbeddedS3::start(dir.path(), "127.0.0.1:0", "cli-key", "cli-secret", "eu-west-2").await.unwrap();
 
     let (ok, out) = fusion(&s3, &["setup", "apply", "all-remote", "-f", project_dir("tree").as_str()]);
     assert!(!ok && out.contains("run `fusion push` first"), "a setup needs pushed components: {out}");
@@ -74,7 +75,7 @@ async fn push_apply_history_and_rollback_through_the_cli() {
 async fn credentials_come_from_the_standard_chain_when_no_keys_are_set() {
     let _machine = support::shared();
     let dir = tempfile::tempdir().unwrap();
-    let s3 = EmbeddedS3::start(dir.path(), "127.0.0.1:0", "role-key", "role-secret").await.unwrap();
+    let s3 = EmbeddedS3::start(dir.path(), "127.0.0.1:0", "role-key", "role-secret", "us-east-1").await.unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let endpoint = format!("http://{}/credentials", listener.local_addr().unwrap());
     let body = r#"{"AccessKeyId":"role-key","SecretAccessKey":"role-secret","Token":"session","Expiration":"2099-01-01T00:00:00Z"}"#;

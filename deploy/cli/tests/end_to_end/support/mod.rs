@@ -87,13 +87,26 @@ impl Drop for Killed {
 pub type Up = Killed;
 
 /// Starts `command` (a `fusion up …`) and returns it once its cluster is up, with the lines it
-/// printed until then (the table of functions and the front door).
+/// printed until then (the table of functions and the front door). Panics with what it said on
+/// stderr when it ends before its cluster is up.
 pub fn spawn_up(command: &mut Command) -> (Up, Vec<String>) {
-    let mut child = command.stdout(Stdio::piped()).stderr(Stdio::null()).spawn().expect("fusion up starts");
+    let mut child = command.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("fusion up starts");
     let stdout = child.stdout.take().expect("piped stdout");
-    let up = Killed(child);
+    let stderr = child.stderr.take().expect("piped stderr");
+    let said = std::thread::spawn(move || std::io::read_to_string(stderr).unwrap_or_default());
+    let mut up = Killed(child);
     let mut reader = std::io::BufReader::new(stdout).lines();
-    let lines = reader.by_ref().map_while(Result::ok).take_while(|l| !l.starts_with("telemetry:")).collect();
+    let mut lines = Vec::new();
+    loop {
+        match reader.next() {
+            Some(Ok(line)) if line.starts_with("telemetry:") => break,
+            Some(Ok(line)) => lines.push(line),
+            _ => {
+                let status = up.0.wait().unwrap();
+                panic!("fusion up ended ({status}) before its cluster was up:\n{}\n{}", lines.join("\n"), said.join().unwrap());
+            }
+        }
+    }
     // Keep reading what it prints later: a closed pipe would make its next line fail, and it with it.
     std::thread::spawn(move || reader.for_each(drop));
     (up, lines)
