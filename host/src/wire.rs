@@ -23,7 +23,7 @@ pub const DEPTH: &str = "x-fusion-depth";
 pub const MODE: &str = "x-fusion-mode";
 /// Header with the setup version the request runs under; absent for an external request.
 pub const SETUP_VERSION: &str = "x-fusion-setup-version";
-/// Header with the call's signature, `t=<unix seconds>,sig=<hex>` (see [`crate::auth`]).
+/// Header with the call's signature, `t=<unix seconds>,n=<nonce>,sig=<hex>` (see [`crate::auth`]).
 pub const SIGNATURE: &str = "x-fusion-signature";
 
 /// The HTTP status an error of `kind` is answered with.

@@ -60,7 +60,7 @@ enum Command {
     Bench(commands::bench::Command),
     /// Rebuild the call graph and per-request latency, cost and cold starts from telemetry.
     Extract(commands::extract::Args),
-    /// Deploy an application to a cloud: `fusion deploy aws --app iot --bucket B --region R`.
+    /// Deploy the project to a cloud: `fusion deploy aws --bucket B` (`--destroy` removes it).
     #[command(subcommand)]
     Deploy(commands::deploy::Command),
     /// The host of one function, what `fusion up` starts per function (as the `fusion-host`
