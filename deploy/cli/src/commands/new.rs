@@ -37,9 +37,14 @@ pub async fn new(args: NewArgs) -> Result<()> {
     Ok(())
 }
 
-/// Adds the task and says where it is.
+/// Adds the task, says where it is and how another task calls it.
 pub async fn add(project: &Project, args: AddArgs) -> Result<()> {
     let folder = fusion_templates::add_task(project, &args.task, args.lang)?;
-    println!("added task {} to {}: {}", args.task, project.manifest_file().display(), folder.display());
+    let task = &args.task;
+    println!("added task {task} to {}: {}", project.manifest_file().display(), folder.display());
+    println!("next: call it from another task (`spawn` for fire and forget), then fusion run");
+    println!("  Rust        fusion_guest::call(\"{task}\", &input)");
+    println!("  Python      fusion.call(\"{task}\", input)");
+    println!("  JavaScript  call(\"{task}\", input)");
     Ok(())
 }

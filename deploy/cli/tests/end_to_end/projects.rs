@@ -59,7 +59,7 @@ fn a_rust_project_builds_runs_serves_its_front_door_and_is_optimized() {
     assert!(made.contains("created shop"), "{made}");
     let dir = home.path().join("shop");
     let added = ok(&fusion(&dir, &["add", "audit", "--lang", "rust"]));
-    assert!(added.contains("added task audit"), "{added}");
+    assert!(added.contains("added task audit") && added.contains(r#"fusion_guest::call("audit", &input)"#), "says how to call it: {added}");
     assert!(std::fs::read_to_string(dir.join("fusion.toml")).unwrap().contains("[tasks.audit]"));
 
     let run = ok(&fusion(&dir.join("tasks/main"), &["run", "--payload", r#"{"quantity": 3}"#, "--requests", "2"]));
