@@ -1,6 +1,6 @@
 //! Where the CLI's output goes: results on stdout, progress on stderr.
 
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::time::Duration;
 
 use fusion_measure::load::Progress;
@@ -26,9 +26,19 @@ impl Reporter for Terminal {
     }
 }
 
-/// A progress bar for a load of `total` length, redrawn in place on stderr.
+/// Whether progress is drawn: only on a terminal. In a log or a pipe, frames redrawn in place
+/// would pile up on one line.
+pub fn draws_progress() -> bool {
+    std::io::stderr().is_terminal()
+}
+
+/// A progress bar for a load of `total` length, redrawn in place on stderr when it is a terminal.
 pub fn progress_bar(total: Duration) -> impl FnMut(&Progress) {
+    let draw = draws_progress();
     move |p: &Progress| {
+        if !draw {
+            return;
+        }
         const WIDTH: usize = 30;
         let filled = ((p.elapsed.as_secs_f64() / total.as_secs_f64().max(1e-9)).min(1.0) * WIDTH as f64) as usize;
         eprint!(

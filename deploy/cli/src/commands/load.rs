@@ -14,7 +14,7 @@ use fusion_project::Project;
 use fusion_report::text;
 
 use crate::options::{BuildArg, PayloadArgs, PlatformArg, PricingArg, parse_duration};
-use crate::output::progress_bar;
+use crate::output::{draws_progress, progress_bar};
 
 /// `fusion load`'s options.
 #[derive(clap::Args)]
@@ -81,6 +81,9 @@ pub async fn run(project: &Project, args: Args) -> Result<()> {
 /// The measurement with a progress bar.
 async fn measured(cluster: &ClusterState, spec: &LoadSpec, pricing: Pricing) -> Result<LoadResult> {
     let result = measure(cluster, spec, pricing, progress_bar(spec.duration)).await;
-    eprintln!();
+    if draws_progress() {
+        // Off the bar's line.
+        eprintln!();
+    }
     result
 }
