@@ -117,19 +117,21 @@ pub struct Deployed {
 }
 
 /// Deploys the app; `setup` (a preset, a shipped setup or a file) becomes current, else the
-/// store's current setup stays (all-remote on a first deploy). `reporter` hears about the
-/// host's cross-build.
+/// store's current setup stays (all-remote on a first deploy), on the components just pushed:
+/// changed code is applied as a new version of it. `reporter` hears about the host's cross-build.
 pub async fn deploy(project: &Project, target: &Target, setup: Option<&str>, reporter: &dyn Reporter) -> Result<Deployed> {
     let manifest = fusion_cluster::app_manifest(project);
     let store = target.store().await?;
     publish::upload(project, &store).await?;
-    let setup = match (setup, store.current_version(&target.app).await?) {
-        (Some(choice), _) => publish::pin_and_apply(&store, resolve_setup(project, choice)?).await?,
-        (None, Some(version)) => store.setup(&target.app, version).await?,
-        (None, None) => {
-            let preset = FusionSetup::preset(Preset::AllRemote, &manifest.app, &manifest.task_names(), &manifest.entry);
-            publish::pin_and_apply(&store, preset).await?
-        }
+    let setup = match setup {
+        Some(choice) => publish::pin_and_apply(&store, resolve_setup(project, choice)?).await?,
+        None => match publish::current_on_pushed(&store, &target.app, "fusion deploy aws: the current setup on new code").await? {
+            Some(current) => current,
+            None => {
+                let preset = FusionSetup::preset(Preset::AllRemote, &manifest.app, &manifest.task_names(), &manifest.entry);
+                publish::pin_and_apply(&store, preset).await?
+            }
+        },
     };
     let client = target.client(&store)?;
     let table_created = Tables { client: &client, endpoint: target.dynamodb() }

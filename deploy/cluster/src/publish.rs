@@ -50,6 +50,20 @@ pub async fn pin_and_apply(store: &Store, setup: FusionSetup) -> Result<FusionSe
     store.apply_setup(pin(store, setup).await?).await
 }
 
+/// The app's current setup serving what was last pushed: the same functions and memory sizes,
+/// pinned to the pushed components and policy and applied as a new version by `by` when either
+/// changed, as it is when neither did. None when no setup was ever applied.
+pub async fn current_on_pushed(store: &Store, app: &str, by: &str) -> Result<Option<FusionSetup>> {
+    let Some(current) = store.current_setup(app).await? else {
+        return Ok(None);
+    };
+    let pinned = pin(store, FusionSetup { created_by: by.to_string(), ..current.clone() }).await?;
+    if pinned.components == current.components && pinned.policy == current.policy {
+        return Ok(Some(current));
+    }
+    Ok(Some(store.apply_setup(pinned).await?))
+}
+
 /// Pins `setup` to the components and the policy last pushed for its app, and checks each
 /// component is in the store; it is not applied yet.
 pub async fn pin(store: &Store, mut setup: FusionSetup) -> Result<FusionSetup> {

@@ -31,7 +31,8 @@ pub struct AwsArgs {
     #[arg(long)]
     region: Option<String>,
     /// Make this setup current (all-remote, all-local, a shipped setup or a file); memory
-    /// sizes follow it without a code upload. Default: keep the store's current setup.
+    /// sizes follow it without a code upload. Default: keep the store's current setup (applied
+    /// again on the new components when the code changed).
     #[arg(long)]
     setup: Option<String>,
     /// The functions' instruction set: x86_64 or arm64.

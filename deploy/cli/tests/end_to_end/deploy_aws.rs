@@ -11,6 +11,7 @@ use crate::support;
 
 use std::process::Output;
 
+use fusion_store::{Store, StoreConfig};
 use fusion_test_artifacts::project_dir;
 use serde_json::json;
 use support::moto::Moto;
@@ -153,4 +154,54 @@ async fn without_a_region_the_deploy_goes_to_the_profiles_region() {
     let deployed = moto.lambda_get_in("eu-west-1", function).await.expect("the function is in the profile's region");
     assert!(deployed["Configuration"]["FunctionArn"].as_str().unwrap().contains(":eu-west-1:"), "{deployed}");
     assert!(moto.lambda_get(function).await.is_none(), "and not in us-east-1");
+}
+
+/// A deploy after a code change, without `--setup`: the setup that was current stays (its
+/// functions and memory sizes), as a new version pinned to the new component; without a change,
+/// no new version.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn new_code_is_deployed_in_the_setup_that_was_current() {
+    let _machine = support::shared();
+    let moto = Moto::start();
+    // A copy of IoT, built, whose components the test can change.
+    let copy = tempfile::tempdir().unwrap();
+    let components = copy.path().join(".fusion/components");
+    std::fs::create_dir_all(&components).unwrap();
+    let iot = project_dir("iot");
+    std::fs::copy(format!("{iot}/fusion.toml"), copy.path().join("fusion.toml")).unwrap();
+    for entry in std::fs::read_dir(format!("{iot}/.fusion/components")).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "wasm") {
+            std::fs::copy(&path, components.join(path.file_name().unwrap())).unwrap();
+        }
+    }
+    let project = copy.path().to_str().unwrap();
+    let deploy = |extra: &[&str]| {
+        let mut args = vec!["-f", project, "--bucket", "fusion-redeploy-test", "--no-build"];
+        args.extend_from_slice(extra);
+        moto.deploy(copy.path(), &args)
+    };
+    let setup = copy.path().join("setup.json");
+    std::fs::write(&setup, r#"{"app":"iot","functions":{"I":{"inline":["CW","SE"],"memory_mb":512}}}"#).unwrap();
+    let first = deploy(&["--setup", setup.to_str().unwrap()]);
+    assert!(first.contains("setup version 1 ("), "{first}");
+    let same = deploy(&[]);
+    assert!(same.contains("setup version 1 ("), "no new code, no new version: {same}");
+
+    // CW's code changes (another task's component stands in for its new build).
+    std::fs::copy(components.join("AS.wasm"), components.join("CW.wasm")).unwrap();
+    let changed = deploy(&[]);
+    assert!(changed.contains("setup version 2 ("), "{changed}");
+    let mut config = StoreConfig::at("s3://fusion-redeploy-test/fusion/iot", Some(moto.url.clone()), "us-east-1").unwrap();
+    config.credentials = Some(("testing".into(), "testing".into()));
+    let store = Store::connect(&config).await.unwrap();
+    let (before, after) = (store.setup("iot", 1).await.unwrap(), store.setup("iot", 2).await.unwrap());
+    assert_eq!(after.functions, before.functions, "the same functions and memory sizes");
+    assert_eq!(after.components["CW"], before.components["AS"], "CW runs its new code");
+    for (task, digest) in &before.components {
+        if task != "CW" {
+            assert_eq!(&after.components[task], digest, "{task} is unchanged");
+        }
+    }
+    assert_eq!(store.current_version("iot").await.unwrap(), Some(2));
 }
