@@ -53,7 +53,8 @@ impl LocalCluster {
         if setup.created_by.is_empty() {
             setup.created_by = format!("fusion up {label}");
         }
-        let applied = publish::pin_and_apply(&store.store, setup).await?;
+        // Started again on the setup that is current, the cluster serves that version.
+        let applied = publish::pin_and_apply_if_new(&store.store, setup).await?;
         let secret = random_hex(32)?;
         let functions = manifest.task_names();
         // Every host must know every peer's address before it starts: reserve the ports first.

@@ -57,11 +57,17 @@ pub async fn current_on_pushed(store: &Store, app: &str, by: &str) -> Result<Opt
     let Some(current) = store.current_setup(app).await? else {
         return Ok(None);
     };
-    let pinned = pin(store, FusionSetup { created_by: by.to_string(), ..current.clone() }).await?;
-    if pinned.components == current.components && pinned.policy == current.policy {
-        return Ok(Some(current));
+    pin_and_apply_if_new(store, FusionSetup { created_by: by.to_string(), ..current }).await.map(Some)
+}
+
+/// [`pin_and_apply`], unless the current setup already serves the same (functions, memory
+/// sizes, components, policy): then it stays, and no identical version is added to the history.
+pub async fn pin_and_apply_if_new(store: &Store, setup: FusionSetup) -> Result<FusionSetup> {
+    let pinned = pin(store, setup).await?;
+    match store.current_setup(&pinned.app).await? {
+        Some(current) if current.functions == pinned.functions && current.components == pinned.components && current.policy == pinned.policy => Ok(current),
+        _ => store.apply_setup(pinned).await,
     }
-    Ok(Some(store.apply_setup(pinned).await?))
 }
 
 /// Pins `setup` to the components and the policy last pushed for its app, and checks each

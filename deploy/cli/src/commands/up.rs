@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use anyhow::{Context, Result};
 use fusion_cluster::{LocalCluster, prometheus, store};
 use fusion_cluster::resolve_setup;
+use fusion_host::FusionSetup;
 use fusion_project::Project;
 use fusion_report::text;
 
@@ -13,9 +14,10 @@ use crate::options::{BuildArg, PlatformArg};
 /// `fusion up`'s options.
 #[derive(clap::Args)]
 pub struct Args {
-    /// all-remote, all-local, a setup shipped with the app or a JSON file.
-    #[arg(long, default_value = "all-remote")]
-    setup: String,
+    /// all-remote, all-local, a setup shipped with the app or a JSON file. Default: the store's
+    /// current setup, on the components just built (all-remote when there is none).
+    #[arg(long)]
+    setup: Option<String>,
     #[command(flatten)]
     platform: PlatformArg,
     #[command(flatten)]
@@ -29,10 +31,21 @@ pub struct Args {
 /// Starts the cluster, prints its endpoints, and stops every host on Ctrl-C or SIGTERM.
 pub async fn run(project: &Project, args: Args) -> Result<()> {
     super::build::unless_skipped(project, args.build).await?;
-    let resolved = resolve_setup(project, &args.setup)?;
+    let chosen = args.setup.as_deref().map(|choice| resolve_setup(project, choice)).transpose()?;
     let store = store::open(project).await?;
     eprintln!("store: {}", store.location);
-    let cluster = LocalCluster::start(project, &project.cluster_dir(), &resolved, &args.setup, args.platform.platform, store).await?;
+    let (resolved, label) = match (chosen, args.setup) {
+        (Some(setup), Some(choice)) => (setup, choice),
+        _ => match store.store.current_setup(project.name()).await? {
+            // Where the last cluster (or `fusion setup apply`, or the optimizer) left the app.
+            Some(current) => {
+                let created_by = format!("fusion up: setup version {} on the components built since", current.version);
+                (FusionSetup { version: 0, parent: None, created_by, ..current }, "current".to_string())
+            }
+            None => (resolve_setup(project, "all-remote")?, "all-remote".to_string()),
+        },
+    };
+    let cluster = LocalCluster::start(project, &project.cluster_dir(), &resolved, &label, args.platform.platform, store).await?;
     print!("{}", text::endpoint_table(&cluster.state, &resolved));
     if let Some(door) = &cluster.state.front_door {
         println!("\nfront door: {door}  (POST a JSON request: it runs {}, no signature needed)", cluster.state.entry);

@@ -53,7 +53,7 @@ fn a_setup_measured_worse_than_predicted_is_rolled_back_and_not_tried_again() {
     let _machine = support::alone();
     // Fusion's own overheads only: fusing promises less than on Lambda, so a slower dependency
     // can undo it.
-    let (_up, _) = spawn_up(Command::new(env!("CARGO_BIN_EXE_fusion")).args(["up", "-f", project_dir("iot").as_str(), "--platform", "raw"]));
+    let (_up, _) = spawn_up(Command::new(env!("CARGO_BIN_EXE_fusion")).args(["up", "-f", project_dir("iot").as_str(), "--setup", "all-remote", "--platform", "raw"]));
     let cluster = ClusterState::running(&project("iot").cluster_dir()).unwrap();
     let autopilot = start_autopilot("iot", &["--window-requests", "40", "--window", "3s", "--settle", "2s"]);
     let start = current_version("iot");
@@ -117,7 +117,7 @@ fn a_setup_measured_worse_than_predicted_is_rolled_back_and_not_tried_again() {
 fn the_autopilot_follows_webshop_from_browsing_to_checkout_and_holds_while_the_mix_is_stable() {
     let _machine = support::alone();
     let webshop = project_dir("webshop");
-    let (_up, _) = spawn_up(Command::new(env!("CARGO_BIN_EXE_fusion")).args(["up", "-f", webshop.as_str(), "--platform", "lambda"]));
+    let (_up, _) = spawn_up(Command::new(env!("CARGO_BIN_EXE_fusion")).args(["up", "-f", webshop.as_str(), "--setup", "all-remote", "--platform", "lambda"]));
     let autopilot = start_autopilot("webshop", &["--window-requests", "60", "--window", "4s", "--settle", "1s"]);
     let mix = |name: &str| format!("{webshop}/mixes/{name}.json");
     let load = |name: &str| ok(&fusion(&["load", "-f", webshop.as_str(), "--mix", mix(name).as_str(), "--rate", "20", "--duration", "30s"]));

@@ -138,7 +138,7 @@ async fn prometheus_scrapes_every_host_from_the_config_fusion_up_writes_and_answ
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("prometheus.yml");
     let mut command = Command::new(env!("CARGO_BIN_EXE_fusion"));
-    let (_up, lines) = spawn_up(command.args(["up", "-f", project_dir("tree").as_str(), "--prometheus", config.to_str().unwrap()]));
+    let (_up, lines) = spawn_up(command.args(["up", "-f", project_dir("tree").as_str(), "--setup", "all-remote", "--prometheus", config.to_str().unwrap()]));
     assert!(lines.iter().any(|l| l.contains("prometheus --config.file")), "fusion up says how to use it: {lines:?}");
     let prometheus = Prometheus::start(&config);
     // Every host scraped (Tree has seven functions, all remote here) before the load starts, so

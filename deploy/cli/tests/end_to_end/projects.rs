@@ -94,6 +94,15 @@ fn a_rust_project_builds_runs_serves_its_front_door_and_is_optimized() {
     assert!(optimized.contains("pick (balanced)"), "{optimized}");
     let pushed = ok(&fusion(&dir, &["push", "--no-build"]));
     assert_eq!(pushed.matches("unchanged").count(), 4, "`fusion up` pushed all four components already: {pushed}");
+
+    // Started again, `fusion up` serves the setup applied meanwhile, adding no version.
+    ok(&fusion(&dir, &["setup", "apply", "all-local"]));
+    drop(up);
+    let (up, _) = spawn_up(Command::new(env!("CARGO_BIN_EXE_fusion")).args(["up", "--no-build"]).current_dir(&dir));
+    let history = ok(&fusion(&dir, &["setup", "history"]));
+    let versions: Vec<&str> = history.lines().filter(|l| l.trim_start_matches('*').trim_start().starts_with('v')).collect();
+    assert_eq!(versions.len(), 2, "all-remote, then all-local: {history}");
+    assert!(versions[1].starts_with('*') && versions[1].contains("all-local"), "all-local is current: {history}");
     drop(up);
 
     // The same project on AWS (moto), from its own folder, with a public front door.
