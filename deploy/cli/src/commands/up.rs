@@ -31,12 +31,13 @@ pub struct Args {
 /// Starts the cluster, prints its endpoints, and stops every host on Ctrl-C or SIGTERM.
 pub async fn run(project: &Project, args: Args) -> Result<()> {
     super::build::unless_skipped(project, args.build).await?;
-    let chosen = args.setup.as_deref().map(|choice| resolve_setup(project, choice)).transpose()?;
+    // A setup named on the command line is checked before anything starts.
+    let chosen = args.setup.map(|choice| resolve_setup(project, &choice).map(|setup| (setup, choice))).transpose()?;
     let store = store::open(project).await?;
     eprintln!("store: {}", store.location);
-    let (resolved, label) = match (chosen, args.setup) {
-        (Some(setup), Some(choice)) => (setup, choice),
-        _ => match store.store.current_setup(project.name()).await? {
+    let (resolved, label) = match chosen {
+        Some(chosen) => chosen,
+        None => match store.store.current_setup(project.name()).await? {
             // Where the last cluster (or `fusion setup apply`, or the optimizer) left the app.
             Some(current) => {
                 let created_by = format!("fusion up: setup version {} on the components built since", current.version);
