@@ -57,14 +57,21 @@ pub async fn current_on_pushed(store: &Store, app: &str, by: &str) -> Result<Opt
     let Some(current) = store.current_setup(app).await? else {
         return Ok(None);
     };
-    pin_and_apply_if_new(store, FusionSetup { created_by: by.to_string(), ..current }).await.map(Some)
+    let pinned = pin(store, FusionSetup { created_by: by.to_string(), ..current.clone() }).await?;
+    apply_unless_current(store, pinned, Some(current)).await.map(Some)
 }
 
 /// [`pin_and_apply`], unless the current setup already serves the same (functions, memory
 /// sizes, components, policy): then it stays, and no identical version is added to the history.
 pub async fn pin_and_apply_if_new(store: &Store, setup: FusionSetup) -> Result<FusionSetup> {
     let pinned = pin(store, setup).await?;
-    match store.current_setup(&pinned.app).await? {
+    let current = store.current_setup(&pinned.app).await?;
+    apply_unless_current(store, pinned, current).await
+}
+
+/// Applies `pinned` unless `current` (the store's current setup) already serves the same.
+async fn apply_unless_current(store: &Store, pinned: FusionSetup, current: Option<FusionSetup>) -> Result<FusionSetup> {
+    match current {
         Some(current) if current.functions == pinned.functions && current.components == pinned.components && current.policy == pinned.policy => Ok(current),
         _ => store.apply_setup(pinned).await,
     }
